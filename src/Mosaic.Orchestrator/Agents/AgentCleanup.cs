@@ -1,0 +1,71 @@
+using Microsoft.Extensions.Options;
+using Mosaic.Orchestrator.Configuration;
+using Mosaic.Orchestrator.Events;
+using Mosaic.Orchestrator.Processes;
+using Mosaic.Orchestrator.Workspaces;
+
+namespace Mosaic.Orchestrator.Agents;
+
+/// <summary>
+/// Best-effort cleanup after an agent ends: end any process still carrying its marker, remove its workspace,
+/// publish agent.cleanup. A failing step is logged and the others still run.
+/// </summary>
+public sealed partial class AgentCleanup(
+    IWorkspaceProvider workspaces,
+    AgentEvents events,
+    IOptions<OrchestratorOptions> options,
+    ILogger<AgentCleanup> logger)
+{
+    public async Task<IReadOnlyList<int>> EndProcessesAsync(AgentRecord agent)
+    {
+        var selector = new ProcessTreeSelector(agent.Process?.Pid, agent.Process?.StartTicks, AgentMarker.For(agent.AgentId));
+        return await ProcessTree.TerminateAsync(selector, options.Value.KillGrace);
+    }
+
+    public async Task RunAsync(AgentRecord agent, bool endProcesses, bool publish, CancellationToken cancellationToken)
+    {
+        var errors = new List<string>();
+        IReadOnlyList<int> signalled = [];
+        if (endProcesses)
+        {
+            try
+            {
+                signalled = await EndProcessesAsync(agent);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                errors.Add($"processes: {ex.Message}");
+                LogCleanupStepFailed(logger, ex, agent.AgentId, "processes");
+            }
+        }
+
+        var removed = false;
+        try
+        {
+            removed = await workspaces.RemoveAsync(agent, cancellationToken);
+            if (!agent.IsLive)
+            {
+                // The agent's private HOME and TMPDIR go; its prompt and logs stay for the operator.
+                var agentDirectory = Path.Combine(options.Value.FullDataDir, "agents", agent.AgentId.ToString());
+                foreach (var scratch in new[] { "home", "tmp" }.Select(d => Path.Combine(agentDirectory, d)).Where(Directory.Exists))
+                {
+                    Directory.Delete(scratch, recursive: true);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            errors.Add($"workspace: {ex.Message}");
+            LogCleanupStepFailed(logger, ex, agent.AgentId, "workspace");
+        }
+
+        if (publish)
+        {
+            await events.PublishAsync(AgentEventTypes.Cleanup, agent,
+                new { status = agent.Status, workspaceRemoved = removed, processesSignalled = signalled.Count, errors }, cancellationToken);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cleanup of agent {AgentId}: step {Step} failed")]
+    private static partial void LogCleanupStepFailed(ILogger logger, Exception ex, Guid agentId, string step);
+}

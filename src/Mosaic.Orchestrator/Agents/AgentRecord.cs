@@ -1,0 +1,69 @@
+namespace Mosaic.Orchestrator.Agents;
+
+public enum AgentType { Worker, Reviewer, Tester }
+
+public enum GateProfile { Strict, Standard, Minimal, Custom }
+
+/// <summary>Lifecycle of the agent as SPEC names it; the allowed moves are in <see cref="AgentLifecycle"/>.</summary>
+public enum AgentStatus { Spawning, Running, Completed, Failed, Killed }
+
+/// <summary>Where the agent's task stands in the queue: pending -> assigned -> executing -> completed | failed.</summary>
+public enum TaskState { Pending, Assigned, Executing, Completed, Failed }
+
+public sealed record AgentContext(
+    string Repository,
+    string Branch,
+    IReadOnlyList<string> WorkItems,
+    IReadOnlyList<string> Skills);
+
+/// <summary>The worker instance holding a task; the token fences writes from a worker that lost it.</summary>
+public sealed record TaskLease(string Owner, string Token);
+
+/// <summary>Identity of the agent's root process, kept so a restarted node can find and end it.</summary>
+public sealed record AgentProcess(int Pid, long StartTicks, string Node);
+
+/// <summary>
+/// One agent run of one task: the durable record the store keeps, the queue orders and the API reports.
+/// Queue fields (priority, sequence, due time, lease) live here so a single compare-and-set write moves
+/// agent and task state together; no backend can half-apply a transition.
+/// </summary>
+public sealed record AgentRecord
+{
+    public required Guid AgentId { get; init; }
+    public required string TaskId { get; init; }
+    public required AgentType AgentType { get; init; }
+    public required GateProfile GateProfile { get; init; }
+    public required int Priority { get; init; }
+    public required AgentContext Context { get; init; }
+    public required AgentStatus Status { get; init; }
+    public required TaskState TaskState { get; init; }
+    public required DateTimeOffset SpawnedAt { get; init; }
+    public DateTimeOffset? StartedAt { get; init; }
+    public DateTimeOffset? CompletedAt { get; init; }
+
+    /// <summary>Machine-readable cause of the end (or of the pending retry): killed, runtime-failed, ...</summary>
+    public string? Reason { get; init; }
+
+    /// <summary>Human-readable message for <see cref="Reason"/>.</summary>
+    public string? Error { get; init; }
+
+    /// <summary>Attempts started so far (0 until a worker leases the task).</summary>
+    public int Attempt { get; init; }
+    public required int MaxAttempts { get; init; }
+
+    /// <summary>When a pending task becomes due; null means now.</summary>
+    public DateTimeOffset? NextAttemptAt { get; init; }
+    public int? ExitCode { get; init; }
+    public string? SpawnedBy { get; init; }
+    public string? Workspace { get; init; }
+    public TaskLease? Lease { get; init; }
+    public AgentProcess? Process { get; init; }
+
+    /// <summary>Arrival order, set by the store at enqueue: FIFO within a priority.</summary>
+    public long Sequence { get; init; }
+
+    /// <summary>Compare-and-set version, bumped by the store on every write.</summary>
+    public long Version { get; init; }
+
+    public bool IsLive => !AgentLifecycle.IsTerminal(Status);
+}

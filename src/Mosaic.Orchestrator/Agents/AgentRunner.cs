@@ -1,0 +1,166 @@
+using Microsoft.Extensions.Options;
+using Mosaic.Orchestrator.Configuration;
+using Mosaic.Orchestrator.Processes;
+using Mosaic.Orchestrator.Queue;
+using Mosaic.Orchestrator.Runtimes;
+using Mosaic.Orchestrator.Workspaces;
+
+namespace Mosaic.Orchestrator.Agents;
+
+/// <summary>
+/// Runs one leased attempt of one agent: workspace, runtime, then the record's end. The path reads straight down;
+/// later stages (commit, secret scan, gates, push) slot in between the runtime and the end.
+/// At this point the task may have run before (delivery is at least once); a retry starts from a fresh workspace.
+/// </summary>
+public sealed partial class AgentRunner(
+    IWorkspaceProvider workspaces,
+    IAgentRuntime runtime,
+    IAgentStore store,
+    AgentTransitions transitions,
+    AgentSettlement settlement,
+    AgentCleanup cleanup,
+    ITaskQueue queue,
+    NodeIdentity node,
+    IOptions<OrchestratorOptions> options,
+    TimeProvider time,
+    ILogger<AgentRunner> logger)
+{
+    public async Task RunAsync(AgentRecord leased, ActiveRun run)
+    {
+        var settings = options.Value;
+        var token = leased.Lease!.Token;
+        using var scope = logger.BeginScope(new Dictionary<string, object> { ["AgentId"] = leased.AgentId, ["TaskId"] = leased.TaskId });
+        using var timeout = time.CreateTimer(static r => ((ActiveRun)r!).Stop(StopReason.Timeout), run,
+            TimeSpan.FromMinutes(settings.AgentTimeoutMinutes), Timeout.InfiniteTimeSpan);
+        using var heartbeatStop = CancellationTokenSource.CreateLinkedTokenSource(run.Token);
+        var heartbeat = HeartbeatAsync(leased.AgentId, token, run, heartbeatStop.Token);
+
+        RuntimeResult? result = null;
+        Exception? crash = null;
+        try
+        {
+            result = await ExecuteAsync(leased, token, run);
+        }
+        catch (OperationCanceledException) when (run.Reason is not null)
+        {
+            // Stopped from outside; the reason decides the end below.
+        }
+        catch (IllegalTransitionException)
+        {
+            run.Stop(StopReason.Killed); // the record reached an end while we worked: a kill
+        }
+        catch (LeaseLostException)
+        {
+            run.Stop(StopReason.LeaseLost);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            crash = ex;
+            LogAttemptCrashed(logger, ex, leased.AgentId);
+        }
+        finally
+        {
+            await heartbeatStop.CancelAsync();
+            await heartbeat;
+        }
+
+        var ended = await SettleAsync(leased, token, run.Reason, result, crash)
+            ?? await store.GetAsync(leased.AgentId, CancellationToken.None) ?? leased;
+        // Another holder may own a requeued task now; its workspace is then not ours to remove.
+        if (!ended.IsLive || ended.Lease is null)
+        {
+            await cleanup.RunAsync(ended, endProcesses: false, publish: !ended.IsLive, CancellationToken.None);
+        }
+    }
+
+    private async Task<RuntimeResult> ExecuteAsync(AgentRecord leased, string token, ActiveRun run)
+    {
+        if (await runtime.CheckAsync(run.Token) is { } problem)
+        {
+            return new RuntimeResult(RunOutcome.Failed, null, "runtime-unavailable", problem);
+        }
+
+        var workspace = await workspaces.PrepareAsync(leased, run.Token);
+        var agent = await transitions.ChangeAsync(leased.AgentId, a => a with
+        {
+            Status = AgentStatus.Running,
+            TaskState = TaskState.Executing,
+            StartedAt = a.StartedAt ?? time.GetUtcNow(),
+            Workspace = workspace,
+        }, run.Token, token);
+
+        var agentDirectory = Path.Combine(options.Value.FullDataDir, "agents", agent.AgentId.ToString());
+        var context = new AgentRunContext(agent, workspace, agentDirectory, PromptBuilder.Build(agent),
+            started => transitions.ChangeAsync(agent.AgentId, a => a with
+            {
+                Process = new AgentProcess(started.Pid, started.StartTicks, node.Node),
+            }, CancellationToken.None, token));
+        return await runtime.RunAsync(context, run.Token);
+    }
+
+    /// <summary>Writes the end of the attempt; null when the record is no longer ours to write (lease lost).</summary>
+    private async Task<AgentRecord?> SettleAsync(AgentRecord leased, string token, StopReason? stop, RuntimeResult? result, Exception? crash)
+    {
+        var id = leased.AgentId;
+        var none = CancellationToken.None; // the end must be written even while the service shuts down
+        try
+        {
+            return (stop, result) switch
+            {
+                (StopReason.Killed, _) => null,
+                (StopReason.Shutdown, _) => await settlement.RetryOrFailAsync(id, token, "shutdown",
+                    "the orchestrator shut down during this attempt", none, chargeAttempt: false),
+                (StopReason.LeaseLost, _) => await settlement.RetryOrFailAsync(id, token, "lease-lost",
+                    "the attempt lost its lease (heartbeat missed)", none),
+                (StopReason.Timeout, _) => await settlement.FailAsync(id, token, "timeout",
+                    $"the agent ran longer than AGENT_TIMEOUT_MINUTES ({options.Value.AgentTimeoutMinutes})", null, none),
+                (_, { Outcome: RunOutcome.Succeeded } r) => await settlement.CompleteAsync(id, token, r.ExitCode, none),
+                (_, { Outcome: RunOutcome.TransientFailure } r) => await settlement.RetryOrFailAsync(id, token, r.Reason!, r.Error!, none),
+                (_, { } r) => await settlement.FailAsync(id, token, r.Reason ?? "runtime-failed", r.Error ?? "the agent failed", r.ExitCode, none),
+                _ => await settlement.FailAsync(id, token, "internal-error", crash?.Message ?? "the attempt ended without a result", null, none),
+            };
+        }
+        catch (Exception ex) when (ex is IllegalTransitionException or LeaseLostException)
+        {
+            return null; // killed or taken over meanwhile: whoever did that owns the record now
+        }
+    }
+
+    private async Task HeartbeatAsync(Guid agentId, string token, ActiveRun run, CancellationToken stop)
+    {
+        var lease = options.Value.LeaseDuration;
+        using var timer = new PeriodicTimer(lease / 3, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop))
+            {
+                bool renewed;
+                try
+                {
+                    renewed = await queue.RenewLeaseAsync(agentId, token, time.GetUtcNow() + lease, stop);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    LogHeartbeatFailed(logger, ex, agentId);
+                    continue; // the store may be back before the lease runs out
+                }
+
+                if (!renewed)
+                {
+                    run.Stop(StopReason.LeaseLost);
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The attempt ended.
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Attempt of agent {AgentId} crashed")]
+    private static partial void LogAttemptCrashed(ILogger logger, Exception ex, Guid agentId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lease renewal of agent {AgentId} failed")]
+    private static partial void LogHeartbeatFailed(ILogger logger, Exception ex, Guid agentId);
+}

@@ -1,0 +1,79 @@
+using Mosaic.Orchestrator.Events;
+
+namespace Mosaic.Orchestrator.Agents;
+
+/// <summary>
+/// The only way agent records change after enqueue: read, check the lifecycle table, compare-and-set, then
+/// publish the event of the new status. A lost race re-reads and re-checks, so a kill and a completion that
+/// arrive together end with exactly one winner and the loser gets <see cref="IllegalTransitionException"/>.
+/// </summary>
+public sealed class AgentTransitions(IAgentStore store, AgentEvents events)
+{
+    private const int MaxRaces = 16;
+
+    /// <summary>
+    /// Applies <paramref name="change"/> to the current record. When <paramref name="leaseToken"/> is given, the
+    /// write only happens while that lease still holds the task. A status change publishes its event.
+    /// </summary>
+    public async Task<AgentRecord> ChangeAsync(
+        Guid agentId,
+        Func<AgentRecord, AgentRecord> change,
+        CancellationToken cancellationToken,
+        string? leaseToken = null,
+        object? eventData = null,
+        DateTimeOffset? leaseExpiredBefore = null)
+    {
+        for (var race = 0; race < MaxRaces; race++)
+        {
+            var current = await store.GetAsync(agentId, cancellationToken) ?? throw new AgentNotFoundException(agentId);
+            if (leaseToken is not null && current.Lease?.Token != leaseToken)
+            {
+                if (!current.IsLive)
+                {
+                    // Finished meanwhile (killed, most often): the caller's move is now illegal, say so as such.
+                    AgentLifecycle.EnsureCanMove(agentId, current.Status, change(current).Status);
+                }
+
+                throw new LeaseLostException(agentId);
+            }
+
+            var next = change(current);
+            if (next.Status != current.Status)
+            {
+                AgentLifecycle.EnsureCanMove(agentId, current.Status, next.Status);
+            }
+            else if (!current.IsLive)
+            {
+                throw new IllegalTransitionException(agentId, current.Status, next.Status);
+            }
+
+            var stored = await store.TryReplaceAsync(next, current.Version, leaseExpiredBefore, cancellationToken);
+            if (stored is null)
+            {
+                if (leaseExpiredBefore is not null)
+                {
+                    throw new LeaseLostException(agentId);
+                }
+
+                continue;
+            }
+
+            if (stored.Status != current.Status)
+            {
+                await events.PublishAsync(AgentLifecycle.EventTypeFor(stored.Status), stored, eventData ?? DefaultEventData(stored), cancellationToken);
+            }
+
+            return stored;
+        }
+
+        throw new InvalidOperationException($"Agent {agentId}: too many concurrent writers");
+    }
+
+    private static object? DefaultEventData(AgentRecord agent) => agent.Status switch
+    {
+        AgentStatus.Running => new { attempt = agent.Attempt },
+        AgentStatus.Completed => new { attempt = agent.Attempt, exitCode = agent.ExitCode },
+        AgentStatus.Failed or AgentStatus.Killed => new { reason = agent.Reason, error = agent.Error, attempt = agent.Attempt },
+        _ => null,
+    };
+}

@@ -1,0 +1,75 @@
+using Microsoft.Extensions.Options;
+using Mosaic.Orchestrator.Configuration;
+using Mosaic.Orchestrator.Queue;
+
+namespace Mosaic.Orchestrator.Agents;
+
+/// <summary>
+/// The worker loop: recover orphans once, then lease due tasks while fewer than MAX_CONCURRENT_AGENTS run here,
+/// and sleep until a signal or the poll interval. Shutdown order: stop leasing, stop every run (its task goes back
+/// to the queue without spending an attempt), wait for the runs to settle.
+/// </summary>
+public sealed partial class AgentWorker(
+    ITaskQueue queue,
+    ActiveRuns runs,
+    AgentRunner runner,
+    LeaseRecovery recovery,
+    QueueSignal signal,
+    NodeIdentity node,
+    IOptions<OrchestratorOptions> options,
+    TimeProvider time,
+    ILogger<AgentWorker> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var settings = options.Value;
+        await recovery.RecoverOrphansAsync(stoppingToken);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await recovery.SweepExpiredAsync(stoppingToken);
+                while (runs.Count < settings.MaxConcurrentAgents)
+                {
+                    var now = time.GetUtcNow();
+                    var lease = new TaskLease(node.Instance, Guid.NewGuid().ToString("N"));
+                    var leased = await queue.LeaseNextAsync(lease, now, now + settings.LeaseDuration, stoppingToken);
+                    if (leased is null)
+                    {
+                        break;
+                    }
+
+                    runs.Start(leased.AgentId, run => runner.RunAsync(leased, run), signal.Notify);
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                LogLoopFailed(logger, ex); // the store may recover; try again after the poll interval
+            }
+
+            try
+            {
+                await signal.WaitAsync(TimeSpan.FromMilliseconds(settings.QueuePollIntervalMs), time, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        var stopping = runs.Snapshot;
+        foreach (var run in stopping)
+        {
+            run.Stop(StopReason.Shutdown);
+        }
+
+        await Task.WhenAll(stopping.Select(r => r.Completion));
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Worker loop iteration failed")]
+    private static partial void LogLoopFailed(ILogger logger, Exception ex);
+}

@@ -1,0 +1,49 @@
+using Microsoft.Extensions.Options;
+using Mosaic.Orchestrator.Configuration;
+using Mosaic.Orchestrator.Events;
+using Mosaic.Orchestrator.Queue;
+
+namespace Mosaic.Orchestrator.Agents;
+
+/// <summary>A validated spawn request.</summary>
+public sealed record SpawnCommand(string TaskId, AgentType AgentType, GateProfile? GateProfile, int Priority, AgentContext Context);
+
+/// <summary>Creates the agent record and queues its task in one store step, then publishes agent.spawned and wakes the worker.</summary>
+public sealed class SpawnService(ITaskQueue queue, AgentEvents events, QueueSignal signal, IOptions<OrchestratorOptions> options, TimeProvider time)
+{
+    public static GateProfile DefaultProfile(AgentType type) => type switch
+    {
+        AgentType.Reviewer => GateProfile.Strict,
+        AgentType.Tester => GateProfile.Minimal,
+        _ => GateProfile.Standard,
+    };
+
+    public async Task<EnqueueResult> SpawnAsync(SpawnCommand command, string actor, CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        var agent = new AgentRecord
+        {
+            AgentId = Guid.NewGuid(),
+            TaskId = command.TaskId,
+            AgentType = command.AgentType,
+            GateProfile = command.GateProfile ?? DefaultProfile(command.AgentType),
+            Priority = command.Priority,
+            Context = command.Context,
+            Status = AgentStatus.Spawning,
+            TaskState = TaskState.Pending,
+            SpawnedAt = time.GetUtcNow(),
+            MaxAttempts = settings.TaskMaxAttempts,
+            SpawnedBy = actor,
+        };
+
+        var result = await queue.EnqueueAsync(agent, settings.MaxQueuedTasks, cancellationToken);
+        if (result.Outcome == EnqueueOutcome.Enqueued)
+        {
+            await events.PublishAsync(AgentEventTypes.Spawned, result.Agent!,
+                new { agentType = agent.AgentType, priority = agent.Priority, gateProfile = agent.GateProfile }, cancellationToken);
+            signal.Notify();
+        }
+
+        return result;
+    }
+}

@@ -1,0 +1,38 @@
+using Mosaic.Orchestrator.Agents;
+
+namespace Mosaic.Orchestrator.Api;
+
+/// <summary>The agent record as the API shows it (SPEC's fields plus what the run produced); internals such as the lease token stay inside.</summary>
+public sealed record AgentView(
+    Guid AgentId,
+    string TaskId,
+    AgentType AgentType,
+    AgentStatus Status,
+    DateTimeOffset SpawnedAt,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? CompletedAt,
+    string? Error,
+    string? Reason,
+    GateProfile GateProfile,
+    int Priority,
+    TaskState TaskState,
+    int Attempt,
+    int MaxAttempts,
+    DateTimeOffset? NextAttemptAt,
+    int? ExitCode,
+    AgentContext Context,
+    string? SpawnedBy)
+{
+    public static AgentView From(AgentRecord a) => new(
+        a.AgentId, a.TaskId, a.AgentType, a.Status, a.SpawnedAt, a.StartedAt, a.CompletedAt, a.Error, a.Reason,
+        a.GateProfile, a.Priority, a.TaskState, a.Attempt, a.MaxAttempts, a.NextAttemptAt, a.ExitCode,
+        a.Context with { Repository = Workspaces.RepositoryAddress.Redact(a.Context.Repository) }, a.SpawnedBy);
+}
+
+public sealed record SpawnResponse(Guid AgentId, string Status);
+
+public sealed record MessageResponse(string Message);
+
+public sealed record KillAllResponse(string Message, int Total, int Killed, int Failed, IReadOnlyList<Killswitch.KillError> Errors);
+
+public sealed record AgentListResponse(IReadOnlyList<AgentView> Items, int Total, int Limit, int Offset);

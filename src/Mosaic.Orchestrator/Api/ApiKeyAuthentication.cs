@@ -1,0 +1,44 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Options;
+using Mosaic.Orchestrator.Configuration;
+
+namespace Mosaic.Orchestrator.Api;
+
+/// <summary>
+/// X-API-Key on every /agents route (SPEC), including unknown ones, so nothing about agents is learned without the
+/// key. Both sides are hashed before a fixed-time compare: the time taken says nothing about length or prefix.
+/// Without a configured key (allowed only on loopback) every caller is "anonymous".
+/// </summary>
+public sealed class ApiKeyAuthentication(RequestDelegate next, IOptions<OrchestratorOptions> options)
+{
+    public const string HeaderName = "X-API-Key";
+    private const string ActorItem = "mosaic.actor";
+    private readonly byte[]? _expected = options.Value.HasApiKey ? SHA256.HashData(Encoding.UTF8.GetBytes(options.Value.ApiKey!)) : null;
+    private readonly string _identity = options.Value.HasApiKey ? KeyIdentity(options.Value.ApiKey!) : "anonymous";
+
+    /// <summary>The non-secret name of a key for audit entries: the first 8 hex digits of its SHA-256.</summary>
+    public static string KeyIdentity(string key) => "key:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..8];
+
+    public static string ActorOf(HttpContext context) => context.Items[ActorItem] as string ?? "anonymous";
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        if (_expected is not null && context.Request.Path.StartsWithSegments("/agents"))
+        {
+            var presented = context.Request.Headers[HeaderName].ToString();
+            var hash = SHA256.HashData(Encoding.UTF8.GetBytes(presented));
+            if (presented.Length == 0 || !CryptographicOperations.FixedTimeEquals(hash, _expected))
+            {
+                await TypedResults.Problem(
+                    statusCode: StatusCodes.Status401Unauthorized,
+                    title: "Unauthorized",
+                    detail: presented.Length == 0 ? $"The {HeaderName} header is required." : $"The {HeaderName} header does not match.").ExecuteAsync(context);
+                return;
+            }
+        }
+
+        context.Items[ActorItem] = _identity;
+        await next(context);
+    }
+}

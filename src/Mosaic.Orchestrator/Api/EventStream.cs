@@ -1,0 +1,99 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Mosaic.Orchestrator.Configuration;
+using Mosaic.Orchestrator.Events;
+
+namespace Mosaic.Orchestrator.Api;
+
+/// <summary>
+/// GET /agents/events: Server-Sent Events. Each event carries its history id, so a client that reconnects with
+/// Last-Event-ID (or ?since=) gets what it missed from the store before the live stream; ?agentId= narrows the
+/// stream to one agent. A comment line every 15 s keeps proxies from closing an idle stream.
+/// </summary>
+public static class EventStream
+{
+    public static readonly TimeSpan KeepAlive = TimeSpan.FromSeconds(15);
+    private const int ReplayBatch = 500;
+
+    public static async Task StreamAsync(HttpContext http, EventBroadcaster broadcaster, IEventHistory history, string? since, string? agentId)
+    {
+        var cancellationToken = http.RequestAborted;
+        Guid? onlyAgent = Guid.TryParse(agentId, out var parsed) ? parsed : null;
+        var lastId = ParseResumePoint(http.Request.Headers["Last-Event-ID"].ToString()) ?? ParseResumePoint(since);
+
+        http.Response.ContentType = "text/event-stream";
+        http.Response.Headers.CacheControl = "no-cache";
+        http.Response.Headers["X-Accel-Buffering"] = "no";
+        http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
+
+        // Subscribe before replaying, then skip live events the replay already sent: no gap, no duplicate.
+        using var subscription = broadcaster.Subscribe();
+        await http.Response.WriteAsync(": connected\n\n", cancellationToken);
+        await http.Response.Body.FlushAsync(cancellationToken);
+        var sent = lastId ?? 0;
+        if (lastId is not null)
+        {
+            IReadOnlyList<AgentEvent> batch;
+            do
+            {
+                batch = await history.ReadAfterAsync(sent, ReplayBatch, cancellationToken);
+                foreach (var missed in batch)
+                {
+                    sent = missed.Id;
+                    if (onlyAgent is null || missed.AgentId == onlyAgent)
+                    {
+                        await WriteAsync(http.Response, missed, cancellationToken);
+                    }
+                }
+            }
+            while (batch.Count == ReplayBatch);
+        }
+
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                idle.CancelAfter(KeepAlive);
+                try
+                {
+                    var next = await subscription.Reader.ReadAsync(idle.Token);
+                    if (next.Id > sent && (onlyAgent is null || next.AgentId == onlyAgent))
+                    {
+                        sent = next.Id;
+                        await WriteAsync(http.Response, next, cancellationToken);
+                    }
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    await http.Response.WriteAsync(": keep-alive\n\n", cancellationToken);
+                    await http.Response.Body.FlushAsync(cancellationToken);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The client went away.
+        }
+        catch (SubscriberTooSlowException)
+        {
+            // Dropped for falling behind: ending the stream makes the client reconnect with Last-Event-ID.
+        }
+    }
+
+    private static long? ParseResumePoint(string? value) =>
+        long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? id : null;
+
+    private static async Task WriteAsync(HttpResponse response, AgentEvent agentEvent, CancellationToken cancellationToken)
+    {
+        var data = JsonSerializer.Serialize(agentEvent, OrchestratorJson.Options);
+        var frame = new StringBuilder()
+            .Append("id: ").Append(agentEvent.Id.ToString(CultureInfo.InvariantCulture)).Append('\n')
+            .Append("event: ").Append(agentEvent.Type).Append('\n')
+            .Append("data: ").Append(data).Append("\n\n")
+            .ToString();
+        await response.WriteAsync(frame, cancellationToken);
+        await response.Body.FlushAsync(cancellationToken);
+    }
+}

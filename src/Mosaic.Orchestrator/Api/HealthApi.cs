@@ -1,0 +1,109 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Mosaic.Orchestrator.Configuration;
+using Mosaic.Orchestrator.Runtimes;
+using Mosaic.Orchestrator.Storage;
+
+namespace Mosaic.Orchestrator.Api;
+
+public sealed record HealthResponse(string Status, double Uptime, DateTimeOffset Timestamp);
+
+public static class HealthApi
+{
+    public static IEndpointRouteBuilder MapHealthApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/health", (ServiceClock clock, TimeProvider time) =>
+            TypedResults.Ok(new HealthResponse("healthy", Math.Round(clock.Uptime.TotalSeconds, 3), time.GetUtcNow())));
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions
+        {
+            ResponseWriter = WriteReadinessAsync,
+            ResultStatusCodes =
+            {
+                [HealthStatus.Healthy] = StatusCodes.Status200OK,
+                [HealthStatus.Degraded] = StatusCodes.Status503ServiceUnavailable,
+                [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
+            },
+        });
+        return app;
+    }
+
+    public static IHealthChecksBuilder AddReadinessChecks(this IServiceCollection services) =>
+        services.AddHealthChecks()
+            .AddCheck<StoreReadiness>("store")
+            .AddCheck<GitReadiness>("git")
+            .AddCheck<RuntimeReadiness>("runtime");
+
+    private static Task WriteReadinessAsync(HttpContext http, HealthReport report)
+    {
+        var body = new
+        {
+            status = report.Status == HealthStatus.Healthy ? "ready" : "not-ready",
+            failing = report.Entries.Where(e => e.Value.Status != HealthStatus.Healthy).Select(e => e.Key).ToArray(),
+            checks = report.Entries.ToDictionary(e => e.Key, e => new
+            {
+                status = e.Value.Status == HealthStatus.Healthy ? "pass" : "fail",
+                detail = e.Value.Description,
+            }),
+        };
+        http.Response.ContentType = "application/json";
+        return http.Response.WriteAsync(JsonSerializer.Serialize(body, OrchestratorJson.Options));
+    }
+}
+
+/// <summary>When the service started, for /health's uptime.</summary>
+public sealed class ServiceClock(TimeProvider time)
+{
+    private readonly long _started = time.GetTimestamp();
+
+    public TimeSpan Uptime => time.GetElapsedTime(_started);
+}
+
+public sealed class StoreReadiness(IStorageHealth store) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        await store.CheckAsync(cancellationToken) is { } problem
+            ? HealthCheckResult.Unhealthy($"{store.BackendName}: {problem}")
+            : HealthCheckResult.Healthy($"{store.BackendName} store answers");
+}
+
+public sealed class RuntimeReadiness(IAgentRuntime runtime) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        await runtime.CheckAsync(cancellationToken) is { } problem
+            ? HealthCheckResult.Unhealthy($"{runtime.Name}: {problem}")
+            : HealthCheckResult.Healthy($"{runtime.Name} can run");
+}
+
+/// <summary>The git binary answers `git --version` (cached for a minute: readiness is polled often).</summary>
+public sealed class GitReadiness(TimeProvider time) : IHealthCheck
+{
+    private static readonly TimeSpan CacheFor = TimeSpan.FromMinutes(1);
+    private HealthCheckResult? _last;
+    private DateTimeOffset _checkedAt;
+
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        if (_last is { } cached && time.GetUtcNow() - _checkedAt < CacheFor)
+        {
+            return cached;
+        }
+
+        HealthCheckResult result;
+        try
+        {
+            using var git = Process.Start(new ProcessStartInfo("git", "--version") { RedirectStandardOutput = true, UseShellExecute = false })!;
+            var version = (await git.StandardOutput.ReadToEndAsync(cancellationToken)).Trim();
+            await git.WaitForExitAsync(cancellationToken);
+            result = git.ExitCode == 0 ? HealthCheckResult.Healthy(version) : HealthCheckResult.Unhealthy($"git --version exited {git.ExitCode}");
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            result = HealthCheckResult.Unhealthy($"git not found on PATH: {ex.Message}");
+        }
+
+        (_last, _checkedAt) = (result, time.GetUtcNow());
+        return result;
+    }
+}

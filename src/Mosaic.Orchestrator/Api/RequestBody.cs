@@ -1,0 +1,64 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Mosaic.Orchestrator.Api;
+
+/// <summary>Reads a JSON body: malformed JSON is a 400, a body over MAX_REQUEST_BODY_BYTES a 413, never a 500.</summary>
+public static class RequestBody
+{
+    public sealed record Read(JsonDocument? Document, ProblemHttpResult? Problem);
+
+    public static async Task<Read> ReadJsonAsync(HttpRequest request, long maxBytes, bool optional, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > maxBytes)
+        {
+            return new Read(null, TooLarge(maxBytes));
+        }
+
+        if (optional && request.ContentLength == 0)
+        {
+            return new Read(null, null);
+        }
+
+        if (request.ContentLength is > 0 || !optional)
+        {
+            if (request.ContentType is not { } type || !type.Contains("json", StringComparison.OrdinalIgnoreCase))
+            {
+                return new Read(null, TypedResults.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType,
+                    title: "Unsupported Media Type", detail: "Send the body as application/json."));
+            }
+        }
+
+        try
+        {
+            using var buffer = new MemoryStream();
+            await request.Body.CopyToAsync(buffer, cancellationToken);
+            if (buffer.Length > maxBytes)
+            {
+                return new Read(null, TooLarge(maxBytes));
+            }
+
+            if (buffer.Length == 0)
+            {
+                return optional ? new Read(null, null)
+                    : new Read(null, TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Bad Request", detail: "The request body is empty; a JSON object is required."));
+            }
+
+            buffer.Position = 0;
+            return new Read(await JsonDocument.ParseAsync(buffer, new JsonDocumentOptions { MaxDepth = 32 }, cancellationToken), null);
+        }
+        catch (JsonException ex)
+        {
+            return new Read(null, TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Malformed JSON",
+                detail: $"The request body is not valid JSON: {ex.Message}"));
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return new Read(null, TooLarge(maxBytes));
+        }
+    }
+
+    private static ProblemHttpResult TooLarge(long maxBytes) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Payload Too Large",
+            detail: $"The request body is larger than MAX_REQUEST_BODY_BYTES ({maxBytes} bytes).");
+}

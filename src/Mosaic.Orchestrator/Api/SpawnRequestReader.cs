@@ -1,0 +1,136 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Mosaic.Orchestrator.Agents;
+using Mosaic.Orchestrator.Workspaces;
+
+namespace Mosaic.Orchestrator.Api;
+
+/// <summary>
+/// Reads a spawn request field by field from the JSON document, so every bad field is named in one answer
+/// (a typed deserializer stops at the first). Unknown fields are ignored for forward compatibility.
+/// </summary>
+public static partial class SpawnRequestReader
+{
+    public const int MaxListItems = 100;
+    public const int MaxItemLength = 200;
+
+    public static SpawnCommand? Read(JsonElement body, bool allowLocalRepositories, Dictionary<string, string[]> errors)
+    {
+        if (body.ValueKind != JsonValueKind.Object)
+        {
+            errors["body"] = ["must be a JSON object"];
+            return null;
+        }
+
+        var taskId = RequiredString(body, "taskId", "taskId", errors);
+        if (taskId is not null && !TaskIdPattern().IsMatch(taskId))
+        {
+            errors["taskId"] = ["must be 1-128 characters of A-Z a-z 0-9 . _ -"];
+        }
+
+        var agentType = Enum<AgentType>(body, "agentType", required: true, errors);
+        var gateProfile = Enum<GateProfile>(body, "gateProfile", required: false, errors);
+        var priority = 5;
+        if (Property(body, "priority") is { } p)
+        {
+            if (p.ValueKind != JsonValueKind.Number || !p.TryGetInt32(out priority) || priority is < 1 or > 10)
+            {
+                errors["priority"] = ["must be an integer from 1 to 10"];
+            }
+        }
+
+        AgentContext? context = null;
+        if (Property(body, "context") is not { ValueKind: JsonValueKind.Object } c)
+        {
+            errors["context"] = ["is required and must be an object with repository and branch"];
+        }
+        else
+        {
+            var repository = RequiredString(c, "repository", "context.repository", errors);
+            if (repository is not null && RepositoryAddress.Check(repository, allowLocalRepositories) is { } problem)
+            {
+                errors["context.repository"] = [problem];
+            }
+
+            var branch = RequiredString(c, "branch", "context.branch", errors);
+            if (branch is not null && BranchName.Check(branch) is { } branchProblem)
+            {
+                errors["context.branch"] = [branchProblem];
+            }
+
+            var workItems = StringList(c, "workItems", "context.workItems", errors);
+            var skills = StringList(c, "skills", "context.skills", errors);
+            context = new AgentContext(repository ?? "", branch ?? "", workItems, skills);
+        }
+
+        return errors.Count == 0 ? new SpawnCommand(taskId!, agentType!.Value, gateProfile, priority, context!) : null;
+    }
+
+    private static JsonElement? Property(JsonElement parent, string name) =>
+        parent.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null ? value : null;
+
+    private static string? RequiredString(JsonElement parent, string name, string field, Dictionary<string, string[]> errors)
+    {
+        switch (Property(parent, name))
+        {
+            case null:
+                errors[field] = ["is required"];
+                return null;
+            case { ValueKind: JsonValueKind.String } value:
+                return value.GetString();
+            default:
+                errors[field] = ["must be a string"];
+                return null;
+        }
+    }
+
+    private static T? Enum<T>(JsonElement parent, string name, bool required, Dictionary<string, string[]> errors) where T : struct, Enum
+    {
+        var allowed = string.Join(", ", System.Enum.GetNames<T>().Select(n => n.ToLowerInvariant()));
+        switch (Property(parent, name))
+        {
+            case null when required:
+                errors[name] = [$"is required: one of {allowed}"];
+                return null;
+            case null:
+                return null;
+            case { ValueKind: JsonValueKind.String } value
+                when System.Enum.GetNames<T>().FirstOrDefault(n => string.Equals(n.ToLowerInvariant(), value.GetString(), StringComparison.Ordinal)) is { } match:
+                return System.Enum.Parse<T>(match);
+            default:
+                errors[name] = [$"must be one of {allowed}"];
+                return null;
+        }
+    }
+
+    private static List<string> StringList(JsonElement parent, string name, string field, Dictionary<string, string[]> errors)
+    {
+        var list = new List<string>();
+        if (Property(parent, name) is not { } value)
+        {
+            return list;
+        }
+
+        if (value.ValueKind != JsonValueKind.Array || value.GetArrayLength() > MaxListItems)
+        {
+            errors[field] = [$"must be an array of at most {MaxListItems} strings"];
+            return list;
+        }
+
+        foreach (var item in value.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.String || item.GetString() is not { Length: > 0 and <= MaxItemLength } text || text.Any(char.IsControl))
+            {
+                errors[field] = [$"items must be non-empty strings of at most {MaxItemLength} characters without control characters"];
+                return list;
+            }
+
+            list.Add(text);
+        }
+
+        return list;
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9._-]{1,128}$")]
+    private static partial Regex TaskIdPattern();
+}

@@ -1,0 +1,143 @@
+using System.ComponentModel.DataAnnotations;
+using System.Net;
+using Microsoft.Extensions.Configuration;
+
+namespace Mosaic.Orchestrator.Configuration;
+
+/// <summary>
+/// Every setting, bound from the flat names of SPEC (environment variables, appsettings.json or
+/// --NAME=value on the command line). The README's settings table lists each one.
+/// </summary>
+public sealed class OrchestratorOptions
+{
+    [ConfigurationKeyName("ORCHESTRATOR_PORT"), Range(0, 65535)]
+    public int Port { get; set; } = 3001;
+
+    [ConfigurationKeyName("ORCHESTRATOR_HOST"), Required]
+    public string Host { get; set; } = "127.0.0.1";
+
+    [ConfigurationKeyName("ORCHESTRATOR_API_KEY")]
+    public string? ApiKey { get; set; }
+
+    [ConfigurationKeyName("DATA_DIR"), Required]
+    public string DataDir { get; set; } = "./data";
+
+    [ConfigurationKeyName("STORAGE_BACKEND"), Required]
+    public string StorageBackend { get; set; } = "embedded";
+
+    [ConfigurationKeyName("NODE_ID")]
+    public string NodeId { get; set; } = Environment.MachineName;
+
+    [ConfigurationKeyName("AGENT_RUNTIME"), Required]
+    public string AgentRuntime { get; set; } = "claude-code";
+
+    [ConfigurationKeyName("AGENT_COMMAND")]
+    public string? AgentCommand { get; set; }
+
+    /// <summary>Comma-separated names of extra environment variables handed to the agent process.</summary>
+    [ConfigurationKeyName("AGENT_ENV_PASSTHROUGH")]
+    public string? AgentEnvPassthrough { get; set; }
+
+    [ConfigurationKeyName("AGENT_TIMEOUT_MINUTES"), Range(1, 10080)]
+    public int AgentTimeoutMinutes { get; set; } = 120;
+
+    [ConfigurationKeyName("AGENT_LOG_MAX_BYTES"), Range(1024, long.MaxValue)]
+    public long AgentLogMaxBytes { get; set; } = 10 * 1024 * 1024;
+
+    [ConfigurationKeyName("KILL_GRACE_SECONDS"), Range(0, 3600)]
+    public double KillGraceSeconds { get; set; } = 10;
+
+    [ConfigurationKeyName("MAX_CONCURRENT_AGENTS"), Range(1, 10000)]
+    public int MaxConcurrentAgents { get; set; } = 20;
+
+    [ConfigurationKeyName("MAX_QUEUED_TASKS"), Range(1, 10_000_000)]
+    public long MaxQueuedTasks { get; set; } = 10000;
+
+    [ConfigurationKeyName("QUEUE_FULL_RETRY_AFTER_SECONDS"), Range(1, 86400)]
+    public int QueueFullRetryAfterSeconds { get; set; } = 30;
+
+    [ConfigurationKeyName("TASK_MAX_ATTEMPTS"), Range(1, 100)]
+    public int TaskMaxAttempts { get; set; } = 3;
+
+    [ConfigurationKeyName("RETRY_BASE_DELAY_SECONDS"), Range(0, 86400)]
+    public double RetryBaseDelaySeconds { get; set; } = 5;
+
+    [ConfigurationKeyName("RETRY_MAX_DELAY_SECONDS"), Range(0, 604800)]
+    public double RetryMaxDelaySeconds { get; set; } = 300;
+
+    [ConfigurationKeyName("LEASE_DURATION_SECONDS"), Range(1, 3600)]
+    public double LeaseDurationSeconds { get; set; } = 30;
+
+    [ConfigurationKeyName("QUEUE_POLL_INTERVAL_MS"), Range(10, 60000)]
+    public int QueuePollIntervalMs { get; set; } = 1000;
+
+    [ConfigurationKeyName("MAX_REQUEST_BODY_BYTES"), Range(1024, 100 * 1024 * 1024)]
+    public long MaxRequestBodyBytes { get; set; } = 64 * 1024;
+
+    [ConfigurationKeyName("RATE_LIMIT_WRITES_PER_SECOND"), Range(1, 1_000_000)]
+    public int RateLimitWritesPerSecond { get; set; } = 20;
+
+    [ConfigurationKeyName("RATE_LIMIT_WRITES_BURST"), Range(1, 1_000_000)]
+    public int RateLimitWritesBurst { get; set; } = 100;
+
+    [ConfigurationKeyName("RATE_LIMIT_READS_PER_SECOND"), Range(1, 1_000_000)]
+    public int RateLimitReadsPerSecond { get; set; } = 200;
+
+    [ConfigurationKeyName("RATE_LIMIT_READS_BURST"), Range(1, 1_000_000)]
+    public int RateLimitReadsBurst { get; set; } = 1000;
+
+    [ConfigurationKeyName("ALLOW_LOCAL_REPOSITORIES")]
+    public bool AllowLocalRepositories { get; set; }
+
+    public TimeSpan KillGrace => TimeSpan.FromSeconds(KillGraceSeconds);
+
+    public TimeSpan LeaseDuration => TimeSpan.FromSeconds(LeaseDurationSeconds);
+
+    public string FullDataDir => Path.GetFullPath(DataDir);
+
+    public bool BindsLoopbackOnly =>
+        string.Equals(Host, "localhost", StringComparison.OrdinalIgnoreCase)
+        || (IPAddress.TryParse(Host, out var address) && IPAddress.IsLoopback(address));
+
+    public bool HasApiKey => !string.IsNullOrEmpty(ApiKey);
+}
+
+/// <summary>Checks that span settings: the open-API rule of SPEC, known backends and runtimes.</summary>
+public sealed class OrchestratorOptionsValidator : Microsoft.Extensions.Options.IValidateOptions<OrchestratorOptions>
+{
+    public static readonly string[] Runtimes = ["claude-code", "command"];
+
+    public Microsoft.Extensions.Options.ValidateOptionsResult Validate(string? name, OrchestratorOptions options)
+    {
+        var failures = new List<string>();
+        if (!options.HasApiKey && !options.BindsLoopbackOnly)
+        {
+            failures.Add($"ORCHESTRATOR_HOST is {options.Host}, which is not loopback, and ORCHESTRATOR_API_KEY is not set: " +
+                "refusing to start with the API open to the network. Set ORCHESTRATOR_API_KEY or bind to 127.0.0.1.");
+        }
+
+        if (options.StorageBackend is not "embedded")
+        {
+            failures.Add($"STORAGE_BACKEND '{options.StorageBackend}' is not available in this build (embedded is).");
+        }
+
+        if (!Runtimes.Contains(options.AgentRuntime))
+        {
+            failures.Add($"AGENT_RUNTIME '{options.AgentRuntime}' is unknown; use one of: {string.Join(", ", Runtimes)}.");
+        }
+
+        if (options.RetryMaxDelaySeconds < options.RetryBaseDelaySeconds)
+        {
+            failures.Add("RETRY_MAX_DELAY_SECONDS must be at least RETRY_BASE_DELAY_SECONDS.");
+        }
+
+        if (options.RateLimitWritesBurst < 1 || options.RateLimitReadsBurst < 1)
+        {
+            failures.Add("rate-limit bursts must be at least 1.");
+        }
+
+        return failures.Count == 0
+            ? Microsoft.Extensions.Options.ValidateOptionsResult.Success
+            : Microsoft.Extensions.Options.ValidateOptionsResult.Fail(failures);
+    }
+}

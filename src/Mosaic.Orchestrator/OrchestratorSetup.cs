@@ -1,0 +1,111 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using System.Threading.Channels;
+using Microsoft.Extensions.Options;
+using Mosaic.Orchestrator.Agents;
+using Mosaic.Orchestrator.Api;
+using Mosaic.Orchestrator.Configuration;
+using Mosaic.Orchestrator.Events;
+using Mosaic.Orchestrator.Killswitch;
+using Mosaic.Orchestrator.Queue;
+using Mosaic.Orchestrator.Runtimes;
+using Mosaic.Orchestrator.Runtimes.Command;
+using Mosaic.Orchestrator.Storage;
+using Mosaic.Orchestrator.Storage.Embedded;
+using Mosaic.Orchestrator.Workspaces;
+
+namespace Mosaic.Orchestrator;
+
+/// <summary>Composition of the service: settings, storage, queue, workers, killswitch, API.</summary>
+public static class OrchestratorSetup
+{
+    public static WebApplicationBuilder AddOrchestrator(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<OrchestratorOptions>()
+            .Bind(builder.Configuration)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<OrchestratorOptions>, OrchestratorOptionsValidator>();
+        var settings = builder.Configuration.Get<OrchestratorOptions>() ?? new OrchestratorOptions();
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Limits.MaxRequestBodySize = settings.MaxRequestBodyBytes;
+            if (string.Equals(settings.Host, "localhost", StringComparison.OrdinalIgnoreCase))
+            {
+                kestrel.ListenLocalhost(settings.Port);
+            }
+            else if (IPAddress.TryParse(settings.Host, out var address))
+            {
+                kestrel.Listen(address, settings.Port);
+            }
+            else
+            {
+                // Not an address: options validation refuses to start with a clear message first.
+                kestrel.ListenLocalhost(settings.Port);
+            }
+        });
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.ConfigureHttpJsonOptions(json => OrchestratorJson.Configure(json.SerializerOptions));
+        services.AddProblemDetails();
+        services.AddExceptionHandler<ProblemMapping>();
+        services.AddOrchestratorRateLimits(settings);
+        services.AddReadinessChecks();
+
+        AddEmbeddedStorage(services, settings);
+
+        services.AddSingleton(new NodeIdentity(settings.NodeId));
+        services.AddSingleton<ServiceClock>();
+        services.AddSingleton<EventBroadcaster>();
+        services.AddSingleton<AgentEvents>();
+        services.AddSingleton(sp => new AuditTrail(sp.GetRequiredService<IAuditStore>(), Path.Combine(settings.FullDataDir, "audit.jsonl")));
+        services.AddSingleton(new BackoffPolicy(TimeSpan.FromSeconds(settings.RetryBaseDelaySeconds), TimeSpan.FromSeconds(settings.RetryMaxDelaySeconds)));
+        services.AddSingleton<QueueSignal>();
+        services.AddSingleton<AgentTransitions>();
+        services.AddSingleton<AgentSettlement>();
+        services.AddSingleton<AgentCleanup>();
+        services.AddSingleton<SpawnService>();
+        services.AddSingleton<ActiveRuns>();
+        services.AddSingleton<AgentRunner>();
+        services.AddSingleton<LeaseRecovery>();
+        services.AddSingleton<IWorkspaceProvider, DirectoryWorkspaceProvider>();
+        services.AddSingleton<IAgentRuntime>(sp => settings.AgentRuntime switch
+        {
+            "command" => ActivatorUtilities.CreateInstance<CommandRuntime>(sp),
+            var name => new UnavailableRuntime(name, $"the {name} runtime is not available in this build; set AGENT_RUNTIME=command and AGENT_COMMAND"),
+        });
+
+        var cleanupRequests = Channel.CreateBounded<AgentRecord>(new BoundedChannelOptions(100_000) { SingleReader = true });
+        services.AddSingleton(cleanupRequests.Reader);
+        services.AddSingleton(cleanupRequests.Writer);
+        services.AddSingleton<KillSwitch>();
+        services.AddHostedService<CleanupWorker>();
+        services.AddHostedService<AgentWorker>();
+        return builder;
+    }
+
+    public static WebApplication MapOrchestrator(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseMiddleware<ApiKeyAuthentication>();
+        app.UseRateLimiter();
+        app.MapHealthApi();
+        app.MapAgentsApi();
+        return app;
+    }
+
+    private static void AddEmbeddedStorage(IServiceCollection services, OrchestratorOptions settings)
+    {
+        services.AddSingleton(_ => new SqliteDatabase(Path.Combine(settings.FullDataDir, "orchestrator.db")));
+        services.AddSingleton<EmbeddedAgentStore>();
+        services.AddSingleton<IAgentStore>(sp => sp.GetRequiredService<EmbeddedAgentStore>());
+        services.AddSingleton<ITaskQueue>(sp => sp.GetRequiredService<EmbeddedAgentStore>());
+        services.AddSingleton<IQueueAdmin>(sp => sp.GetRequiredService<EmbeddedAgentStore>());
+        services.AddSingleton<IEventHistory, EmbeddedEventHistory>();
+        services.AddSingleton<IAuditStore, EmbeddedAuditStore>();
+        services.AddSingleton<IStorageHealth, EmbeddedStorageHealth>();
+    }
+}

@@ -1,0 +1,143 @@
+using System.Diagnostics;
+
+namespace Mosaic.Orchestrator.Processes;
+
+/// <summary>What to start: the environment is given whole (never inherited), the marker entry is added to it.</summary>
+public sealed record ProcessSpec(
+    string FileName,
+    IReadOnlyList<string> Arguments,
+    string WorkingDirectory,
+    IReadOnlyDictionary<string, string> Environment,
+    string EnvironmentMarker,
+    string LogPath,
+    long LogMaxBytes);
+
+/// <summary>How a process tree ended: its exit code, or cancelled (killed) when the caller cancelled.</summary>
+public sealed record ProcessOutcome(int ExitCode, bool Cancelled, IReadOnlyList<int> SignalledPids);
+
+/// <summary>
+/// Starts a process as the leader of a new session (via setsid), so it and everything it starts can be found and
+/// ended together; copies stdout and stderr into a size-capped log; on cancellation ends the whole tree.
+/// </summary>
+public static class ProcessLauncher
+{
+    public const string SetsidPath = "/usr/bin/setsid";
+
+    public static async Task<ProcessOutcome> RunAsync(ProcessSpec spec, TimeSpan killGrace, Func<ProcessInfo, Task> onStarted, CancellationToken cancellationToken)
+    {
+        var startInfo = new ProcessStartInfo(SetsidPath)
+        {
+            WorkingDirectory = spec.WorkingDirectory,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        startInfo.ArgumentList.Add(spec.FileName);
+        foreach (var argument in spec.Arguments)
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+
+        startInfo.Environment.Clear();
+        foreach (var (name, value) in spec.Environment)
+        {
+            startInfo.Environment[name] = value;
+        }
+
+        var marker = spec.EnvironmentMarker.Split('=', 2);
+        startInfo.Environment[marker[0]] = marker[1];
+
+        Directory.CreateDirectory(Path.GetDirectoryName(spec.LogPath)!);
+        using var log = new CappedLog(spec.LogPath, spec.LogMaxBytes);
+        using var process = Process.Start(startInfo) ?? throw new InvalidOperationException($"could not start {spec.FileName}");
+        // The agent gets no input: closing stdin stops it waiting on a terminal that is not there.
+        process.StandardInput.Close();
+        var pumps = Task.WhenAll(
+            log.CopyFromAsync(process.StandardOutput.BaseStream),
+            log.CopyFromAsync(process.StandardError.BaseStream));
+
+        // setsid execs in place (the child is not a group leader), so the PID we hold leads the new session.
+        var root = ProcessTable.Read(process.Id) ?? new ProcessInfo(process.Id, Environment.ProcessId, process.Id, process.Id, 'R', 0);
+        var selector = new ProcessTreeSelector(process.Id, root.StartTicks, spec.EnvironmentMarker);
+        try
+        {
+            await onStarted(root);
+            await process.WaitForExitAsync(cancellationToken);
+            // The root exited on its own; processes it left behind in its session are still the agent's: end them too.
+            var leftovers = await ProcessTree.TerminateAsync(selector with { RootPid = null }, killGrace, CancellationToken.None);
+            await WaitForPumpsAsync(pumps);
+            return new ProcessOutcome(process.ExitCode, Cancelled: false, leftovers);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            var signalled = await ProcessTree.TerminateAsync(selector, killGrace, CancellationToken.None);
+            await process.WaitForExitAsync(CancellationToken.None);
+            await WaitForPumpsAsync(pumps);
+            return new ProcessOutcome(process.ExitCode, Cancelled: true, signalled);
+        }
+    }
+
+    // A pipe stays open while any holder lives; after the tree is ended that is only a moment.
+    private static async Task WaitForPumpsAsync(Task pumps)
+    {
+        await Task.WhenAny(pumps, Task.Delay(TimeSpan.FromSeconds(2)));
+    }
+
+    private sealed class CappedLog(string path, long maxBytes) : IDisposable
+    {
+        private readonly FileStream _file = new(path, FileMode.Append, FileAccess.Write, FileShare.Read);
+        private readonly Lock _gate = new();
+        private long _written;
+        private bool _truncated;
+        private bool _disposed;
+
+        public async Task CopyFromAsync(Stream source)
+        {
+            var buffer = new byte[8192];
+            int read;
+            while ((read = await source.ReadAsync(buffer)) > 0)
+            {
+                Write(buffer.AsSpan(0, read));
+            }
+        }
+
+        private void Write(ReadOnlySpan<byte> bytes)
+        {
+            lock (_gate)
+            {
+                if (_disposed)
+                {
+                    return; // a straggler still writing after the run ended: nothing left to log to
+                }
+
+                var room = maxBytes - _written;
+                if (room <= 0)
+                {
+                    if (!_truncated)
+                    {
+                        _truncated = true;
+                        _file.Write("\n[mosaic: log truncated at AGENT_LOG_MAX_BYTES]\n"u8);
+                        _file.Flush();
+                    }
+
+                    return;
+                }
+
+                var part = bytes[..(int)Math.Min(room, bytes.Length)];
+                _file.Write(part);
+                _file.Flush();
+                _written += part.Length;
+            }
+        }
+
+        public void Dispose()
+        {
+            lock (_gate)
+            {
+                _disposed = true;
+                _file.Dispose();
+            }
+        }
+    }
+}

@@ -1,0 +1,39 @@
+using Mosaic.Orchestrator.Agents;
+
+namespace Mosaic.Orchestrator.Queue;
+
+public enum EnqueueOutcome { Enqueued, DuplicateLiveTask, QueueFull }
+
+public sealed record EnqueueResult(EnqueueOutcome Outcome, AgentRecord? Agent, Guid? ExistingAgentId = null, long Waiting = 0);
+
+public sealed record QueueStats(long Pending, long Active, long Completed, long Failed, long Delayed, bool Paused);
+
+/// <summary>
+/// The task queue: priority 10 first, FIFO within a priority, due times for delayed retries, leases that a
+/// heartbeat renews. Delivery is at least once: a task whose lease expires goes back to the queue and may run
+/// again, but the lease token fences the old holder so it can no longer write.
+/// </summary>
+public interface ITaskQueue
+{
+    /// <summary>Stores a new agent and queues its task in one step, refusing a second live agent for the task and a full queue.</summary>
+    Task<EnqueueResult> EnqueueAsync(AgentRecord agent, long maxWaiting, CancellationToken cancellationToken);
+
+    /// <summary>Takes the next due task (none while paused): sets its lease, counts the attempt, marks it assigned.</summary>
+    Task<AgentRecord?> LeaseNextAsync(TaskLease lease, DateTimeOffset now, DateTimeOffset expiresAt, CancellationToken cancellationToken);
+
+    /// <summary>Extends a lease; false when the token no longer holds it (the caller must stop).</summary>
+    Task<bool> RenewLeaseAsync(Guid agentId, string token, DateTimeOffset expiresAt, CancellationToken cancellationToken);
+
+    /// <summary>Live agents whose lease expired before <paramref name="now"/>.</summary>
+    Task<IReadOnlyList<AgentRecord>> ListExpiredLeasesAsync(DateTimeOffset now, CancellationToken cancellationToken);
+}
+
+/// <summary>Operator controls of the queue.</summary>
+public interface IQueueAdmin
+{
+    Task<QueueStats> GetStatsAsync(DateTimeOffset now, CancellationToken cancellationToken);
+
+    Task SetPausedAsync(bool paused, CancellationToken cancellationToken);
+
+    Task<bool> IsPausedAsync(CancellationToken cancellationToken);
+}

@@ -1,0 +1,71 @@
+using Microsoft.Extensions.Options;
+using Mosaic.Orchestrator.Configuration;
+using Mosaic.Orchestrator.Processes;
+
+namespace Mosaic.Orchestrator.Runtimes.Command;
+
+/// <summary>
+/// Runs AGENT_COMMAND with /bin/sh in the agent's workspace: the way to drive any CLI agent (codex, aider, a
+/// script). Exit 0 succeeds; exit 75 (EX_TEMPFAIL, sysexits.h) is a transient failure that is retried with
+/// backoff; any other exit is a permanent failure.
+/// </summary>
+public sealed class CommandRuntime(IOptions<OrchestratorOptions> options) : IAgentRuntime
+{
+    public const int TransientExitCode = 75;
+    private const string Shell = "/bin/sh";
+
+    public string Name => "command";
+
+    public Task<string?> CheckAsync(CancellationToken cancellationToken)
+    {
+        string? problem = null;
+        if (string.IsNullOrWhiteSpace(options.Value.AgentCommand))
+        {
+            problem = "AGENT_RUNTIME is command but AGENT_COMMAND is not set";
+        }
+        else if (!File.Exists(Shell) || !File.Exists(ProcessLauncher.SetsidPath))
+        {
+            problem = $"{Shell} or {ProcessLauncher.SetsidPath} is missing";
+        }
+
+        return Task.FromResult(problem);
+    }
+
+    public async Task<RuntimeResult> RunAsync(AgentRunContext context, CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        var agent = context.Agent;
+        var home = Path.Combine(context.AgentDirectory, "home");
+        var tmp = Path.Combine(context.AgentDirectory, "tmp");
+        Directory.CreateDirectory(home);
+        Directory.CreateDirectory(tmp);
+        var promptFile = Path.Combine(context.AgentDirectory, "prompt.txt");
+        await File.WriteAllTextAsync(promptFile, context.Prompt, cancellationToken);
+
+        var environment = AgentEnvironment.Build(settings.AgentEnvPassthrough, home, tmp);
+        environment["MOSAIC_AGENT_ID"] = agent.AgentId.ToString();
+        environment["MOSAIC_TASK_ID"] = agent.TaskId;
+        environment["MOSAIC_AGENT_TYPE"] = agent.AgentType.ToString().ToLowerInvariant();
+        environment["MOSAIC_ATTEMPT"] = agent.Attempt.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        environment["MOSAIC_PROMPT"] = context.Prompt;
+        environment["MOSAIC_PROMPT_FILE"] = promptFile;
+
+        var spec = new ProcessSpec(
+            Shell,
+            ["-c", settings.AgentCommand!],
+            context.WorkspacePath,
+            environment,
+            AgentMarker.For(agent.AgentId),
+            Path.Combine(context.AgentDirectory, $"attempt-{agent.Attempt}.log"),
+            settings.AgentLogMaxBytes);
+
+        var outcome = await ProcessLauncher.RunAsync(spec, settings.KillGrace, context.OnProcessStarted, cancellationToken);
+        cancellationToken.ThrowIfCancellationRequested();
+        return outcome.ExitCode switch
+        {
+            0 => RuntimeResult.Success(0),
+            TransientExitCode => new RuntimeResult(RunOutcome.TransientFailure, outcome.ExitCode, "runtime-transient", $"command exited with code {TransientExitCode} (temporary failure)"),
+            var code => new RuntimeResult(RunOutcome.Failed, code, "runtime-failed", $"command exited with code {code}"),
+        };
+    }
+}

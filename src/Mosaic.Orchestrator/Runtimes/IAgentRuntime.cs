@@ -1,0 +1,31 @@
+using Mosaic.Orchestrator.Agents;
+using Mosaic.Orchestrator.Processes;
+
+namespace Mosaic.Orchestrator.Runtimes;
+
+/// <summary>Everything a runtime needs for one attempt. Runtimes must not assume they run on the host (the sandbox will wrap them).</summary>
+public sealed record AgentRunContext(
+    AgentRecord Agent,
+    string WorkspacePath,
+    string AgentDirectory,
+    string Prompt,
+    Func<ProcessInfo, Task> OnProcessStarted);
+
+public enum RunOutcome { Succeeded, Failed, TransientFailure }
+
+/// <summary>How an attempt ended. A transient failure is retried with backoff; a failure is final.</summary>
+public sealed record RuntimeResult(RunOutcome Outcome, int? ExitCode, string? Reason = null, string? Error = null)
+{
+    public static RuntimeResult Success(int exitCode) => new(RunOutcome.Succeeded, exitCode);
+}
+
+/// <summary>A way of running an agent (a CLI agent, Claude Code, ...). Cancellation ends the agent's whole process tree, then throws.</summary>
+public interface IAgentRuntime
+{
+    string Name { get; }
+
+    /// <summary>Null when the runtime can run here, else why not (readiness, and fast failure of spawns).</summary>
+    Task<string?> CheckAsync(CancellationToken cancellationToken);
+
+    Task<RuntimeResult> RunAsync(AgentRunContext context, CancellationToken cancellationToken);
+}

@@ -1,0 +1,153 @@
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using Mosaic.Orchestrator.Agents;
+using Mosaic.Orchestrator.Configuration;
+using Mosaic.Orchestrator.Queue;
+
+namespace Mosaic.Orchestrator.Storage.Embedded;
+
+/// <summary>
+/// Agents, their tasks and the queue in one SQLite table: the record is a JSON document and the queue reads
+/// indexed columns derived from it (status, task state, priority, arrival, due time, lease), written together.
+/// </summary>
+public sealed class EmbeddedAgentStore(SqliteDatabase database) : IAgentStore, ITaskQueue, IQueueAdmin
+{
+    private const string LiveStatuses = "('spawning', 'running')";
+
+    public Task<AgentRecord?> GetAsync(Guid agentId, CancellationToken cancellationToken) =>
+        database.RunAsync((c, t) => ReadOne(c, t, "SELECT doc FROM agents WHERE agent_id = $id", ("$id", Key(agentId))), cancellationToken);
+
+    public Task<AgentPage> ListAsync(AgentQuery query, CancellationToken cancellationToken) =>
+        database.RunAsync((c, t) =>
+        {
+            var where = "WHERE ($status IS NULL OR status = $status) AND ($task IS NULL OR task_id = $task)";
+            (string, object?)[] filter = [("$status", query.Status is { } s ? Name(s) : null), ("$task", query.TaskId)];
+            var total = c.Scalar(t, $"SELECT COUNT(*) FROM agents {where}", filter);
+            var docs = c.Strings(t, $"SELECT doc FROM agents {where} ORDER BY seq DESC LIMIT $limit OFFSET $offset",
+                [.. filter, ("$limit", query.Limit), ("$offset", query.Offset)]);
+            return new AgentPage([.. docs.Select(Deserialize)], (int)total);
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<AgentRecord>> ListLiveAsync(CancellationToken cancellationToken) =>
+        database.RunAsync<IReadOnlyList<AgentRecord>>((c, t) =>
+            [.. c.Strings(t, $"SELECT doc FROM agents WHERE status IN {LiveStatuses} ORDER BY seq").Select(Deserialize)], cancellationToken);
+
+    public Task<AgentRecord?> FindLiveByTaskAsync(string taskId, CancellationToken cancellationToken) =>
+        database.RunAsync((c, t) => ReadOne(c, t, $"SELECT doc FROM agents WHERE task_id = $task AND status IN {LiveStatuses}", ("$task", taskId)), cancellationToken);
+
+    public Task<AgentRecord?> TryReplaceAsync(AgentRecord record, long expectedVersion, DateTimeOffset? leaseExpiredBefore, CancellationToken cancellationToken) =>
+        database.RunAsync((c, t) => Replace(c, t, record, expectedVersion, leaseExpiredBefore, newLeaseExpiry: null), cancellationToken);
+
+    public Task<EnqueueResult> EnqueueAsync(AgentRecord agent, long maxWaiting, CancellationToken cancellationToken) =>
+        database.RunAsync((c, t) =>
+        {
+            var existing = ReadOne(c, t, $"SELECT doc FROM agents WHERE task_id = $task AND status IN {LiveStatuses}", ("$task", agent.TaskId));
+            if (existing is not null)
+            {
+                return new EnqueueResult(EnqueueOutcome.DuplicateLiveTask, null, existing.AgentId);
+            }
+
+            var waiting = c.Scalar(t, "SELECT COUNT(*) FROM agents WHERE task_state = 'pending'");
+            if (waiting >= maxWaiting)
+            {
+                return new EnqueueResult(EnqueueOutcome.QueueFull, null, Waiting: waiting);
+            }
+
+            var sequence = c.Scalar(t, "SELECT COALESCE(MAX(seq), 0) + 1 FROM agents");
+            var stored = agent with { Sequence = sequence, Version = 1 };
+            c.Execute(t, """
+                INSERT INTO agents (agent_id, task_id, status, task_state, priority, seq, due_at, version, doc)
+                VALUES ($id, $task, $status, $state, $priority, $seq, $due, 1, $doc)
+                """,
+                ("$id", Key(stored.AgentId)), ("$task", stored.TaskId), ("$status", Name(stored.Status)), ("$state", Name(stored.TaskState)),
+                ("$priority", stored.Priority), ("$seq", sequence), ("$due", DueAt(stored)), ("$doc", Serialize(stored)));
+            return new EnqueueResult(EnqueueOutcome.Enqueued, stored, Waiting: waiting + 1);
+        }, cancellationToken);
+
+    public Task<AgentRecord?> LeaseNextAsync(TaskLease lease, DateTimeOffset now, DateTimeOffset expiresAt, CancellationToken cancellationToken) =>
+        database.RunAsync((c, t) =>
+        {
+            if (IsPaused(c, t))
+            {
+                return null;
+            }
+
+            var next = ReadOne(c, t, """
+                SELECT doc FROM agents WHERE task_state = 'pending' AND due_at <= $now
+                ORDER BY priority DESC, seq LIMIT 1
+                """, ("$now", now.ToUnixTimeMilliseconds()));
+            if (next is null)
+            {
+                return null;
+            }
+
+            var leased = next with { TaskState = TaskState.Assigned, Lease = lease, Attempt = next.Attempt + 1, NextAttemptAt = null };
+            return Replace(c, t, leased, next.Version, leaseExpiredBefore: null, newLeaseExpiry: expiresAt);
+        }, cancellationToken);
+
+    public Task<bool> RenewLeaseAsync(Guid agentId, string token, DateTimeOffset expiresAt, CancellationToken cancellationToken) =>
+        database.RunAsync((c, t) => c.Execute(t,
+            $"UPDATE agents SET lease_expires_at = $expires WHERE agent_id = $id AND lease_token = $token AND status IN {LiveStatuses}",
+            ("$expires", expiresAt.ToUnixTimeMilliseconds()), ("$id", Key(agentId)), ("$token", token)) == 1, cancellationToken);
+
+    public Task<IReadOnlyList<AgentRecord>> ListExpiredLeasesAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
+        database.RunAsync<IReadOnlyList<AgentRecord>>((c, t) =>
+            [.. c.Strings(t, $"SELECT doc FROM agents WHERE lease_token IS NOT NULL AND lease_expires_at < $now AND status IN {LiveStatuses} ORDER BY seq",
+                ("$now", now.ToUnixTimeMilliseconds())).Select(Deserialize)], cancellationToken);
+
+    public Task<QueueStats> GetStatsAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
+        database.RunAsync((c, t) =>
+        {
+            (string, object?) at = ("$now", now.ToUnixTimeMilliseconds());
+            return new QueueStats(
+                Pending: c.Scalar(t, "SELECT COUNT(*) FROM agents WHERE task_state = 'pending' AND due_at <= $now", at),
+                Active: c.Scalar(t, "SELECT COUNT(*) FROM agents WHERE task_state IN ('assigned', 'executing')"),
+                Completed: c.Scalar(t, "SELECT COUNT(*) FROM agents WHERE task_state = 'completed'"),
+                Failed: c.Scalar(t, "SELECT COUNT(*) FROM agents WHERE task_state = 'failed'"),
+                Delayed: c.Scalar(t, "SELECT COUNT(*) FROM agents WHERE task_state = 'pending' AND due_at > $now", at),
+                Paused: IsPaused(c, t));
+        }, cancellationToken);
+
+    public Task SetPausedAsync(bool paused, CancellationToken cancellationToken) =>
+        database.RunAsync((c, t) => c.Execute(t,
+            "INSERT INTO meta (key, value) VALUES ('queue.paused', $v) ON CONFLICT(key) DO UPDATE SET value = $v",
+            ("$v", paused ? "true" : "false")), cancellationToken);
+
+    public Task<bool> IsPausedAsync(CancellationToken cancellationToken) => database.RunAsync(IsPaused, cancellationToken);
+
+    private static bool IsPaused(SqliteConnection c, SqliteTransaction t) =>
+        c.Strings(t, "SELECT value FROM meta WHERE key = 'queue.paused'") is [var value] && value == "true";
+
+    private static AgentRecord? Replace(SqliteConnection c, SqliteTransaction t, AgentRecord record, long expectedVersion, DateTimeOffset? leaseExpiredBefore, DateTimeOffset? newLeaseExpiry)
+    {
+        var stored = record with { Version = expectedVersion + 1 };
+        // A lease keeps its expiry while its token is unchanged (renewals only touch the column).
+        var changed = c.Execute(t, """
+            UPDATE agents SET status = $status, task_state = $state, priority = $priority, due_at = $due,
+                lease_expires_at = CASE WHEN $token IS NULL THEN NULL WHEN $expires IS NOT NULL THEN $expires
+                                        WHEN lease_token = $token THEN lease_expires_at ELSE NULL END,
+                lease_token = $token, lease_owner = $owner, version = $next, doc = $doc
+            WHERE agent_id = $id AND version = $expected
+              AND ($expiredBefore IS NULL OR (lease_expires_at IS NOT NULL AND lease_expires_at < $expiredBefore))
+            """,
+            ("$status", Name(stored.Status)), ("$state", Name(stored.TaskState)), ("$priority", stored.Priority), ("$due", DueAt(stored)),
+            ("$token", stored.Lease?.Token), ("$owner", stored.Lease?.Owner), ("$expires", newLeaseExpiry?.ToUnixTimeMilliseconds()),
+            ("$next", stored.Version), ("$doc", Serialize(stored)), ("$id", Key(stored.AgentId)), ("$expected", expectedVersion),
+            ("$expiredBefore", leaseExpiredBefore?.ToUnixTimeMilliseconds()));
+        return changed == 1 ? stored : null;
+    }
+
+    private static AgentRecord? ReadOne(SqliteConnection c, SqliteTransaction t, string sql, params (string, object?)[] parameters) =>
+        c.Strings(t, sql, parameters) is [var doc, ..] ? Deserialize(doc) : null;
+
+    private static string Key(Guid id) => id.ToString("D");
+
+    private static string Name<T>(T value) where T : struct, Enum => value.ToString().ToLowerInvariant();
+
+    private static long DueAt(AgentRecord agent) => agent.NextAttemptAt?.ToUnixTimeMilliseconds() ?? 0;
+
+    private static string Serialize(AgentRecord agent) => JsonSerializer.Serialize(agent, OrchestratorJson.Options);
+
+    private static AgentRecord Deserialize(string doc) =>
+        JsonSerializer.Deserialize<AgentRecord>(doc, OrchestratorJson.Options) ?? throw new InvalidDataException("empty agent document");
+}

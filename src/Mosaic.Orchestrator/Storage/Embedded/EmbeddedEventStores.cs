@@ -1,0 +1,61 @@
+using System.Text.Json;
+using Mosaic.Orchestrator.Configuration;
+using Mosaic.Orchestrator.Events;
+
+namespace Mosaic.Orchestrator.Storage.Embedded;
+
+public sealed class EmbeddedEventHistory(SqliteDatabase database) : IEventHistory
+{
+    public Task<AgentEvent> AppendAsync(AgentEvent agentEvent, CancellationToken cancellationToken) =>
+        database.RunAsync((c, t) =>
+        {
+            var id = c.Scalar(t, "INSERT INTO events (doc) VALUES ($doc) RETURNING id",
+                ("$doc", JsonSerializer.Serialize(agentEvent with { Id = 0 }, OrchestratorJson.Options)));
+            return agentEvent with { Id = id };
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<AgentEvent>> ReadAfterAsync(long afterId, int max, CancellationToken cancellationToken) =>
+        database.RunAsync<IReadOnlyList<AgentEvent>>((c, t) =>
+        {
+            using var command = c.Command(t, "SELECT id, doc FROM events WHERE id > $after ORDER BY id LIMIT $max", ("$after", afterId), ("$max", max));
+            using var reader = command.ExecuteReader();
+            var events = new List<AgentEvent>();
+            while (reader.Read())
+            {
+                var stored = JsonSerializer.Deserialize<AgentEvent>(reader.GetString(1), OrchestratorJson.Options)!;
+                events.Add(stored with { Id = reader.GetInt64(0) });
+            }
+
+            return events;
+        }, cancellationToken);
+}
+
+public sealed class EmbeddedAuditStore(SqliteDatabase database) : IAuditStore
+{
+    public Task AppendAsync(AuditEntry entry, CancellationToken cancellationToken) =>
+        database.RunAsync((c, t) => c.Execute(t, "INSERT INTO audit (doc) VALUES ($doc)",
+            ("$doc", JsonSerializer.Serialize(entry, OrchestratorJson.Options))), cancellationToken);
+
+    public Task<IReadOnlyList<AuditEntry>> ListAsync(int limit, CancellationToken cancellationToken) =>
+        database.RunAsync<IReadOnlyList<AuditEntry>>((c, t) =>
+            [.. c.Strings(t, "SELECT doc FROM audit ORDER BY id DESC LIMIT $limit", ("$limit", limit))
+                .Select(doc => JsonSerializer.Deserialize<AuditEntry>(doc, OrchestratorJson.Options)!)], cancellationToken);
+}
+
+public sealed class EmbeddedStorageHealth(SqliteDatabase database) : IStorageHealth
+{
+    public string BackendName => "embedded";
+
+    public async Task<string?> CheckAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await database.RunAsync((c, t) => c.Scalar(t, "SELECT COUNT(*) FROM meta"), cancellationToken);
+            return null;
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException ex)
+        {
+            return $"SQLite: {ex.Message}";
+        }
+    }
+}

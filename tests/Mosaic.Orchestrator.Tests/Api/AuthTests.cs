@@ -1,0 +1,89 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using Mosaic.Orchestrator.Api;
+using Mosaic.Orchestrator.Tests.Support;
+
+namespace Mosaic.Orchestrator.Tests.Api;
+
+public sealed class AuthTests
+{
+    private const string Key = "0123456789abcdef-test-key";
+
+    [Theory]
+    [InlineData("GET", "/agents")]
+    [InlineData("POST", "/agents/spawn")]
+    [InlineData("GET", "/agents/00000000-0000-0000-0000-000000000001/status")]
+    [InlineData("POST", "/agents/00000000-0000-0000-0000-000000000001/kill")]
+    [InlineData("POST", "/agents/kill-all")]
+    [InlineData("GET", "/agents/events")]
+    [InlineData("GET", "/agents/queue/stats")]
+    [InlineData("GET", "/agents/no-such-route")]
+    public async Task Every_agents_route_needs_the_key(string method, string path)
+    {
+        await using var host = await TestHost.StartAsync(s => s["ORCHESTRATOR_API_KEY"] = Key);
+        foreach (var presented in new[] { null, "wrong-key", Key + "x", Key[..^1] })
+        {
+            using var request = new HttpRequestMessage(new HttpMethod(method), path);
+            if (presented is not null)
+            {
+                request.Headers.Add("X-API-Key", presented);
+            }
+
+            using var response = await host.Client.SendAsync(request);
+            Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Contains("X-API-Key", problem.GetProperty("detail").GetString());
+        }
+    }
+
+    [Fact]
+    public async Task The_right_key_passes_and_the_actor_is_the_key_identity_not_the_key()
+    {
+        await using var host = await TestHost.StartAsync(s => s["ORCHESTRATOR_API_KEY"] = Key);
+        host.Client.DefaultRequestHeaders.Add("X-API-Key", Key);
+        var id = await host.SpawnAsync("T-auth");
+        var status = await host.StatusAsync(id);
+        var actor = status.GetProperty("spawnedBy").GetString()!;
+        Assert.Equal(ApiKeyAuthentication.KeyIdentity(Key), actor);
+        Assert.StartsWith("key:", actor);
+        Assert.DoesNotContain(Key[..8], actor);
+    }
+
+    [Fact]
+    public async Task Without_a_key_on_loopback_the_api_is_open_and_callers_are_anonymous()
+    {
+        await using var host = await TestHost.StartAsync();
+        var id = await host.SpawnAsync("T-open");
+        Assert.Equal("anonymous", (await host.StatusAsync(id)).GetProperty("spawnedBy").GetString());
+    }
+
+    [Theory]
+    [InlineData("0.0.0.0")]
+    [InlineData("::")]
+    [InlineData("192.0.2.10")]
+    public async Task Without_a_key_a_non_loopback_bind_refuses_to_start_and_says_why(string host)
+    {
+        var settings = TestHost.Defaults(TempDirectory.Create("refuse"));
+        settings["ORCHESTRATOR_HOST"] = host;
+        await using var app = TestHost.Build(settings);
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync());
+        Assert.Contains("ORCHESTRATOR_API_KEY", error.Message);
+        Assert.Contains("not loopback", error.Message);
+    }
+
+    [Theory]
+    [InlineData("STORAGE_BACKEND", "mongodb", "STORAGE_BACKEND")]
+    [InlineData("AGENT_RUNTIME", "gpt-cli", "AGENT_RUNTIME")]
+    [InlineData("MAX_CONCURRENT_AGENTS", "0", "MaxConcurrentAgents")]
+    [InlineData("RETRY_MAX_DELAY_SECONDS", "1", "RETRY_MAX_DELAY_SECONDS")]
+    public async Task Bad_settings_refuse_to_start_naming_the_setting(string name, string value, string named)
+    {
+        var settings = TestHost.Defaults(TempDirectory.Create("bad"));
+        settings[name] = value;
+        await using var app = TestHost.Build(settings);
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync());
+        Assert.Contains(named, error.Message);
+    }
+}

@@ -1,0 +1,83 @@
+using System.Text.Json;
+using Mosaic.Orchestrator.Tests.Support;
+
+namespace Mosaic.Orchestrator.Tests.Api;
+
+public sealed class EventStreamTests
+{
+    private sealed record SseFrame(long Id, string Event, JsonElement Data);
+
+    private static async Task<List<SseFrame>> ReadFramesAsync(StreamReader reader, int count, TimeSpan timeout)
+    {
+        using var deadline = new CancellationTokenSource(timeout);
+        var frames = new List<SseFrame>();
+        long id = 0;
+        string? type = null;
+        while (frames.Count < count)
+        {
+            var line = await reader.ReadLineAsync(deadline.Token) ?? throw new EndOfStreamException();
+            if (line.StartsWith("id: ", StringComparison.Ordinal))
+            {
+                id = long.Parse(line[4..], System.Globalization.CultureInfo.InvariantCulture);
+            }
+            else if (line.StartsWith("event: ", StringComparison.Ordinal))
+            {
+                type = line[7..];
+            }
+            else if (line.StartsWith("data: ", StringComparison.Ordinal))
+            {
+                frames.Add(new SseFrame(id, type!, JsonDocument.Parse(line[6..]).RootElement.Clone()));
+            }
+        }
+
+        return frames;
+    }
+
+    [Fact]
+    public async Task The_stream_carries_each_transition_in_order_with_spec_fields()
+    {
+        await using var host = await TestHost.StartAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/agents/events");
+        using var response = await host.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        Assert.Equal(": connected", await reader.ReadLineAsync());
+
+        var id = await host.SpawnAsync("T-sse");
+        var frames = await ReadFramesAsync(reader, 4, TimeSpan.FromSeconds(20));
+        Assert.Equal(["agent.spawned", "agent.running", "agent.completed", "agent.cleanup"], frames.Select(f => f.Event));
+        Assert.True(frames.Zip(frames.Skip(1)).All(p => p.First.Id < p.Second.Id));
+        foreach (var frame in frames)
+        {
+            Assert.Equal(frame.Event, frame.Data.GetProperty("type").GetString());
+            Assert.Equal(id, frame.Data.GetProperty("agentId").GetGuid());
+            Assert.Equal("T-sse", frame.Data.GetProperty("taskId").GetString());
+            Assert.True(frame.Data.TryGetProperty("timestamp", out _));
+        }
+    }
+
+    [Fact]
+    public async Task A_client_resuming_with_last_event_id_gets_what_it_missed_then_live_events()
+    {
+        await using var host = await TestHost.StartAsync();
+        var first = await host.SpawnAsync("T-resume-1");
+        await host.Events.WaitForAsync(first, "agent.cleanup");
+        var spawnedId = host.Events.For(first).Single(e => e.Type == "agent.spawned").Id;
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/agents/events?agentId={first}");
+        request.Headers.Add("Last-Event-ID", spawnedId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        using var response = await host.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        var replayed = await ReadFramesAsync(reader, 3, TimeSpan.FromSeconds(10));
+        Assert.Equal(["agent.running", "agent.completed", "agent.cleanup"], replayed.Select(f => f.Event));
+
+        using var all = new HttpRequestMessage(HttpMethod.Get, "/agents/events?since=0");
+        using var allResponse = await host.Client.SendAsync(all, HttpCompletionOption.ResponseHeadersRead);
+        using var allReader = new StreamReader(await allResponse.Content.ReadAsStreamAsync());
+        var history = await ReadFramesAsync(allReader, 4, TimeSpan.FromSeconds(10));
+        var second = await host.SpawnAsync("T-resume-2");
+        var live = await ReadFramesAsync(allReader, 1, TimeSpan.FromSeconds(10));
+        Assert.Equal(second, live[0].Data.GetProperty("agentId").GetGuid());
+        Assert.True(live[0].Id > history[^1].Id);
+    }
+}

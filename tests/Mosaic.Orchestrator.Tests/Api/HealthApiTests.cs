@@ -1,0 +1,62 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Mosaic.Orchestrator.Tests.Support;
+
+namespace Mosaic.Orchestrator.Tests.Api;
+
+public sealed class HealthApiTests
+{
+    [Fact]
+    public async Task Health_answers_healthy_with_uptime_and_timestamp_without_a_key()
+    {
+        await using var host = await TestHost.StartAsync(s => s["ORCHESTRATOR_API_KEY"] = "secret-key");
+        using var response = await host.Client.GetAsync("/health");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("healthy", body.GetProperty("status").GetString());
+        Assert.True(body.GetProperty("uptime").GetDouble() >= 0);
+        Assert.True(DateTimeOffset.TryParse(body.GetProperty("timestamp").GetString(), out var at));
+        Assert.True(Math.Abs((DateTimeOffset.UtcNow - at).TotalMinutes) < 1);
+    }
+
+    [Fact]
+    public async Task Ready_is_200_when_store_git_and_runtime_are_usable()
+    {
+        await using var host = await TestHost.StartAsync();
+        using var response = await host.Client.GetAsync("/health/ready");
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("ready", body.GetProperty("status").GetString());
+        foreach (var check in new[] { "store", "git", "runtime" })
+        {
+            Assert.Equal("pass", body.GetProperty("checks").GetProperty(check).GetProperty("status").GetString());
+        }
+    }
+
+    [Fact]
+    public async Task Ready_is_503_naming_the_runtime_when_the_command_is_missing()
+    {
+        await using var host = await TestHost.StartAsync(s => s["AGENT_COMMAND"] = null);
+        using var response = await host.Client.GetAsync("/health/ready");
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal("not-ready", body.GetProperty("status").GetString());
+        Assert.Equal(new[] { "runtime" }, body.GetProperty("failing").EnumerateArray().Select(e => e.GetString()!).ToArray());
+        Assert.Contains("AGENT_COMMAND", body.GetProperty("checks").GetProperty("runtime").GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task An_unavailable_runtime_makes_ready_503_and_spawns_fail_fast_with_that_reason()
+    {
+        await using var host = await TestHost.StartAsync(s => s["AGENT_RUNTIME"] = "claude-code");
+        using var ready = await host.Client.GetAsync("/health/ready");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+
+        var id = await host.SpawnAsync("T-unavailable");
+        var failed = await host.Events.WaitForAsync(id, "agent.failed");
+        Assert.Equal("runtime-unavailable", failed.Data!.Value.GetProperty("reason").GetString());
+        var status = await host.StatusAsync(id);
+        Assert.Equal("failed", status.GetProperty("status").GetString());
+        Assert.Contains("AGENT_RUNTIME=command", status.GetProperty("error").GetString());
+    }
+}

@@ -1,0 +1,201 @@
+using Mosaic.Orchestrator.Agents;
+using Mosaic.Orchestrator.Events;
+using Mosaic.Orchestrator.Queue;
+
+namespace Mosaic.Orchestrator.Tests.Storage;
+
+/// <summary>The storage and queue contract; every backend runs this same suite.</summary>
+public abstract class AgentStoreContract : IAsyncLifetime
+{
+    protected static readonly DateTimeOffset Now = new(2026, 11, 27, 9, 0, 0, TimeSpan.Zero);
+
+    protected IAgentStore Agents { get; set; } = null!;
+    protected ITaskQueue Queue { get; set; } = null!;
+    protected IQueueAdmin Admin { get; set; } = null!;
+    protected IEventHistory History { get; set; } = null!;
+    protected IAuditStore Audit { get; set; } = null!;
+
+    public abstract Task InitializeAsync();
+
+    public abstract Task DisposeAsync();
+
+    protected static AgentRecord NewAgent(string taskId, int priority = 5) => new()
+    {
+        AgentId = Guid.NewGuid(),
+        TaskId = taskId,
+        AgentType = AgentType.Worker,
+        GateProfile = GateProfile.Standard,
+        Priority = priority,
+        Context = new AgentContext("https://git.example.test/a.git", "main", ["US-1"], []),
+        Status = AgentStatus.Spawning,
+        TaskState = TaskState.Pending,
+        SpawnedAt = Now,
+        MaxAttempts = 3,
+    };
+
+    private static TaskLease Lease(string owner = "n/i") => new(owner, Guid.NewGuid().ToString("N"));
+
+    [Fact]
+    public async Task Enqueue_stores_the_record_with_version_and_sequence()
+    {
+        var agent = NewAgent("T1");
+        var result = await Queue.EnqueueAsync(agent, 10, default);
+        Assert.Equal(EnqueueOutcome.Enqueued, result.Outcome);
+        var stored = await Agents.GetAsync(agent.AgentId, default);
+        Assert.NotNull(stored);
+        Assert.Equal(1, stored.Version);
+        Assert.True(stored.Sequence > 0);
+        Assert.Equal(agent.Context.WorkItems, stored.Context.WorkItems);
+        Assert.Null(await Agents.GetAsync(Guid.NewGuid(), default));
+    }
+
+    [Fact]
+    public async Task Enqueue_refuses_a_second_live_agent_for_a_task_and_a_full_queue()
+    {
+        var first = NewAgent("T1");
+        await Queue.EnqueueAsync(first, 2, default);
+        var duplicate = await Queue.EnqueueAsync(NewAgent("T1"), 2, default);
+        Assert.Equal(EnqueueOutcome.DuplicateLiveTask, duplicate.Outcome);
+        Assert.Equal(first.AgentId, duplicate.ExistingAgentId);
+
+        await Queue.EnqueueAsync(NewAgent("T2"), 2, default);
+        var full = await Queue.EnqueueAsync(NewAgent("T3"), 2, default);
+        Assert.Equal(EnqueueOutcome.QueueFull, full.Outcome);
+        Assert.Equal(2, full.Waiting);
+        Assert.Equal(first.AgentId, (await Agents.FindLiveByTaskAsync("T1", default))?.AgentId);
+        Assert.Null(await Agents.FindLiveByTaskAsync("T3", default));
+    }
+
+    [Fact]
+    public async Task Lease_takes_highest_priority_first_fifo_within_and_counts_the_attempt()
+    {
+        var low = NewAgent("low", 1);
+        var highA = NewAgent("highA", 10);
+        var mid = NewAgent("mid", 5);
+        var highB = NewAgent("highB", 10);
+        foreach (var agent in new[] { low, highA, mid, highB })
+        {
+            await Queue.EnqueueAsync(agent, 100, default);
+        }
+
+        var order = new List<string>();
+        while (await Queue.LeaseNextAsync(Lease(), Now, Now.AddSeconds(30), default) is { } leased)
+        {
+            Assert.Equal(TaskState.Assigned, leased.TaskState);
+            Assert.Equal(1, leased.Attempt);
+            order.Add(leased.TaskId);
+        }
+
+        Assert.Equal(["highA", "highB", "mid", "low"], order);
+    }
+
+    [Fact]
+    public async Task Delayed_tasks_wait_for_their_due_time_and_paused_queues_lease_nothing()
+    {
+        var delayed = NewAgent("later") with { NextAttemptAt = Now.AddSeconds(10) };
+        await Queue.EnqueueAsync(delayed, 10, default);
+        Assert.Null(await Queue.LeaseNextAsync(Lease(), Now, Now.AddSeconds(30), default));
+        var stats = await Admin.GetStatsAsync(Now, default);
+        Assert.Equal((0, 1), (stats.Pending, stats.Delayed));
+
+        await Admin.SetPausedAsync(true, default);
+        Assert.True(await Admin.IsPausedAsync(default));
+        Assert.Null(await Queue.LeaseNextAsync(Lease(), Now.AddSeconds(11), Now.AddSeconds(41), default));
+        Assert.True((await Admin.GetStatsAsync(Now, default)).Paused);
+
+        await Admin.SetPausedAsync(false, default);
+        Assert.Equal("later", (await Queue.LeaseNextAsync(Lease(), Now.AddSeconds(11), Now.AddSeconds(41), default))?.TaskId);
+        stats = await Admin.GetStatsAsync(Now.AddSeconds(11), default);
+        Assert.Equal((0, 1, 0), (stats.Pending, stats.Active, stats.Delayed));
+    }
+
+    [Fact]
+    public async Task Replace_is_compare_and_set_on_the_version()
+    {
+        var agent = NewAgent("T1");
+        await Queue.EnqueueAsync(agent, 10, default);
+        var stored = (await Agents.GetAsync(agent.AgentId, default))!;
+        var first = await Agents.TryReplaceAsync(stored with { Error = "first" }, stored.Version, null, default);
+        Assert.NotNull(first);
+        Assert.Equal(stored.Version + 1, first.Version);
+        var stale = await Agents.TryReplaceAsync(stored with { Error = "stale" }, stored.Version, null, default);
+        Assert.Null(stale);
+        Assert.Equal("first", (await Agents.GetAsync(agent.AgentId, default))!.Error);
+    }
+
+    [Fact]
+    public async Task Leases_renew_only_with_their_token_and_expire_into_the_expired_list()
+    {
+        var agent = NewAgent("T1");
+        await Queue.EnqueueAsync(agent, 10, default);
+        var lease = Lease();
+        var leased = (await Queue.LeaseNextAsync(lease, Now, Now.AddSeconds(30), default))!;
+        Assert.Empty(await Queue.ListExpiredLeasesAsync(Now.AddSeconds(29), default));
+        Assert.Equal([agent.AgentId], (await Queue.ListExpiredLeasesAsync(Now.AddSeconds(31), default)).Select(a => a.AgentId));
+
+        Assert.False(await Queue.RenewLeaseAsync(agent.AgentId, "not-the-token", Now.AddSeconds(90), default));
+        Assert.True(await Queue.RenewLeaseAsync(agent.AgentId, lease.Token, Now.AddSeconds(90), default));
+        Assert.Empty(await Queue.ListExpiredLeasesAsync(Now.AddSeconds(60), default));
+
+        // A condition on expiry refuses to take over a lease that was renewed meanwhile.
+        Assert.Null(await Agents.TryReplaceAsync(leased with { Lease = null, TaskState = TaskState.Pending }, leased.Version, Now.AddSeconds(60), default));
+        Assert.NotNull(await Agents.TryReplaceAsync(leased with { Lease = null, TaskState = TaskState.Pending }, leased.Version, Now.AddSeconds(91), default));
+        Assert.Empty(await Queue.ListExpiredLeasesAsync(Now.AddSeconds(200), default));
+    }
+
+    [Fact]
+    public async Task A_terminal_agent_frees_its_task_id_and_leaves_the_live_list()
+    {
+        var agent = NewAgent("T1");
+        await Queue.EnqueueAsync(agent, 10, default);
+        Assert.Single(await Agents.ListLiveAsync(default));
+        var stored = (await Agents.GetAsync(agent.AgentId, default))!;
+        await Agents.TryReplaceAsync(stored with { Status = AgentStatus.Killed, TaskState = TaskState.Failed }, stored.Version, null, default);
+        Assert.Empty(await Agents.ListLiveAsync(default));
+        Assert.Equal(EnqueueOutcome.Enqueued, (await Queue.EnqueueAsync(NewAgent("T1"), 10, default)).Outcome);
+        var stats = await Admin.GetStatsAsync(Now, default);
+        Assert.Equal((1, 1), (stats.Pending, stats.Failed));
+    }
+
+    [Fact]
+    public async Task List_filters_and_pages_newest_first()
+    {
+        var ids = new List<Guid>();
+        for (var i = 0; i < 5; i++)
+        {
+            var agent = NewAgent($"T{i}");
+            ids.Add(agent.AgentId);
+            await Queue.EnqueueAsync(agent, 10, default);
+        }
+
+        var page = await Agents.ListAsync(new AgentQuery(null, null, 2, 0), default);
+        Assert.Equal(5, page.Total);
+        Assert.Equal([ids[4], ids[3]], page.Items.Select(a => a.AgentId));
+        var byTask = await Agents.ListAsync(new AgentQuery(AgentStatus.Spawning, "T2", 10, 0), default);
+        Assert.Equal([ids[2]], byTask.Items.Select(a => a.AgentId));
+        Assert.Empty((await Agents.ListAsync(new AgentQuery(AgentStatus.Completed, null, 10, 0), default)).Items);
+    }
+
+    [Fact]
+    public async Task Event_history_assigns_increasing_ids_and_reads_after_an_id()
+    {
+        var agentId = Guid.NewGuid();
+        var first = await History.AppendAsync(new AgentEvent("agent.spawned", agentId, "T1", Now, null), default);
+        var data = System.Text.Json.JsonSerializer.SerializeToElement(new { reason = "x" });
+        var second = await History.AppendAsync(new AgentEvent("agent.failed", agentId, "T1", Now, data), default);
+        Assert.True(second.Id > first.Id);
+        var after = await History.ReadAfterAsync(first.Id, 10, default);
+        Assert.Equal([second.Id], after.Select(e => e.Id));
+        Assert.Equal("x", after[0].Data!.Value.GetProperty("reason").GetString());
+        Assert.Single(await History.ReadAfterAsync(0, 1, default));
+    }
+
+    [Fact]
+    public async Task Audit_lists_newest_first()
+    {
+        await Audit.AppendAsync(new AuditEntry("kill", "a", Guid.NewGuid(), "T1", "r1", "running", Now), default);
+        await Audit.AppendAsync(new AuditEntry("kill", "b", Guid.NewGuid(), "T2", "r2", "spawning", Now), default);
+        Assert.Equal(["b", "a"], (await Audit.ListAsync(10, default)).Select(e => e.Actor));
+        Assert.Single(await Audit.ListAsync(1, default));
+    }
+}
