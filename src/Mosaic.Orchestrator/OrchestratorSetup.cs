@@ -50,7 +50,6 @@ public static class OrchestratorSetup
         services.TryAddSingleton(TimeProvider.System);
         services.ConfigureHttpJsonOptions(json => OrchestratorJson.Configure(json.SerializerOptions));
         services.AddProblemDetails();
-        services.AddExceptionHandler<ProblemMapping>();
         services.AddOrchestratorRateLimits(settings);
         services.AddReadinessChecks();
 

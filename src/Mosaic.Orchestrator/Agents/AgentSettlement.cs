@@ -9,7 +9,7 @@ namespace Mosaic.Orchestrator.Agents;
 /// How an attempt ends in the record: completed, failed, or back in the queue for another attempt. Every write
 /// is fenced by the attempt's lease token, so a worker that lost its lease cannot overwrite the new holder.
 /// </summary>
-public sealed class AgentSettlement(AgentTransitions transitions, AgentEvents events, BackoffPolicy backoff, TimeProvider time)
+public sealed class AgentSettlement(AgentTransitions transitions, BackoffPolicy backoff, TimeProvider time)
 {
     public Task<AgentRecord> CompleteAsync(Guid agentId, string leaseToken, int? exitCode, CancellationToken cancellationToken) =>
         transitions.ChangeAsync(agentId, a => a with
@@ -40,7 +40,7 @@ public sealed class AgentSettlement(AgentTransitions transitions, AgentEvents ev
         DateTimeOffset? leaseExpiredBefore = null)
     {
         var now = time.GetUtcNow();
-        var stored = await transitions.ChangeAsync(agentId, a =>
+        return await transitions.ChangeAsync(agentId, a =>
         {
             if (chargeAttempt && a.Attempt >= a.MaxAttempts)
             {
@@ -57,15 +57,10 @@ public sealed class AgentSettlement(AgentTransitions transitions, AgentEvents ev
                 Reason = reason,
                 Error = error,
             };
-        }, cancellationToken, leaseToken, leaseExpiredBefore: leaseExpiredBefore);
-
-        if (stored.IsLive)
-        {
-            await events.PublishAsync(AgentEventTypes.Retrying, stored,
-                new { attempt = stored.Attempt, nextAttemptAt = stored.NextAttemptAt, reason, error }, cancellationToken);
-        }
-
-        return stored;
+        }, cancellationToken, leaseToken,
+        eventData: a => a.IsLive ? new { attempt = a.Attempt, nextAttemptAt = a.NextAttemptAt, reason, error } : new { reason = a.Reason, error = a.Error, attempt = a.Attempt },
+        leaseExpiredBefore: leaseExpiredBefore,
+        eventType: AgentEventTypes.Retrying);
     }
 
     private AgentRecord Failed(AgentRecord agent, string reason, string error) => agent with

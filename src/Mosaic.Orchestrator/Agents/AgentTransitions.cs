@@ -3,9 +3,9 @@ using Mosaic.Orchestrator.Events;
 namespace Mosaic.Orchestrator.Agents;
 
 /// <summary>
-/// The only way agent records change after enqueue: read, check the lifecycle table, compare-and-set, then
-/// publish the event of the new status. A lost race re-reads and re-checks, so a kill and a completion that
-/// arrive together end with exactly one winner and the loser gets <see cref="IllegalTransitionException"/>.
+/// The only way agent records change after enqueue: read, check the lifecycle table, compare-and-set the record
+/// together with its event, then broadcast the event. A lost race re-reads and re-checks, so a kill and a completion
+/// that arrive together end with exactly one winner and the loser gets <see cref="IllegalTransitionException"/>.
 /// </summary>
 public sealed class AgentTransitions(IAgentStore store, AgentEvents events)
 {
@@ -13,15 +13,18 @@ public sealed class AgentTransitions(IAgentStore store, AgentEvents events)
 
     /// <summary>
     /// Applies <paramref name="change"/> to the current record. When <paramref name="leaseToken"/> is given, the
-    /// write only happens while that lease still holds the task. A status change publishes its event.
+    /// write only happens while that lease still holds the task. A status change stores and publishes the event of
+    /// the new status; <paramref name="eventType"/> names an event for a change that keeps the status (a retry).
+    /// <paramref name="eventData"/> builds the event's data from the new record.
     /// </summary>
     public async Task<AgentRecord> ChangeAsync(
         Guid agentId,
         Func<AgentRecord, AgentRecord> change,
         CancellationToken cancellationToken,
         string? leaseToken = null,
-        object? eventData = null,
-        DateTimeOffset? leaseExpiredBefore = null)
+        Func<AgentRecord, object?>? eventData = null,
+        DateTimeOffset? leaseExpiredBefore = null,
+        string? eventType = null)
     {
         for (var race = 0; race < MaxRaces; race++)
         {
@@ -47,7 +50,9 @@ public sealed class AgentTransitions(IAgentStore store, AgentEvents events)
                 throw new IllegalTransitionException(agentId, current.Status, next.Status);
             }
 
-            var stored = await store.TryReplaceAsync(next, current.Version, leaseExpiredBefore, cancellationToken);
+            var type = next.Status != current.Status ? AgentLifecycle.EventTypeFor(next.Status) : eventType;
+            var agentEvent = type is null ? null : events.Create(type, next, eventData is null ? DefaultEventData(next) : eventData(next));
+            var stored = await store.TryReplaceAsync(next, current.Version, leaseExpiredBefore, agentEvent, cancellationToken);
             if (stored is null)
             {
                 if (leaseExpiredBefore is not null)
@@ -58,12 +63,12 @@ public sealed class AgentTransitions(IAgentStore store, AgentEvents events)
                 continue;
             }
 
-            if (stored.Status != current.Status)
+            if (stored.Event is { } published)
             {
-                await events.PublishAsync(AgentLifecycle.EventTypeFor(stored.Status), stored, eventData ?? DefaultEventData(stored), cancellationToken);
+                events.Broadcast(published);
             }
 
-            return stored;
+            return stored.Agent;
         }
 
         throw new InvalidOperationException($"Agent {agentId}: too many concurrent writers");

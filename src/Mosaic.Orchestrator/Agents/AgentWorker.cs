@@ -23,12 +23,20 @@ public sealed partial class AgentWorker(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var settings = options.Value;
+        var pollInterval = TimeSpan.FromMilliseconds(settings.QueuePollIntervalMs);
         await recovery.RecoverOrphansAsync(stoppingToken);
+        var lastSweep = DateTimeOffset.MinValue;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                await recovery.SweepExpiredAsync(stoppingToken);
+                // Expired leases are looked for once per poll interval, not on every wake-up by a spawn.
+                if (time.GetUtcNow() - lastSweep >= pollInterval)
+                {
+                    lastSweep = time.GetUtcNow();
+                    await recovery.SweepExpiredAsync(stoppingToken);
+                }
+
                 while (runs.Count < settings.MaxConcurrentAgents)
                 {
                     var now = time.GetUtcNow();
@@ -49,7 +57,7 @@ public sealed partial class AgentWorker(
 
             try
             {
-                await signal.WaitAsync(TimeSpan.FromMilliseconds(settings.QueuePollIntervalMs), time, stoppingToken);
+                await signal.WaitAsync(pollInterval, time, stoppingToken);
             }
             catch (OperationCanceledException)
             {

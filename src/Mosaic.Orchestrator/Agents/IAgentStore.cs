@@ -1,4 +1,8 @@
+using Mosaic.Orchestrator.Events;
+
 namespace Mosaic.Orchestrator.Agents;
+
+public sealed record StoredChange(AgentRecord Agent, AgentEvent? Event);
 
 /// <summary>Filter and page of <see cref="IAgentStore.ListAsync"/>; newest first.</summary>
 public sealed record AgentQuery(AgentStatus? Status, string? TaskId, int Limit, int Offset);
@@ -22,8 +26,10 @@ public interface IAgentStore
 
     /// <summary>
     /// Replaces the record when the stored version still equals <paramref name="expectedVersion"/> (and, when
-    /// <paramref name="leaseExpiredBefore"/> is given, the stored lease expired before that instant).
-    /// Returns the stored record with its new version, or null when the condition failed.
+    /// <paramref name="leaseExpiredBefore"/> is given, the stored lease expired before that instant), appending
+    /// <paramref name="withEvent"/> to the event history in the same atomic step: a transition and its event are
+    /// stored together or not at all. Returns what was stored (the record with its new version, the event with its
+    /// id), or null when the condition failed.
     /// </summary>
-    Task<AgentRecord?> TryReplaceAsync(AgentRecord record, long expectedVersion, DateTimeOffset? leaseExpiredBefore, CancellationToken cancellationToken);
+    Task<StoredChange?> TryReplaceAsync(AgentRecord record, long expectedVersion, DateTimeOffset? leaseExpiredBefore, AgentEvent? withEvent, CancellationToken cancellationToken);
 }

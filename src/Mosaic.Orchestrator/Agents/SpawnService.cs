@@ -36,11 +36,11 @@ public sealed class SpawnService(ITaskQueue queue, AgentEvents events, QueueSign
             SpawnedBy = actor,
         };
 
-        var result = await queue.EnqueueAsync(agent, settings.MaxQueuedTasks, cancellationToken);
+        var spawned = events.Create(AgentEventTypes.Spawned, agent, new { agentType = agent.AgentType, priority = agent.Priority, gateProfile = agent.GateProfile });
+        var result = await queue.EnqueueAsync(agent, settings.MaxQueuedTasks, spawned, cancellationToken);
         if (result.Outcome == EnqueueOutcome.Enqueued)
         {
-            await events.PublishAsync(AgentEventTypes.Spawned, result.Agent!,
-                new { agentType = agent.AgentType, priority = agent.Priority, gateProfile = agent.GateProfile }, cancellationToken);
+            events.Broadcast(result.Event!);
             signal.Notify();
         }
 

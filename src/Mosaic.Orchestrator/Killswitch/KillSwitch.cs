@@ -55,7 +55,7 @@ public sealed class KillSwitch(
                     Reason = "killed",
                     Error = reason is null ? $"killed by {actor}" : $"killed by {actor}: {reason}",
                 };
-            }, cancellationToken, eventData: new { actor, reason, priorStatus = agent.Status });
+            }, cancellationToken, eventData: _ => new { actor, reason, priorStatus = prior?.Status ?? agent.Status });
         }
         catch (IllegalTransitionException)
         {

@@ -65,7 +65,7 @@ public static class ProcessLauncher
             await onStarted(root);
             await process.WaitForExitAsync(cancellationToken);
             // The root exited on its own; processes it left behind in its session are still the agent's: end them too.
-            var leftovers = await ProcessTree.TerminateAsync(selector with { RootPid = null }, killGrace, CancellationToken.None);
+            var leftovers = await ProcessTree.TerminateAsync(selector, killGrace, CancellationToken.None);
             await WaitForPumpsAsync(pumps);
             return new ProcessOutcome(process.ExitCode, Cancelled: false, leftovers);
         }

@@ -24,9 +24,11 @@ public static class ProcessTree
         var sessionIsOurs = selector.RootPid is { } root && SessionStillBelongsToRoot(root, selector.RootStartTicks, all);
         foreach (var process in all)
         {
+            // A process started before the agent's root cannot carry its marker: skip reading its environment.
+            var mayCarryMarker = selector.RootStartTicks is not { } rootStart || process.StartTicks >= rootStart;
             if ((process.Pid == selector.RootPid && RootMatches(process, selector))
                 || (sessionIsOurs && process.Session == selector.RootPid)
-                || (selector.EnvironmentMarker is { } marker && ProcessTable.HasEnvironmentEntry(process.Pid, marker)))
+                || (mayCarryMarker && selector.EnvironmentMarker is { } marker && ProcessTable.HasEnvironmentEntry(process.Pid, marker)))
             {
                 members[process.Pid] = process;
             }

@@ -1,10 +1,11 @@
 using Mosaic.Orchestrator.Agents;
+using Mosaic.Orchestrator.Events;
 
 namespace Mosaic.Orchestrator.Queue;
 
 public enum EnqueueOutcome { Enqueued, DuplicateLiveTask, QueueFull }
 
-public sealed record EnqueueResult(EnqueueOutcome Outcome, AgentRecord? Agent, Guid? ExistingAgentId = null, long Waiting = 0);
+public sealed record EnqueueResult(EnqueueOutcome Outcome, AgentRecord? Agent, Guid? ExistingAgentId = null, long Waiting = 0, AgentEvent? Event = null);
 
 public sealed record QueueStats(long Pending, long Active, long Completed, long Failed, long Delayed, bool Paused);
 
@@ -15,8 +16,11 @@ public sealed record QueueStats(long Pending, long Active, long Completed, long 
 /// </summary>
 public interface ITaskQueue
 {
-    /// <summary>Stores a new agent and queues its task in one step, refusing a second live agent for the task and a full queue.</summary>
-    Task<EnqueueResult> EnqueueAsync(AgentRecord agent, long maxWaiting, CancellationToken cancellationToken);
+    /// <summary>
+    /// Stores a new agent, queues its task and appends its agent.spawned event in one step, refusing a second live
+    /// agent for the task and a full queue.
+    /// </summary>
+    Task<EnqueueResult> EnqueueAsync(AgentRecord agent, long maxWaiting, AgentEvent spawned, CancellationToken cancellationToken);
 
     /// <summary>Takes the next due task (none while paused): sets its lease, counts the attempt, marks it assigned.</summary>
     Task<AgentRecord?> LeaseNextAsync(TaskLease lease, DateTimeOffset now, DateTimeOffset expiresAt, CancellationToken cancellationToken);

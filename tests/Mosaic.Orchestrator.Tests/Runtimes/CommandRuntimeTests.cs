@@ -20,7 +20,7 @@ public sealed class CommandRuntimeTests
             });
             host.Client.DefaultRequestHeaders.Add("X-API-Key", "the-orchestrators-own-key");
             var id = await host.SpawnAsync("T-env", agentType: "reviewer");
-            await host.Events.WaitForAsync(id, "agent.completed");
+            await host.Events.WaitForAsync(id, "agent.cleanup");
             var agentDir = Path.Combine(host.DataDir, "agents", id.ToString());
             var env = (await File.ReadAllLinesAsync(Path.Combine(agentDir, "env.txt")))
                 .Where(l => l.Contains('=', StringComparison.Ordinal))

@@ -33,13 +33,16 @@ public abstract class AgentStoreContract : IAsyncLifetime
         MaxAttempts = 3,
     };
 
+    protected Task<EnqueueResult> EnqueueAsync(AgentRecord agent, long maxWaiting) =>
+        Queue.EnqueueAsync(agent, maxWaiting, new AgentEvent("agent.spawned", agent.AgentId, agent.TaskId, Now, null), default);
+
     private static TaskLease Lease(string owner = "n/i") => new(owner, Guid.NewGuid().ToString("N"));
 
     [Fact]
     public async Task Enqueue_stores_the_record_with_version_and_sequence()
     {
         var agent = NewAgent("T1");
-        var result = await Queue.EnqueueAsync(agent, 10, default);
+        var result = await EnqueueAsync(agent, 10);
         Assert.Equal(EnqueueOutcome.Enqueued, result.Outcome);
         var stored = await Agents.GetAsync(agent.AgentId, default);
         Assert.NotNull(stored);
@@ -53,13 +56,13 @@ public abstract class AgentStoreContract : IAsyncLifetime
     public async Task Enqueue_refuses_a_second_live_agent_for_a_task_and_a_full_queue()
     {
         var first = NewAgent("T1");
-        await Queue.EnqueueAsync(first, 2, default);
-        var duplicate = await Queue.EnqueueAsync(NewAgent("T1"), 2, default);
+        await EnqueueAsync(first, 2);
+        var duplicate = await EnqueueAsync(NewAgent("T1"), 2);
         Assert.Equal(EnqueueOutcome.DuplicateLiveTask, duplicate.Outcome);
         Assert.Equal(first.AgentId, duplicate.ExistingAgentId);
 
-        await Queue.EnqueueAsync(NewAgent("T2"), 2, default);
-        var full = await Queue.EnqueueAsync(NewAgent("T3"), 2, default);
+        await EnqueueAsync(NewAgent("T2"), 2);
+        var full = await EnqueueAsync(NewAgent("T3"), 2);
         Assert.Equal(EnqueueOutcome.QueueFull, full.Outcome);
         Assert.Equal(2, full.Waiting);
         Assert.Equal(first.AgentId, (await Agents.FindLiveByTaskAsync("T1", default))?.AgentId);
@@ -75,7 +78,7 @@ public abstract class AgentStoreContract : IAsyncLifetime
         var highB = NewAgent("highB", 10);
         foreach (var agent in new[] { low, highA, mid, highB })
         {
-            await Queue.EnqueueAsync(agent, 100, default);
+            await EnqueueAsync(agent, 100);
         }
 
         var order = new List<string>();
@@ -93,7 +96,7 @@ public abstract class AgentStoreContract : IAsyncLifetime
     public async Task Delayed_tasks_wait_for_their_due_time_and_paused_queues_lease_nothing()
     {
         var delayed = NewAgent("later") with { NextAttemptAt = Now.AddSeconds(10) };
-        await Queue.EnqueueAsync(delayed, 10, default);
+        await EnqueueAsync(delayed, 10);
         Assert.Null(await Queue.LeaseNextAsync(Lease(), Now, Now.AddSeconds(30), default));
         var stats = await Admin.GetStatsAsync(Now, default);
         Assert.Equal((0, 1), (stats.Pending, stats.Delayed));
@@ -113,21 +116,37 @@ public abstract class AgentStoreContract : IAsyncLifetime
     public async Task Replace_is_compare_and_set_on_the_version()
     {
         var agent = NewAgent("T1");
-        await Queue.EnqueueAsync(agent, 10, default);
+        await EnqueueAsync(agent, 10);
         var stored = (await Agents.GetAsync(agent.AgentId, default))!;
-        var first = await Agents.TryReplaceAsync(stored with { Error = "first" }, stored.Version, null, default);
+        var first = (await Agents.TryReplaceAsync(stored with { Error = "first" }, stored.Version, null, null, default))?.Agent;
         Assert.NotNull(first);
         Assert.Equal(stored.Version + 1, first.Version);
-        var stale = await Agents.TryReplaceAsync(stored with { Error = "stale" }, stored.Version, null, default);
+        var stale = await Agents.TryReplaceAsync(stored with { Error = "stale" }, stored.Version, null, null, default);
         Assert.Null(stale);
         Assert.Equal("first", (await Agents.GetAsync(agent.AgentId, default))!.Error);
+    }
+
+    [Fact]
+    public async Task A_change_and_its_event_are_stored_together_or_not_at_all()
+    {
+        var agent = NewAgent("T1");
+        var enqueued = await EnqueueAsync(agent, 10);
+        Assert.True(enqueued.Event!.Id > 0);
+        var stored = (await Agents.GetAsync(agent.AgentId, default))!;
+        var killed = new AgentEvent("agent.killed", agent.AgentId, "T1", Now, null);
+        var change = await Agents.TryReplaceAsync(stored with { Status = AgentStatus.Killed, TaskState = TaskState.Failed }, stored.Version, null, killed, default);
+        Assert.NotNull(change);
+        Assert.True(change.Event!.Id > enqueued.Event.Id);
+        var lost = await Agents.TryReplaceAsync(stored with { Status = AgentStatus.Completed }, stored.Version, null, killed with { Type = "agent.completed" }, default);
+        Assert.Null(lost);
+        Assert.Equal(["agent.spawned", "agent.killed"], (await History.ReadAfterAsync(0, 10, default)).Select(e => e.Type));
     }
 
     [Fact]
     public async Task Leases_renew_only_with_their_token_and_expire_into_the_expired_list()
     {
         var agent = NewAgent("T1");
-        await Queue.EnqueueAsync(agent, 10, default);
+        await EnqueueAsync(agent, 10);
         var lease = Lease();
         var leased = (await Queue.LeaseNextAsync(lease, Now, Now.AddSeconds(30), default))!;
         Assert.Empty(await Queue.ListExpiredLeasesAsync(Now.AddSeconds(29), default));
@@ -138,8 +157,8 @@ public abstract class AgentStoreContract : IAsyncLifetime
         Assert.Empty(await Queue.ListExpiredLeasesAsync(Now.AddSeconds(60), default));
 
         // A condition on expiry refuses to take over a lease that was renewed meanwhile.
-        Assert.Null(await Agents.TryReplaceAsync(leased with { Lease = null, TaskState = TaskState.Pending }, leased.Version, Now.AddSeconds(60), default));
-        Assert.NotNull(await Agents.TryReplaceAsync(leased with { Lease = null, TaskState = TaskState.Pending }, leased.Version, Now.AddSeconds(91), default));
+        Assert.Null(await Agents.TryReplaceAsync(leased with { Lease = null, TaskState = TaskState.Pending }, leased.Version, Now.AddSeconds(60), null, default));
+        Assert.NotNull(await Agents.TryReplaceAsync(leased with { Lease = null, TaskState = TaskState.Pending }, leased.Version, Now.AddSeconds(91), null, default));
         Assert.Empty(await Queue.ListExpiredLeasesAsync(Now.AddSeconds(200), default));
     }
 
@@ -147,12 +166,12 @@ public abstract class AgentStoreContract : IAsyncLifetime
     public async Task A_terminal_agent_frees_its_task_id_and_leaves_the_live_list()
     {
         var agent = NewAgent("T1");
-        await Queue.EnqueueAsync(agent, 10, default);
+        await EnqueueAsync(agent, 10);
         Assert.Single(await Agents.ListLiveAsync(default));
         var stored = (await Agents.GetAsync(agent.AgentId, default))!;
-        await Agents.TryReplaceAsync(stored with { Status = AgentStatus.Killed, TaskState = TaskState.Failed }, stored.Version, null, default);
+        await Agents.TryReplaceAsync(stored with { Status = AgentStatus.Killed, TaskState = TaskState.Failed }, stored.Version, null, null, default);
         Assert.Empty(await Agents.ListLiveAsync(default));
-        Assert.Equal(EnqueueOutcome.Enqueued, (await Queue.EnqueueAsync(NewAgent("T1"), 10, default)).Outcome);
+        Assert.Equal(EnqueueOutcome.Enqueued, (await EnqueueAsync(NewAgent("T1"), 10)).Outcome);
         var stats = await Admin.GetStatsAsync(Now, default);
         Assert.Equal((1, 1), (stats.Pending, stats.Failed));
     }
@@ -165,7 +184,7 @@ public abstract class AgentStoreContract : IAsyncLifetime
         {
             var agent = NewAgent($"T{i}");
             ids.Add(agent.AgentId);
-            await Queue.EnqueueAsync(agent, 10, default);
+            await EnqueueAsync(agent, 10);
         }
 
         var page = await Agents.ListAsync(new AgentQuery(null, null, 2, 0), default);

@@ -25,7 +25,7 @@ public sealed class EmbeddedStoreContractTests : AgentStoreContract
     public async Task Records_survive_reopening_the_file()
     {
         var agent = NewAgent("T-durable");
-        await Queue.EnqueueAsync(agent, 10, default);
+        await EnqueueAsync(agent, 10);
         await _database.DisposeAsync();
         _database = new SqliteDatabase(_path);
         var reopened = new EmbeddedAgentStore(_database);

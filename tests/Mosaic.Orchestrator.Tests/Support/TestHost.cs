@@ -156,7 +156,7 @@ public static class Seed
             SpawnedAt = now,
             MaxAttempts = maxAttempts,
         };
-        await store.EnqueueAsync(agent, 100, default);
+        await store.EnqueueAsync(agent, 100, new Mosaic.Orchestrator.Events.AgentEvent("agent.spawned", agent.AgentId, agent.TaskId, now, null), default);
         var leased = await store.LeaseNextAsync(new Mosaic.Orchestrator.Agents.TaskLease(leaseOwner, "dead-token"), now, leaseExpires, default);
         Assert.Equal(agent.AgentId, leased?.AgentId);
         return agent.AgentId;

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Mosaic.Orchestrator.Agents;
 using Mosaic.Orchestrator.Configuration;
+using Mosaic.Orchestrator.Events;
 using Mosaic.Orchestrator.Queue;
 
 namespace Mosaic.Orchestrator.Storage.Embedded;
@@ -15,64 +16,66 @@ public sealed class EmbeddedAgentStore(SqliteDatabase database) : IAgentStore, I
     private const string LiveStatuses = "('spawning', 'running')";
 
     public Task<AgentRecord?> GetAsync(Guid agentId, CancellationToken cancellationToken) =>
-        database.RunAsync((c, t) => ReadOne(c, t, "SELECT doc FROM agents WHERE agent_id = $id", ("$id", Key(agentId))), cancellationToken);
+        database.RunAsync(c => ReadOne(c, "SELECT doc FROM agents WHERE agent_id = $id", ("$id", Key(agentId))), cancellationToken);
 
     public Task<AgentPage> ListAsync(AgentQuery query, CancellationToken cancellationToken) =>
-        database.RunAsync((c, t) =>
+        database.RunAsync(c =>
         {
             var where = "WHERE ($status IS NULL OR status = $status) AND ($task IS NULL OR task_id = $task)";
             (string, object?)[] filter = [("$status", query.Status is { } s ? Name(s) : null), ("$task", query.TaskId)];
-            var total = c.Scalar(t, $"SELECT COUNT(*) FROM agents {where}", filter);
-            var docs = c.Strings(t, $"SELECT doc FROM agents {where} ORDER BY seq DESC LIMIT $limit OFFSET $offset",
+            var total = c.Scalar($"SELECT COUNT(*) FROM agents {where}", filter);
+            var docs = c.Strings($"SELECT doc FROM agents {where} ORDER BY seq DESC LIMIT $limit OFFSET $offset",
                 [.. filter, ("$limit", query.Limit), ("$offset", query.Offset)]);
             return new AgentPage([.. docs.Select(Deserialize)], (int)total);
         }, cancellationToken);
 
     public Task<IReadOnlyList<AgentRecord>> ListLiveAsync(CancellationToken cancellationToken) =>
-        database.RunAsync<IReadOnlyList<AgentRecord>>((c, t) =>
-            [.. c.Strings(t, $"SELECT doc FROM agents WHERE status IN {LiveStatuses} ORDER BY seq").Select(Deserialize)], cancellationToken);
+        database.RunAsync<IReadOnlyList<AgentRecord>>(c =>
+            [.. c.Strings($"SELECT doc FROM agents WHERE status IN {LiveStatuses} ORDER BY seq").Select(Deserialize)], cancellationToken);
 
     public Task<AgentRecord?> FindLiveByTaskAsync(string taskId, CancellationToken cancellationToken) =>
-        database.RunAsync((c, t) => ReadOne(c, t, $"SELECT doc FROM agents WHERE task_id = $task AND status IN {LiveStatuses}", ("$task", taskId)), cancellationToken);
+        database.RunAsync(c => ReadOne(c, $"SELECT doc FROM agents WHERE task_id = $task AND status IN {LiveStatuses}", ("$task", taskId)), cancellationToken);
 
-    public Task<AgentRecord?> TryReplaceAsync(AgentRecord record, long expectedVersion, DateTimeOffset? leaseExpiredBefore, CancellationToken cancellationToken) =>
-        database.RunAsync((c, t) => Replace(c, t, record, expectedVersion, leaseExpiredBefore, newLeaseExpiry: null), cancellationToken);
+    public Task<StoredChange?> TryReplaceAsync(AgentRecord record, long expectedVersion, DateTimeOffset? leaseExpiredBefore, AgentEvent? withEvent, CancellationToken cancellationToken) =>
+        database.RunAsync(c => Replace(c, record, expectedVersion, leaseExpiredBefore, newLeaseExpiry: null) is { } stored
+            ? new StoredChange(stored, withEvent is null ? null : EmbeddedEventHistory.Append(c, withEvent))
+            : null, cancellationToken);
 
-    public Task<EnqueueResult> EnqueueAsync(AgentRecord agent, long maxWaiting, CancellationToken cancellationToken) =>
-        database.RunAsync((c, t) =>
+    public Task<EnqueueResult> EnqueueAsync(AgentRecord agent, long maxWaiting, AgentEvent spawned, CancellationToken cancellationToken) =>
+        database.RunAsync(c =>
         {
-            var existing = ReadOne(c, t, $"SELECT doc FROM agents WHERE task_id = $task AND status IN {LiveStatuses}", ("$task", agent.TaskId));
+            var existing = ReadOne(c, $"SELECT doc FROM agents WHERE task_id = $task AND status IN {LiveStatuses}", ("$task", agent.TaskId));
             if (existing is not null)
             {
                 return new EnqueueResult(EnqueueOutcome.DuplicateLiveTask, null, existing.AgentId);
             }
 
-            var waiting = c.Scalar(t, "SELECT COUNT(*) FROM agents WHERE task_state = 'pending'");
+            var waiting = c.Scalar("SELECT COALESCE(SUM(n), 0) FROM task_counts WHERE task_state = 'pending'");
             if (waiting >= maxWaiting)
             {
                 return new EnqueueResult(EnqueueOutcome.QueueFull, null, Waiting: waiting);
             }
 
-            var sequence = c.Scalar(t, "SELECT COALESCE(MAX(seq), 0) + 1 FROM agents");
+            var sequence = c.Scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM agents");
             var stored = agent with { Sequence = sequence, Version = 1 };
-            c.Execute(t, """
+            c.Execute("""
                 INSERT INTO agents (agent_id, task_id, status, task_state, priority, seq, due_at, version, doc)
                 VALUES ($id, $task, $status, $state, $priority, $seq, $due, 1, $doc)
                 """,
                 ("$id", Key(stored.AgentId)), ("$task", stored.TaskId), ("$status", Name(stored.Status)), ("$state", Name(stored.TaskState)),
                 ("$priority", stored.Priority), ("$seq", sequence), ("$due", DueAt(stored)), ("$doc", Serialize(stored)));
-            return new EnqueueResult(EnqueueOutcome.Enqueued, stored, Waiting: waiting + 1);
+            return new EnqueueResult(EnqueueOutcome.Enqueued, stored, Waiting: waiting + 1, Event: EmbeddedEventHistory.Append(c, spawned));
         }, cancellationToken);
 
     public Task<AgentRecord?> LeaseNextAsync(TaskLease lease, DateTimeOffset now, DateTimeOffset expiresAt, CancellationToken cancellationToken) =>
-        database.RunAsync((c, t) =>
+        database.RunAsync(c =>
         {
-            if (IsPaused(c, t))
+            if (IsPaused(c))
             {
                 return null;
             }
 
-            var next = ReadOne(c, t, """
+            var next = ReadOne(c, """
                 SELECT doc FROM agents WHERE task_state = 'pending' AND due_at <= $now
                 ORDER BY priority DESC, seq LIMIT 1
                 """, ("$now", now.ToUnixTimeMilliseconds()));
@@ -82,47 +85,48 @@ public sealed class EmbeddedAgentStore(SqliteDatabase database) : IAgentStore, I
             }
 
             var leased = next with { TaskState = TaskState.Assigned, Lease = lease, Attempt = next.Attempt + 1, NextAttemptAt = null };
-            return Replace(c, t, leased, next.Version, leaseExpiredBefore: null, newLeaseExpiry: expiresAt);
+            return Replace(c, leased, next.Version, leaseExpiredBefore: null, newLeaseExpiry: expiresAt);
         }, cancellationToken);
 
     public Task<bool> RenewLeaseAsync(Guid agentId, string token, DateTimeOffset expiresAt, CancellationToken cancellationToken) =>
-        database.RunAsync((c, t) => c.Execute(t,
+        database.RunAsync(c => c.Execute(
             $"UPDATE agents SET lease_expires_at = $expires WHERE agent_id = $id AND lease_token = $token AND status IN {LiveStatuses}",
             ("$expires", expiresAt.ToUnixTimeMilliseconds()), ("$id", Key(agentId)), ("$token", token)) == 1, cancellationToken);
 
+    // Only live records hold a lease (every end clears it), so the small partial index of leased rows answers this.
     public Task<IReadOnlyList<AgentRecord>> ListExpiredLeasesAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
-        database.RunAsync<IReadOnlyList<AgentRecord>>((c, t) =>
-            [.. c.Strings(t, $"SELECT doc FROM agents WHERE lease_token IS NOT NULL AND lease_expires_at < $now AND status IN {LiveStatuses} ORDER BY seq",
+        database.RunAsync<IReadOnlyList<AgentRecord>>(c =>
+            [.. c.Strings("SELECT doc FROM agents INDEXED BY agents_leased WHERE lease_token IS NOT NULL AND lease_expires_at < $now ORDER BY seq",
                 ("$now", now.ToUnixTimeMilliseconds())).Select(Deserialize)], cancellationToken);
 
     public Task<QueueStats> GetStatsAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
-        database.RunAsync((c, t) =>
+        database.RunAsync(c =>
         {
             (string, object?) at = ("$now", now.ToUnixTimeMilliseconds());
             return new QueueStats(
-                Pending: c.Scalar(t, "SELECT COUNT(*) FROM agents WHERE task_state = 'pending' AND due_at <= $now", at),
-                Active: c.Scalar(t, "SELECT COUNT(*) FROM agents WHERE task_state IN ('assigned', 'executing')"),
-                Completed: c.Scalar(t, "SELECT COUNT(*) FROM agents WHERE task_state = 'completed'"),
-                Failed: c.Scalar(t, "SELECT COUNT(*) FROM agents WHERE task_state = 'failed'"),
-                Delayed: c.Scalar(t, "SELECT COUNT(*) FROM agents WHERE task_state = 'pending' AND due_at > $now", at),
-                Paused: IsPaused(c, t));
+                Pending: c.Scalar("SELECT COUNT(*) FROM agents WHERE task_state = 'pending' AND due_at <= $now", at),
+                Active: c.Scalar("SELECT COALESCE(SUM(n), 0) FROM task_counts WHERE task_state IN ('assigned', 'executing')"),
+                Completed: c.Scalar("SELECT COALESCE(SUM(n), 0) FROM task_counts WHERE task_state = 'completed'"),
+                Failed: c.Scalar("SELECT COALESCE(SUM(n), 0) FROM task_counts WHERE task_state = 'failed'"),
+                Delayed: c.Scalar("SELECT COUNT(*) FROM agents WHERE task_state = 'pending' AND due_at > $now", at),
+                Paused: IsPaused(c));
         }, cancellationToken);
 
     public Task SetPausedAsync(bool paused, CancellationToken cancellationToken) =>
-        database.RunAsync((c, t) => c.Execute(t,
+        database.RunAsync(c => c.Execute(
             "INSERT INTO meta (key, value) VALUES ('queue.paused', $v) ON CONFLICT(key) DO UPDATE SET value = $v",
             ("$v", paused ? "true" : "false")), cancellationToken);
 
     public Task<bool> IsPausedAsync(CancellationToken cancellationToken) => database.RunAsync(IsPaused, cancellationToken);
 
-    private static bool IsPaused(SqliteConnection c, SqliteTransaction t) =>
-        c.Strings(t, "SELECT value FROM meta WHERE key = 'queue.paused'") is [var value] && value == "true";
+    private static bool IsPaused(SqliteSession c) =>
+        c.Strings("SELECT value FROM meta WHERE key = 'queue.paused'") is [var value] && value == "true";
 
-    private static AgentRecord? Replace(SqliteConnection c, SqliteTransaction t, AgentRecord record, long expectedVersion, DateTimeOffset? leaseExpiredBefore, DateTimeOffset? newLeaseExpiry)
+    private static AgentRecord? Replace(SqliteSession c, AgentRecord record, long expectedVersion, DateTimeOffset? leaseExpiredBefore, DateTimeOffset? newLeaseExpiry)
     {
         var stored = record with { Version = expectedVersion + 1 };
         // A lease keeps its expiry while its token is unchanged (renewals only touch the column).
-        var changed = c.Execute(t, """
+        var changed = c.Execute("""
             UPDATE agents SET status = $status, task_state = $state, priority = $priority, due_at = $due,
                 lease_expires_at = CASE WHEN $token IS NULL THEN NULL WHEN $expires IS NOT NULL THEN $expires
                                         WHEN lease_token = $token THEN lease_expires_at ELSE NULL END,
@@ -137,8 +141,8 @@ public sealed class EmbeddedAgentStore(SqliteDatabase database) : IAgentStore, I
         return changed == 1 ? stored : null;
     }
 
-    private static AgentRecord? ReadOne(SqliteConnection c, SqliteTransaction t, string sql, params (string, object?)[] parameters) =>
-        c.Strings(t, sql, parameters) is [var doc, ..] ? Deserialize(doc) : null;
+    private static AgentRecord? ReadOne(SqliteSession c, string sql, params ReadOnlySpan<(string, object?)> parameters) =>
+        c.Strings(sql, parameters) is [var doc, ..] ? Deserialize(doc) : null;
 
     private static string Key(Guid id) => id.ToString("D");
 

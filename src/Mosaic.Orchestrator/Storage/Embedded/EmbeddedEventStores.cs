@@ -7,17 +7,20 @@ namespace Mosaic.Orchestrator.Storage.Embedded;
 public sealed class EmbeddedEventHistory(SqliteDatabase database) : IEventHistory
 {
     public Task<AgentEvent> AppendAsync(AgentEvent agentEvent, CancellationToken cancellationToken) =>
-        database.RunAsync((c, t) =>
-        {
-            var id = c.Scalar(t, "INSERT INTO events (doc) VALUES ($doc) RETURNING id",
-                ("$doc", JsonSerializer.Serialize(agentEvent with { Id = 0 }, OrchestratorJson.Options)));
-            return agentEvent with { Id = id };
-        }, cancellationToken);
+        database.RunAsync(c => Append(c, agentEvent), cancellationToken);
+
+    /// <summary>Appends inside the caller's operation, so an event can be stored atomically with a state change.</summary>
+    internal static AgentEvent Append(SqliteSession session, AgentEvent agentEvent)
+    {
+        var id = session.Scalar("INSERT INTO events (doc) VALUES ($doc) RETURNING id",
+            ("$doc", JsonSerializer.Serialize(agentEvent with { Id = 0 }, OrchestratorJson.Options)));
+        return agentEvent with { Id = id };
+    }
 
     public Task<IReadOnlyList<AgentEvent>> ReadAfterAsync(long afterId, int max, CancellationToken cancellationToken) =>
-        database.RunAsync<IReadOnlyList<AgentEvent>>((c, t) =>
+        database.RunAsync<IReadOnlyList<AgentEvent>>(c =>
         {
-            using var command = c.Command(t, "SELECT id, doc FROM events WHERE id > $after ORDER BY id LIMIT $max", ("$after", afterId), ("$max", max));
+            var command = c.Command("SELECT id, doc FROM events WHERE id > $after ORDER BY id LIMIT $max", ("$after", afterId), ("$max", max));
             using var reader = command.ExecuteReader();
             var events = new List<AgentEvent>();
             while (reader.Read())
@@ -33,12 +36,12 @@ public sealed class EmbeddedEventHistory(SqliteDatabase database) : IEventHistor
 public sealed class EmbeddedAuditStore(SqliteDatabase database) : IAuditStore
 {
     public Task AppendAsync(AuditEntry entry, CancellationToken cancellationToken) =>
-        database.RunAsync((c, t) => c.Execute(t, "INSERT INTO audit (doc) VALUES ($doc)",
+        database.RunAsync(c => c.Execute("INSERT INTO audit (doc) VALUES ($doc)",
             ("$doc", JsonSerializer.Serialize(entry, OrchestratorJson.Options))), cancellationToken);
 
     public Task<IReadOnlyList<AuditEntry>> ListAsync(int limit, CancellationToken cancellationToken) =>
-        database.RunAsync<IReadOnlyList<AuditEntry>>((c, t) =>
-            [.. c.Strings(t, "SELECT doc FROM audit ORDER BY id DESC LIMIT $limit", ("$limit", limit))
+        database.RunAsync<IReadOnlyList<AuditEntry>>(c =>
+            [.. c.Strings("SELECT doc FROM audit ORDER BY id DESC LIMIT $limit", ("$limit", limit))
                 .Select(doc => JsonSerializer.Deserialize<AuditEntry>(doc, OrchestratorJson.Options)!)], cancellationToken);
 }
 
@@ -50,7 +53,7 @@ public sealed class EmbeddedStorageHealth(SqliteDatabase database) : IStorageHea
     {
         try
         {
-            await database.RunAsync((c, t) => c.Scalar(t, "SELECT COUNT(*) FROM meta"), cancellationToken);
+            await database.RunAsync(c => c.Scalar("SELECT COUNT(*) FROM meta"), cancellationToken);
             return null;
         }
         catch (Microsoft.Data.Sqlite.SqliteException ex)

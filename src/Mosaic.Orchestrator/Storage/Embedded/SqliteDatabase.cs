@@ -1,25 +1,35 @@
+using System.Globalization;
+using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 
 namespace Mosaic.Orchestrator.Storage.Embedded;
 
 /// <summary>
-/// The embedded store's one connection to a SQLite file in WAL mode. Every operation runs under one async
-/// lock inside one transaction, so each is atomic and operations never interleave; SQLite serialises writers
-/// anyway, and one connection avoids busy retries. synchronous=NORMAL in WAL survives a process crash with
-/// nothing lost (only a power cut can drop the last commits).
+/// The embedded store's one connection to a SQLite file in WAL mode, driven by one writer loop with group commit:
+/// operations queue up, the loop runs every waiting operation inside one transaction (each in its own savepoint,
+/// so one failing operation rolls back alone) and commits once, and only then answers their callers. Under load a
+/// commit carries many operations, which is what makes SQLite fast here; alone, an operation commits at once.
+/// synchronous=NORMAL in WAL survives a process crash with nothing lost (only a power cut can drop the last
+/// commits). One connection also means operations never interleave, so each is atomic by construction.
 /// </summary>
 public sealed class SqliteDatabase : IAsyncDisposable
 {
-    private readonly SemaphoreSlim _gate = new(1, 1);
+    public const int MaxBatch = 256;
+    private readonly Channel<IOperation> _operations = Channel.CreateUnbounded<IOperation>(new UnboundedChannelOptions { SingleReader = true });
     private readonly SqliteConnection _connection;
+    private readonly SqliteSession _session;
+    private readonly Task _writer;
 
     public SqliteDatabase(string path)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
         _connection.Open();
-        Execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;");
-        Execute(Schema);
+        _session = new SqliteSession(_connection);
+        _session.Run("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;");
+        _session.Run(Schema);
+        _session.Run(Recount);
+        _writer = Task.Run(WriteLoopAsync);
     }
 
     private const string Schema = """
@@ -45,54 +55,195 @@ public sealed class SqliteDatabase : IAsyncDisposable
         CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY AUTOINCREMENT, doc TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS audit (id INTEGER PRIMARY KEY AUTOINCREMENT, doc TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        -- Tasks per state, kept by triggers in the same transaction as the row: the queue-full check on every
+        -- spawn reads one row instead of counting a queue that may hold thousands of tasks.
+        CREATE TABLE IF NOT EXISTS task_counts (task_state TEXT PRIMARY KEY, n INTEGER NOT NULL);
+        CREATE TRIGGER IF NOT EXISTS count_insert AFTER INSERT ON agents BEGIN
+            INSERT INTO task_counts (task_state, n) VALUES (NEW.task_state, 1) ON CONFLICT(task_state) DO UPDATE SET n = n + 1;
+        END;
+        CREATE TRIGGER IF NOT EXISTS count_update AFTER UPDATE OF task_state ON agents WHEN OLD.task_state <> NEW.task_state BEGIN
+            UPDATE task_counts SET n = n - 1 WHERE task_state = OLD.task_state;
+            INSERT INTO task_counts (task_state, n) VALUES (NEW.task_state, 1) ON CONFLICT(task_state) DO UPDATE SET n = n + 1;
+        END;
+        CREATE TRIGGER IF NOT EXISTS count_delete AFTER DELETE ON agents BEGIN
+            UPDATE task_counts SET n = n - 1 WHERE task_state = OLD.task_state;
+        END;
         """;
 
-    /// <summary>Runs <paramref name="work"/> alone, in one transaction committed when it returns.</summary>
-    public async Task<T> RunAsync<T>(Func<SqliteConnection, SqliteTransaction, T> work, CancellationToken cancellationToken)
+    // Recounted at every open, so the counts are right even for a file written before the triggers existed.
+    private const string Recount = """
+        DELETE FROM task_counts;
+        INSERT INTO task_counts (task_state, n) SELECT task_state, COUNT(*) FROM agents GROUP BY task_state;
+        """;
+
+    /// <summary>Runs <paramref name="work"/> atomically; the returned task completes once its transaction is committed.</summary>
+    public Task<T> RunAsync<T>(Func<SqliteSession, T> work, CancellationToken cancellationToken)
     {
-        await _gate.WaitAsync(cancellationToken);
-        try
+        var operation = new Operation<T>(work, cancellationToken);
+        ObjectDisposedException.ThrowIf(!_operations.Writer.TryWrite(operation), this);
+
+        return operation.Task;
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        var batch = new List<IOperation>(MaxBatch);
+        while (await _operations.Reader.WaitToReadAsync())
         {
-            using var transaction = _connection.BeginTransaction();
-            var result = work(_connection, transaction);
-            transaction.Commit();
-            return result;
-        }
-        finally
-        {
-            _gate.Release();
+            while (batch.Count < MaxBatch && _operations.Reader.TryRead(out var next))
+            {
+                batch.Add(next);
+            }
+
+            RunBatch(batch);
+            batch.Clear();
         }
     }
 
-    private void Execute(string sql)
+    private void RunBatch(List<IOperation> batch)
     {
-        using var command = _connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
+        try
+        {
+            _session.BeginBatch();
+            foreach (var operation in batch)
+            {
+                _session.Run("SAVEPOINT op");
+                if (operation.TryRun(_session))
+                {
+                    _session.Run("RELEASE op");
+                }
+                else
+                {
+                    _session.Run("ROLLBACK TO op; RELEASE op");
+                }
+            }
+
+            _session.CommitBatch();
+        }
+        catch (SqliteException ex)
+        {
+            _session.AbortBatch();
+            foreach (var operation in batch)
+            {
+                operation.Fail(ex); // the commit itself failed (disk full, I/O error): nothing of the batch was stored
+            }
+
+            return;
+        }
+
+        foreach (var operation in batch)
+        {
+            operation.Publish();
+        }
     }
 
     public async ValueTask DisposeAsync()
     {
-        await _gate.WaitAsync();
-        try
+        _operations.Writer.TryComplete();
+        await _writer;
+        _session.Dispose();
+        await _connection.DisposeAsync();
+    }
+
+    private interface IOperation
+    {
+        bool TryRun(SqliteSession session);
+
+        void Fail(Exception error);
+
+        void Publish();
+    }
+
+    private sealed class Operation<T>(Func<SqliteSession, T> work, CancellationToken cancellationToken) : IOperation
+    {
+        private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private T? _result;
+        private Exception? _error;
+        private bool _cancelled;
+
+        public Task<T> Task => _completion.Task;
+
+        public bool TryRun(SqliteSession session)
         {
-            await _connection.DisposeAsync();
+            if (cancellationToken.IsCancellationRequested)
+            {
+                _cancelled = true;
+                return false;
+            }
+
+            try
+            {
+                _result = work(session);
+                return true;
+            }
+            catch (Exception ex) when (ex is SqliteException or InvalidOperationException or FormatException or System.Text.Json.JsonException or InvalidDataException)
+            {
+                _error = ex;
+                return false;
+            }
         }
-        finally
+
+        public void Fail(Exception error) => _completion.TrySetException(error);
+
+        public void Publish()
         {
-            _gate.Release();
-            _gate.Dispose();
+            if (_cancelled)
+            {
+                _completion.TrySetCanceled(cancellationToken);
+            }
+            else if (_error is not null)
+            {
+                _completion.TrySetException(_error);
+            }
+            else
+            {
+                _completion.TrySetResult(_result!);
+            }
         }
     }
 }
 
-internal static class SqliteCommandExtensions
+/// <summary>The connection as operations see it: prepared statements cached by their text, bound to the open batch.</summary>
+public sealed class SqliteSession(SqliteConnection connection) : IDisposable
 {
-    public static SqliteCommand Command(this SqliteConnection connection, SqliteTransaction transaction, string sql, params (string Name, object? Value)[] parameters)
+    private readonly Dictionary<string, SqliteCommand> _prepared = new(StringComparer.Ordinal);
+    private SqliteTransaction? _transaction;
+
+    internal void BeginBatch() => _transaction = connection.BeginTransaction();
+
+    internal void CommitBatch()
     {
-        var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
+        _transaction!.Commit();
+        _transaction.Dispose();
+        _transaction = null;
+    }
+
+    internal void AbortBatch()
+    {
+        try
+        {
+            _transaction?.Rollback();
+        }
+        catch (SqliteException)
+        {
+            // the transaction may already be gone with the failed commit
+        }
+
+        _transaction?.Dispose();
+        _transaction = null;
+    }
+
+    public SqliteCommand Command(string sql, params ReadOnlySpan<(string Name, object? Value)> parameters)
+    {
+        if (!_prepared.TryGetValue(sql, out var command))
+        {
+            command = connection.CreateCommand();
+            command.CommandText = sql;
+            _prepared[sql] = command;
+        }
+
+        command.Transaction = _transaction;
+        command.Parameters.Clear();
         foreach (var (name, value) in parameters)
         {
             command.Parameters.AddWithValue(name, value ?? DBNull.Value);
@@ -101,22 +252,15 @@ internal static class SqliteCommandExtensions
         return command;
     }
 
-    public static long Scalar(this SqliteConnection connection, SqliteTransaction transaction, string sql, params (string Name, object? Value)[] parameters)
-    {
-        using var command = connection.Command(transaction, sql, parameters);
-        return Convert.ToInt64(command.ExecuteScalar() ?? 0L, System.Globalization.CultureInfo.InvariantCulture);
-    }
+    public long Scalar(string sql, params ReadOnlySpan<(string Name, object? Value)> parameters) =>
+        Convert.ToInt64(Command(sql, parameters).ExecuteScalar() ?? 0L, CultureInfo.InvariantCulture);
 
-    public static int Execute(this SqliteConnection connection, SqliteTransaction transaction, string sql, params (string Name, object? Value)[] parameters)
-    {
-        using var command = connection.Command(transaction, sql, parameters);
-        return command.ExecuteNonQuery();
-    }
+    public int Execute(string sql, params ReadOnlySpan<(string Name, object? Value)> parameters) =>
+        Command(sql, parameters).ExecuteNonQuery();
 
-    public static List<string> Strings(this SqliteConnection connection, SqliteTransaction transaction, string sql, params (string Name, object? Value)[] parameters)
+    public List<string> Strings(string sql, params ReadOnlySpan<(string Name, object? Value)> parameters)
     {
-        using var command = connection.Command(transaction, sql, parameters);
-        using var reader = command.ExecuteReader();
+        using var reader = Command(sql, parameters).ExecuteReader();
         var list = new List<string>();
         while (reader.Read())
         {
@@ -124,5 +268,21 @@ internal static class SqliteCommandExtensions
         }
 
         return list;
+    }
+
+    internal void Run(string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = _transaction;
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    public void Dispose()
+    {
+        foreach (var command in _prepared.Values)
+        {
+            command.Dispose();
+        }
     }
 }

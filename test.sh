@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need, runs the whole suite with coverage, prints
+# "N passed, N failed, N skipped" and the line coverage, and fails below the coverage floor.
+set -euo pipefail
+cd "$(dirname "$0")"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+COVERAGE_FLOOR=${COVERAGE_FLOOR:-85}
+out=.ci-out
+rm -rf "$out"
+
+bash scripts/setup.sh
+
+status=0
+dotnet test Mosaic.Orchestrator.slnx \
+  --settings coverage.runsettings \
+  --collect:"XPlat Code Coverage" \
+  --results-directory "$out" \
+  --logger "trx;LogFileName=results.trx" \
+  --logger "console;verbosity=normal" "$@" | tee "$out.log" || status=$?
+
+python3 - "$out" "$COVERAGE_FLOOR" "$status" <<'PY'
+import glob, sys, xml.etree.ElementTree as ET
+out, floor, status = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
+ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+passed = failed = skipped = 0
+for trx in glob.glob(f"{out}/**/*.trx", recursive=True):
+    counters = ET.parse(trx).getroot().find("t:ResultSummary/t:Counters", ns)
+    passed += int(counters.get("passed", 0))
+    failed += int(counters.get("failed", 0)) + int(counters.get("error", 0)) + int(counters.get("timeout", 0)) + int(counters.get("aborted", 0))
+    skipped += int(counters.get("notExecuted", 0))
+covered = valid = 0
+for report in glob.glob(f"{out}/**/coverage.cobertura.xml", recursive=True):
+    root = ET.parse(report).getroot()
+    covered += int(root.get("lines-covered", 0))
+    valid += int(root.get("lines-valid", 0))
+rate = 100.0 * covered / valid if valid else 0.0
+print(f"line coverage: {rate:.1f}% ({covered}/{valid} lines; floor {floor:.0f}%)")
+print(f"{passed} passed, {failed} failed, {skipped} skipped")
+if status != 0 or failed or passed == 0:
+    sys.exit(1)
+if rate < floor:
+    print(f"coverage {rate:.1f}% is below the floor of {floor:.0f}%", file=sys.stderr)
+    sys.exit(1)
+PY
