@@ -7,7 +7,13 @@ if (args.Length > 0 && args[0] != "serve" && !args[0].StartsWith("--", StringCom
     return CommandLine.Run(args);
 }
 
-var builder = WebApplication.CreateBuilder(args.SkipWhile(a => a == "serve").ToArray());
+// The content root is the install folder, not the working directory: appsettings.json is found wherever the
+// service is started from, and a DATA_DIR under the working directory is not watched for config changes.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+{
+    Args = [.. args.SkipWhile(a => a == "serve")],
+    ContentRootPath = AppContext.BaseDirectory,
+});
 builder.AddOrchestrator();
 var app = builder.Build();
 app.MapOrchestrator();

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -31,21 +32,29 @@ public static class RequestBody
 
         try
         {
-            using var buffer = new MemoryStream();
-            await request.Body.CopyToAsync(buffer, cancellationToken);
-            if (buffer.Length > maxBytes)
+            // Kestrel stops a body at MAX_REQUEST_BODY_BYTES (its MaxRequestBodySize) while it is read.
+            var body = await request.BodyReader.ReadAtLeastAsync(int.MaxValue, cancellationToken).AsTask();
+            var buffer = body.Buffer;
+            try
             {
-                return new Read(null, TooLarge(maxBytes));
-            }
+                if (buffer.Length > maxBytes)
+                {
+                    return new Read(null, TooLarge(maxBytes));
+                }
 
-            if (buffer.Length == 0)
+                if (buffer.Length == 0)
+                {
+                    return optional ? new Read(null, null)
+                        : new Read(null, TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Bad Request", detail: "The request body is empty; a JSON object is required."));
+                }
+
+                // A copy: the document must not point into pipe memory that is reused after AdvanceTo.
+                return new Read(JsonDocument.Parse(buffer.ToArray(), new JsonDocumentOptions { MaxDepth = 32 }), null);
+            }
+            finally
             {
-                return optional ? new Read(null, null)
-                    : new Read(null, TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Bad Request", detail: "The request body is empty; a JSON object is required."));
+                request.BodyReader.AdvanceTo(buffer.End);
             }
-
-            buffer.Position = 0;
-            return new Read(await JsonDocument.ParseAsync(buffer, new JsonDocumentOptions { MaxDepth = 32 }, cancellationToken), null);
         }
         catch (JsonException ex)
         {

@@ -44,6 +44,10 @@ public sealed class OrchestratorOptions
     [ConfigurationKeyName("AGENT_LOG_MAX_BYTES"), Range(1024, long.MaxValue)]
     public long AgentLogMaxBytes { get; set; } = 10 * 1024 * 1024;
 
+    /// <summary>Scheduling niceness of agent processes (0-19): agents that compile and test must not starve the API and the kill path.</summary>
+    [ConfigurationKeyName("AGENT_NICE"), Range(0, 19)]
+    public int AgentNice { get; set; } = 10;
+
     [ConfigurationKeyName("KILL_GRACE_SECONDS"), Range(0, 3600)]
     public double KillGraceSeconds { get; set; } = 10;
 

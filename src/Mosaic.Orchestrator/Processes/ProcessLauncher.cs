@@ -10,7 +10,8 @@ public sealed record ProcessSpec(
     IReadOnlyDictionary<string, string> Environment,
     string EnvironmentMarker,
     string LogPath,
-    long LogMaxBytes);
+    long LogMaxBytes,
+    int Nice = 0);
 
 /// <summary>How a process tree ended: its exit code, or cancelled (killed) when the caller cancelled.</summary>
 public sealed record ProcessOutcome(int ExitCode, bool Cancelled, IReadOnlyList<int> SignalledPids);
@@ -22,10 +23,12 @@ public sealed record ProcessOutcome(int ExitCode, bool Cancelled, IReadOnlyList<
 public static class ProcessLauncher
 {
     public const string SetsidPath = "/usr/bin/setsid";
+    public const string NicePath = "/usr/bin/nice";
 
     public static async Task<ProcessOutcome> RunAsync(ProcessSpec spec, TimeSpan killGrace, Func<ProcessInfo, Task> onStarted, CancellationToken cancellationToken)
     {
-        var startInfo = new ProcessStartInfo(SetsidPath)
+        // nice and setsid each exec the next program in place: the PID we get is the agent's, leading its own session.
+        var startInfo = new ProcessStartInfo(spec.Nice > 0 ? NicePath : SetsidPath)
         {
             WorkingDirectory = spec.WorkingDirectory,
             RedirectStandardInput = true,
@@ -33,6 +36,13 @@ public static class ProcessLauncher
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (spec.Nice > 0)
+        {
+            startInfo.ArgumentList.Add("-n");
+            startInfo.ArgumentList.Add(spec.Nice.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            startInfo.ArgumentList.Add(SetsidPath);
+        }
+
         startInfo.ArgumentList.Add(spec.FileName);
         foreach (var argument in spec.Arguments)
         {

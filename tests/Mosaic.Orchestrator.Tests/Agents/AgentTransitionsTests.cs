@@ -27,6 +27,7 @@ public sealed class AgentTransitionsTests
             Assert.Single(outcomes, o => o == "won");
             Assert.Single(outcomes, o => o == nameof(IllegalTransitionException));
             var final = await host.StatusAsync(id);
+            await host.Events.WaitForAsync(e => e.AgentId == id && e.Type is "agent.completed" or "agent.killed");
             var terminalEvents = host.Events.For(id).Count(e => e.Type is "agent.completed" or "agent.killed");
             Assert.Equal(1, terminalEvents);
             Assert.Contains(final.GetProperty("status").GetString(), new[] { "completed", "killed" });

@@ -57,7 +57,8 @@ public sealed class CommandRuntime(IOptions<OrchestratorOptions> options) : IAge
             environment,
             AgentMarker.For(agent.AgentId),
             Path.Combine(context.AgentDirectory, $"attempt-{agent.Attempt}.log"),
-            settings.AgentLogMaxBytes);
+            settings.AgentLogMaxBytes,
+            settings.AgentNice);
 
         var outcome = await ProcessLauncher.RunAsync(spec, settings.KillGrace, context.OnProcessStarted, cancellationToken);
         cancellationToken.ThrowIfCancellationRequested();

@@ -13,7 +13,12 @@ namespace Mosaic.Orchestrator.Storage.Embedded;
 /// </summary>
 public sealed class EmbeddedAgentStore(SqliteDatabase database) : IAgentStore, ITaskQueue, IQueueAdmin
 {
+    // This process is the file's only writer, so the pause flag can be read from memory after the first look; a
+    // worker woken by every spawn then asks the database nothing while the queue is paused.
+    private bool? _paused;
+
     private const string LiveStatuses = "('spawning', 'running')";
+    private const int SqliteConstraintError = 19;
 
     public Task<AgentRecord?> GetAsync(Guid agentId, CancellationToken cancellationToken) =>
         database.RunAsync(c => ReadOne(c, "SELECT doc FROM agents WHERE agent_id = $id", ("$id", Key(agentId))), cancellationToken);
@@ -44,31 +49,39 @@ public sealed class EmbeddedAgentStore(SqliteDatabase database) : IAgentStore, I
     public Task<EnqueueResult> EnqueueAsync(AgentRecord agent, long maxWaiting, AgentEvent spawned, CancellationToken cancellationToken) =>
         database.RunAsync(c =>
         {
-            var existing = ReadOne(c, $"SELECT doc FROM agents WHERE task_id = $task AND status IN {LiveStatuses}", ("$task", agent.TaskId));
-            if (existing is not null)
-            {
-                return new EnqueueResult(EnqueueOutcome.DuplicateLiveTask, null, existing.AgentId);
-            }
-
             var waiting = c.Scalar("SELECT COALESCE(SUM(n), 0) FROM task_counts WHERE task_state = 'pending'");
             if (waiting >= maxWaiting)
             {
-                return new EnqueueResult(EnqueueOutcome.QueueFull, null, Waiting: waiting);
+                return DuplicateOf(c, agent) ?? new EnqueueResult(EnqueueOutcome.QueueFull, null, Waiting: waiting);
             }
 
+            // The partial unique index on live task ids refuses a second live agent; the row's seq is its rowid.
             var sequence = c.Scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM agents");
             var stored = agent with { Sequence = sequence, Version = 1 };
-            c.Execute("""
-                INSERT INTO agents (agent_id, task_id, status, task_state, priority, seq, due_at, version, doc)
-                VALUES ($id, $task, $status, $state, $priority, $seq, $due, 1, $doc)
-                """,
-                ("$id", Key(stored.AgentId)), ("$task", stored.TaskId), ("$status", Name(stored.Status)), ("$state", Name(stored.TaskState)),
-                ("$priority", stored.Priority), ("$seq", sequence), ("$due", DueAt(stored)), ("$doc", Serialize(stored)));
+            try
+            {
+                c.Execute("""
+                    INSERT INTO agents (seq, agent_id, task_id, status, task_state, priority, due_at, version, doc)
+                    VALUES ($seq, $id, $task, $status, $state, $priority, $due, 1, $doc)
+                    """,
+                    ("$seq", sequence), ("$id", Key(stored.AgentId)), ("$task", stored.TaskId), ("$status", Name(stored.Status)),
+                    ("$state", Name(stored.TaskState)), ("$priority", stored.Priority), ("$due", DueAt(stored)), ("$doc", Serialize(stored)));
+            }
+            catch (SqliteException ex) when (ex.SqliteErrorCode == SqliteConstraintError && DuplicateOf(c, agent) is { } duplicate)
+            {
+                return duplicate;
+            }
+
             return new EnqueueResult(EnqueueOutcome.Enqueued, stored, Waiting: waiting + 1, Event: EmbeddedEventHistory.Append(c, spawned));
         }, cancellationToken);
 
+    private static EnqueueResult? DuplicateOf(SqliteSession c, AgentRecord agent) =>
+        ReadOne(c, $"SELECT doc FROM agents WHERE task_id = $task AND status IN {LiveStatuses}", ("$task", agent.TaskId)) is { } existing
+            ? new EnqueueResult(EnqueueOutcome.DuplicateLiveTask, null, existing.AgentId)
+            : null;
+
     public Task<AgentRecord?> LeaseNextAsync(TaskLease lease, DateTimeOffset now, DateTimeOffset expiresAt, CancellationToken cancellationToken) =>
-        database.RunAsync(c =>
+        _paused == true ? Task.FromResult<AgentRecord?>(null) : database.RunAsync(c =>
         {
             if (IsPaused(c))
             {
@@ -113,14 +126,16 @@ public sealed class EmbeddedAgentStore(SqliteDatabase database) : IAgentStore, I
         }, cancellationToken);
 
     public Task SetPausedAsync(bool paused, CancellationToken cancellationToken) =>
-        database.RunAsync(c => c.Execute(
-            "INSERT INTO meta (key, value) VALUES ('queue.paused', $v) ON CONFLICT(key) DO UPDATE SET value = $v",
-            ("$v", paused ? "true" : "false")), cancellationToken);
+        database.RunAsync(c =>
+        {
+            c.Execute("INSERT INTO meta (key, value) VALUES ('queue.paused', $v) ON CONFLICT(key) DO UPDATE SET value = $v", ("$v", paused ? "true" : "false"));
+            return _paused = paused;
+        }, cancellationToken);
 
     public Task<bool> IsPausedAsync(CancellationToken cancellationToken) => database.RunAsync(IsPaused, cancellationToken);
 
-    private static bool IsPaused(SqliteSession c) =>
-        c.Strings("SELECT value FROM meta WHERE key = 'queue.paused'") is [var value] && value == "true";
+    private bool IsPaused(SqliteSession c) =>
+        _paused ??= c.Strings("SELECT value FROM meta WHERE key = 'queue.paused'") is [var value] && value == "true";
 
     private static AgentRecord? Replace(SqliteSession c, AgentRecord record, long expectedVersion, DateTimeOffset? leaseExpiredBefore, DateTimeOffset? newLeaseExpiry)
     {

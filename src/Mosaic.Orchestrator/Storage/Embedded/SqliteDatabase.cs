@@ -5,10 +5,11 @@ using Microsoft.Data.Sqlite;
 namespace Mosaic.Orchestrator.Storage.Embedded;
 
 /// <summary>
-/// The embedded store's one connection to a SQLite file in WAL mode, driven by one writer loop with group commit:
-/// operations queue up, the loop runs every waiting operation inside one transaction (each in its own savepoint,
-/// so one failing operation rolls back alone) and commits once, and only then answers their callers. Under load a
-/// commit carries many operations, which is what makes SQLite fast here; alone, an operation commits at once.
+/// The embedded store's one connection to a SQLite file in WAL mode, with group commit: when the connection is idle
+/// an operation runs at once on its caller's thread (no thread hop); when it is busy, operations queue up and one
+/// writer loop runs every waiting operation inside one transaction (each in its own savepoint, so one failing
+/// operation rolls back alone), commits once, and only then answers their callers. Under load a commit carries many
+/// operations, which is what makes SQLite fast here.
 /// synchronous=NORMAL in WAL survives a process crash with nothing lost (only a power cut can drop the last
 /// commits). One connection also means operations never interleave, so each is atomic by construction.
 /// </summary>
@@ -19,6 +20,9 @@ public sealed class SqliteDatabase : IAsyncDisposable
     private readonly SqliteConnection _connection;
     private readonly SqliteSession _session;
     private readonly Task _writer;
+    private readonly SemaphoreSlim _connectionGate = new(1, 1);
+    private readonly List<IOperation> _single = new(1);
+    private int _queued;
 
     public SqliteDatabase(string path)
     {
@@ -26,20 +30,24 @@ public sealed class SqliteDatabase : IAsyncDisposable
         _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
         _connection.Open();
         _session = new SqliteSession(_connection);
-        _session.Run("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;");
-        _session.Run(Schema);
-        _session.Run(Recount);
+        foreach (var setup in new[] { "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;", Schema, Recount })
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = setup;
+            command.ExecuteNonQuery();
+        }
         _writer = Task.Run(WriteLoopAsync);
     }
 
     private const string Schema = """
+        -- seq (arrival order) is the rowid: inserts append at the right edge of the table's B-tree.
         CREATE TABLE IF NOT EXISTS agents (
-            agent_id TEXT PRIMARY KEY,
+            seq INTEGER PRIMARY KEY,
+            agent_id TEXT NOT NULL UNIQUE,
             task_id TEXT NOT NULL,
             status TEXT NOT NULL,
             task_state TEXT NOT NULL,
             priority INTEGER NOT NULL,
-            seq INTEGER NOT NULL,
             due_at INTEGER NOT NULL,
             lease_token TEXT,
             lease_owner TEXT,
@@ -48,7 +56,6 @@ public sealed class SqliteDatabase : IAsyncDisposable
             doc TEXT NOT NULL);
         CREATE UNIQUE INDEX IF NOT EXISTS agents_live_task ON agents(task_id) WHERE status IN ('spawning', 'running');
         CREATE INDEX IF NOT EXISTS agents_ready ON agents(priority DESC, seq) WHERE task_state = 'pending';
-        CREATE INDEX IF NOT EXISTS agents_by_seq ON agents(seq);
         CREATE INDEX IF NOT EXISTS agents_by_status ON agents(status, seq);
         CREATE INDEX IF NOT EXISTS agents_by_task ON agents(task_id, seq);
         CREATE INDEX IF NOT EXISTS agents_leased ON agents(lease_expires_at) WHERE lease_token IS NOT NULL;
@@ -80,8 +87,24 @@ public sealed class SqliteDatabase : IAsyncDisposable
     public Task<T> RunAsync<T>(Func<SqliteSession, T> work, CancellationToken cancellationToken)
     {
         var operation = new Operation<T>(work, cancellationToken);
-        ObjectDisposedException.ThrowIf(!_operations.Writer.TryWrite(operation), this);
+        if (Volatile.Read(ref _queued) == 0 && _connectionGate.Wait(0, CancellationToken.None))
+        {
+            try
+            {
+                _single.Add(operation);
+                RunBatch(_single);
+            }
+            finally
+            {
+                _single.Clear();
+                _connectionGate.Release();
+            }
 
+            return operation.Task; // completed: awaiting it continues on this thread
+        }
+
+        Interlocked.Increment(ref _queued);
+        ObjectDisposedException.ThrowIf(!_operations.Writer.TryWrite(operation), this);
         return operation.Task;
     }
 
@@ -90,13 +113,25 @@ public sealed class SqliteDatabase : IAsyncDisposable
         var batch = new List<IOperation>(MaxBatch);
         while (await _operations.Reader.WaitToReadAsync())
         {
-            while (batch.Count < MaxBatch && _operations.Reader.TryRead(out var next))
+            await _connectionGate.WaitAsync();
+            try
             {
-                batch.Add(next);
-            }
+                while (batch.Count < MaxBatch && _operations.Reader.TryRead(out var next))
+                {
+                    Interlocked.Decrement(ref _queued);
+                    batch.Add(next);
+                }
 
-            RunBatch(batch);
-            batch.Clear();
+                if (batch.Count > 0)
+                {
+                    RunBatch(batch);
+                }
+            }
+            finally
+            {
+                batch.Clear();
+                _connectionGate.Release();
+            }
         }
     }
 
@@ -105,20 +140,28 @@ public sealed class SqliteDatabase : IAsyncDisposable
         try
         {
             _session.BeginBatch();
-            foreach (var operation in batch)
+            if (batch.Count == 1)
             {
-                _session.Run("SAVEPOINT op");
-                if (operation.TryRun(_session))
+                // Alone in its transaction, an operation needs no savepoint: a failure rolls the transaction back.
+                if (batch[0].TryRun(_session))
                 {
-                    _session.Run("RELEASE op");
+                    _session.CommitBatch();
                 }
                 else
                 {
-                    _session.Run("ROLLBACK TO op; RELEASE op");
+                    _session.AbortBatch();
                 }
             }
+            else
+            {
+                foreach (var operation in batch)
+                {
+                    _session.Run("SAVEPOINT op");
+                    _session.Run(operation.TryRun(_session) ? "RELEASE op" : "ROLLBACK TO op; RELEASE op");
+                }
 
-            _session.CommitBatch();
+                _session.CommitBatch();
+            }
         }
         catch (SqliteException ex)
         {
@@ -141,6 +184,7 @@ public sealed class SqliteDatabase : IAsyncDisposable
     {
         _operations.Writer.TryComplete();
         await _writer;
+        await _connectionGate.WaitAsync();
         _session.Dispose();
         await _connection.DisposeAsync();
     }
@@ -270,13 +314,7 @@ public sealed class SqliteSession(SqliteConnection connection) : IDisposable
         return list;
     }
 
-    internal void Run(string sql)
-    {
-        using var command = connection.CreateCommand();
-        command.Transaction = _transaction;
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
-    }
+    internal void Run(string sql) => Command(sql).ExecuteNonQuery();
 
     public void Dispose()
     {
