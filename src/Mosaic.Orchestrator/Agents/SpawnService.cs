@@ -23,7 +23,8 @@ public sealed class SpawnService(ITaskQueue queue, AgentEvents events, QueueSign
         var settings = options.Value;
         var agent = new AgentRecord
         {
-            AgentId = Guid.NewGuid(),
+            // Version 7: time-ordered, so new ids land at the end of the id index instead of a random page.
+            AgentId = Guid.CreateVersion7(time.GetUtcNow()),
             TaskId = command.TaskId,
             AgentType = command.AgentType,
             GateProfile = command.GateProfile ?? DefaultProfile(command.AgentType),

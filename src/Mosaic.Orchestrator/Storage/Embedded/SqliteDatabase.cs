@@ -30,7 +30,7 @@ public sealed class SqliteDatabase : IAsyncDisposable
         _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
         _connection.Open();
         _session = new SqliteSession(_connection);
-        foreach (var setup in new[] { "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;", Schema, Recount })
+        foreach (var setup in new[] { "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000; PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456;", Schema, Recount })
         {
             using var command = _connection.CreateCommand();
             command.CommandText = setup;
