@@ -53,8 +53,9 @@ public sealed partial class AgentRunner(
         {
             run.Stop(StopReason.LeaseLost);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or System.ComponentModel.Win32Exception)
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
+            // The boundary of an attempt: whatever broke is logged here once and ends the attempt as a failure.
             crash = ex;
             LogAttemptCrashed(logger, ex, leased.AgentId);
         }
@@ -64,12 +65,20 @@ public sealed partial class AgentRunner(
             await heartbeat;
         }
 
-        var ended = await SettleAsync(leased, token, run.Reason, result, crash)
-            ?? await store.GetAsync(leased.AgentId, CancellationToken.None) ?? leased;
-        // Another holder may own a requeued task now; its workspace is then not ours to remove.
-        if (!ended.IsLive || ended.Lease is null)
+        try
         {
-            await cleanup.RunAsync(ended, endProcesses: false, publish: !ended.IsLive, CancellationToken.None);
+            var ended = await SettleAsync(leased, token, run.Reason, result, crash)
+                ?? await store.GetAsync(leased.AgentId, CancellationToken.None) ?? leased;
+            // Another holder may own a requeued task now; its workspace is then not ours to remove.
+            if (!ended.IsLive || ended.Lease is null)
+            {
+                await cleanup.RunAsync(ended, endProcesses: false, publish: !ended.IsLive, CancellationToken.None);
+            }
+        }
+        catch (Exception ex)
+        {
+            // The store failed while writing the end: the lease expires and recovery settles the task.
+            LogSettleFailed(logger, ex, leased.AgentId);
         }
     }
 
@@ -160,6 +169,9 @@ public sealed partial class AgentRunner(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Attempt of agent {AgentId} crashed")]
     private static partial void LogAttemptCrashed(ILogger logger, Exception ex, Guid agentId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Writing the end of agent {AgentId}'s attempt failed; its lease will expire and be recovered")]
+    private static partial void LogSettleFailed(ILogger logger, Exception ex, Guid agentId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lease renewal of agent {AgentId} failed")]
     private static partial void LogHeartbeatFailed(ILogger logger, Exception ex, Guid agentId);

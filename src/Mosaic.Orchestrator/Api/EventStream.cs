@@ -76,7 +76,7 @@ public static class EventStream
         {
             // The client went away.
         }
-        catch (SubscriberTooSlowException)
+        catch (System.Threading.Channels.ChannelClosedException ex) when (ex.InnerException is SubscriberTooSlowException)
         {
             // Dropped for falling behind: ending the stream makes the client reconnect with Last-Event-ID.
         }

@@ -35,7 +35,7 @@ public sealed class SpawnApiTests
             (await WaitForCleanup(host, id)).Select(e => e.Type));
     }
 
-    private static async Task<IReadOnlyList<Events.AgentEvent>> WaitForCleanup(TestHost host, Guid id)
+    private static async Task<IReadOnlyList<Mosaic.Orchestrator.Events.AgentEvent>> WaitForCleanup(TestHost host, Guid id)
     {
         await host.Events.WaitForAsync(id, "agent.cleanup");
         return host.Events.For(id);

@@ -64,7 +64,7 @@ public sealed class TestHost : IAsyncDisposable
         var settings = Defaults(dataDir);
         configure?.Invoke(settings);
         var app = Build(settings, time, withoutWorker);
-        var recorder = new EventRecorder(app.Services.GetRequiredService<Events.EventBroadcaster>());
+        var recorder = new EventRecorder(app.Services.GetRequiredService<Mosaic.Orchestrator.Events.EventBroadcaster>());
         await app.StartAsync();
         return new TestHost(app, dataDir, recorder);
     }
