@@ -69,7 +69,7 @@ public static class OrchestratorSetup
         services.AddSingleton<ActiveRuns>();
         services.AddSingleton<AgentRunner>();
         services.AddSingleton<LeaseRecovery>();
-        services.AddSingleton<IWorkspaceProvider, DirectoryWorkspaceProvider>();
+        services.AddSingleton<IWorkspaceProvider, GitWorkspaceProvider>();
         services.AddSingleton<IAgentRuntime>(sp => settings.AgentRuntime switch
         {
             "command" => ActivatorUtilities.CreateInstance<CommandRuntime>(sp),

@@ -56,6 +56,15 @@ public sealed record AgentRecord
     public int? ExitCode { get; init; }
     public string? SpawnedBy { get; init; }
     public string? Workspace { get; init; }
+
+    /// <summary>The agent's own branch, created from <see cref="BaseCommit"/>.</summary>
+    public string? Branch { get; init; }
+    public string? BaseCommit { get; init; }
+    public string? HeadCommit { get; init; }
+    public bool Pushed { get; init; }
+
+    /// <summary>Files on which the branch conflicts with the latest base (the run then fails with reason conflict).</summary>
+    public IReadOnlyList<string>? Conflicts { get; init; }
     public TaskLease? Lease { get; init; }
     public AgentProcess? Process { get; init; }
 

@@ -53,6 +53,10 @@ public sealed partial class AgentRunner(
         {
             run.Stop(StopReason.LeaseLost);
         }
+        catch (GitException ex)
+        {
+            result = new RuntimeResult(ex.Transient ? RunOutcome.TransientFailure : RunOutcome.Failed, null, ex.Reason, ex.Message);
+        }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // The boundary of an attempt: whatever broke is logged here once and ends the attempt as a failure.
@@ -95,16 +99,51 @@ public sealed partial class AgentRunner(
             Status = AgentStatus.Running,
             TaskState = TaskState.Executing,
             StartedAt = a.StartedAt ?? time.GetUtcNow(),
-            Workspace = workspace,
+            Workspace = workspace.Path,
+            Branch = workspace.Branch,
+            BaseCommit = workspace.BaseCommit,
+            HeadCommit = null,
+            Pushed = false,
+            Conflicts = null,
         }, run.Token, token);
 
         var agentDirectory = Path.Combine(options.Value.FullDataDir, "agents", agent.AgentId.ToString());
-        var context = new AgentRunContext(agent, workspace, agentDirectory, PromptBuilder.Build(agent),
+        var context = new AgentRunContext(agent, workspace.Path, agentDirectory, PromptBuilder.Build(agent),
             started => transitions.ChangeAsync(agent.AgentId, a => a with
             {
                 Process = new AgentProcess(started.Pid, started.StartTicks, node.Node),
             }, CancellationToken.None, token));
-        return await runtime.RunAsync(context, run.Token);
+        var result = await runtime.RunAsync(context, run.Token);
+        return result.Outcome == RunOutcome.Succeeded ? await DeliverAsync(agent, result, token, run.Token) : result;
+    }
+
+    /// <summary>
+    /// The agent's work leaves as a branch: commit what it left, check the branch against the base as it is now,
+    /// push. (Secret scanning and quality gates will stand between the commit and the push.)
+    /// </summary>
+    private async Task<RuntimeResult> DeliverAsync(AgentRecord agent, RuntimeResult ran, string token, CancellationToken cancellationToken)
+    {
+        var commit = await workspaces.CommitAsync(agent, cancellationToken);
+        agent = await transitions.ChangeAsync(agent.AgentId, a => a with { HeadCommit = commit.HeadCommit }, cancellationToken, token);
+        if (!commit.Changed)
+        {
+            // A worker exists to change the code; a reviewer or tester may rightly find nothing to change.
+            return agent.AgentType == AgentType.Worker
+                ? new RuntimeResult(RunOutcome.Failed, ran.ExitCode, "no-changes", "the agent finished without changing anything")
+                : ran;
+        }
+
+        var conflicts = await workspaces.CheckConflictsAsync(agent, cancellationToken);
+        if (conflicts.Files.Count > 0)
+        {
+            await transitions.ChangeAsync(agent.AgentId, a => a with { Conflicts = conflicts.Files }, cancellationToken, token);
+            return new RuntimeResult(RunOutcome.Failed, ran.ExitCode, "conflict",
+                $"the branch conflicts with {agent.Context.Branch} at {conflicts.BaseCommit[..12]} in: {string.Join(", ", conflicts.Files.Take(20))}");
+        }
+
+        await workspaces.PushAsync(agent, cancellationToken);
+        await transitions.ChangeAsync(agent.AgentId, a => a with { Pushed = true }, cancellationToken, token);
+        return ran;
     }
 
     /// <summary>Writes the end of the attempt; null when the record is no longer ours to write (lease lost).</summary>

@@ -21,12 +21,18 @@ public sealed record AgentView(
     DateTimeOffset? NextAttemptAt,
     int? ExitCode,
     AgentContext Context,
-    string? SpawnedBy)
+    string? SpawnedBy,
+    string? Branch,
+    string? BaseCommit,
+    string? HeadCommit,
+    bool Pushed,
+    IReadOnlyList<string>? Conflicts)
 {
     public static AgentView From(AgentRecord a) => new(
         a.AgentId, a.TaskId, a.AgentType, a.Status, a.SpawnedAt, a.StartedAt, a.CompletedAt, a.Error, a.Reason,
         a.GateProfile, a.Priority, a.TaskState, a.Attempt, a.MaxAttempts, a.NextAttemptAt, a.ExitCode,
-        a.Context with { Repository = Workspaces.RepositoryAddress.Redact(a.Context.Repository) }, a.SpawnedBy);
+        a.Context with { Repository = Workspaces.RepositoryAddress.Redact(a.Context.Repository) }, a.SpawnedBy,
+        a.Branch, a.BaseCommit, a.HeadCommit, a.Pushed, a.Conflicts);
 }
 
 public sealed record SpawnResponse(Guid AgentId, string Status);

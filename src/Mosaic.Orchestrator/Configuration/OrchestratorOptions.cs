@@ -93,6 +93,19 @@ public sealed class OrchestratorOptions
     [ConfigurationKeyName("ALLOW_LOCAL_REPOSITORIES")]
     public bool AllowLocalRepositories { get; set; }
 
+    [ConfigurationKeyName("GIT_TIMEOUT_SECONDS"), Range(1, 86400)]
+    public int GitTimeoutSeconds { get; set; } = 300;
+
+    [ConfigurationKeyName("GIT_AUTHOR_NAME"), Required]
+    public string GitAuthorName { get; set; } = "Mosaic Orchestrator";
+
+    [ConfigurationKeyName("GIT_AUTHOR_EMAIL"), Required]
+    public string GitAuthorEmail { get; set; } = "orchestrator@mosaic.local";
+
+    /// <summary>The agent's branch: {taskId}, {agentId}, {shortId} (first 8 hex of the agent id), {agentType}.</summary>
+    [ConfigurationKeyName("AGENT_BRANCH_TEMPLATE"), Required]
+    public string AgentBranchTemplate { get; set; } = "agent/{taskId}-{shortId}";
+
     public TimeSpan KillGrace => TimeSpan.FromSeconds(KillGraceSeconds);
 
     public TimeSpan LeaseDuration => TimeSpan.FromSeconds(LeaseDurationSeconds);

@@ -34,7 +34,7 @@ public sealed class RestartTests
         }
 
         Assert.All(firstTree, pid => Assert.False(ProcessTable.IsAlive(pid)));
-        await using var second = await TestHost.StartAsync(s => s["AGENT_COMMAND"] = "true", dataDir: dataDir);
+        await using var second = await TestHost.StartAsync(dataDir: dataDir);
         await second.Events.WaitForAsync(running, "agent.completed");
         await second.Events.WaitForAsync(queued, "agent.completed");
         Assert.Equal(1, (await second.StatusAsync(running)).GetProperty("attempt").GetInt32());
@@ -53,6 +53,7 @@ public sealed class RestartTests
         start.Environment["ORCHESTRATOR_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         start.Environment["AGENT_RUNTIME"] = "command";
         start.Environment["AGENT_COMMAND"] = "trap '' TERM; sleep 300";
+        start.Environment["ALLOW_LOCAL_REPOSITORIES"] = "true";
         start.Environment.Remove("ORCHESTRATOR_API_KEY");
         using var crashing = Process.Start(start)!;
         var output = Task.WhenAll(crashing.StandardOutput.ReadToEndAsync(), crashing.StandardError.ReadToEndAsync());
@@ -90,7 +91,6 @@ public sealed class RestartTests
 
         await using var recovered = await TestHost.StartAsync(s =>
         {
-            s["AGENT_COMMAND"] = "true";
             s["RETRY_BASE_DELAY_SECONDS"] = "0";
             s["KILL_GRACE_SECONDS"] = "1";
         }, dataDir: dataDir);

@@ -9,7 +9,7 @@ public sealed class SpawnApiTests
     [Fact]
     public async Task Spawn_answers_202_with_agent_id_and_spawning_and_the_record_exists()
     {
-        await using var host = await TestHost.StartAsync(s => s["AGENT_COMMAND"] = "exit 0");
+        await using var host = await TestHost.StartAsync();
         using var response = await host.Client.PostAsync("/agents/spawn", TestHost.Json(TestHost.SpawnBody("T-202", priority: 7, agentType: "tester")));
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
@@ -73,7 +73,7 @@ public sealed class SpawnApiTests
     [InlineData("""[1,2]""", new[] { "body" })]
     public async Task Bad_requests_name_their_fields(string body, string[] expected)
     {
-        await using var host = await TestHost.StartAsync();
+        await using var host = await TestHost.StartAsync(s => s["ALLOW_LOCAL_REPOSITORIES"] = "false");
         using var response = await host.Client.PostAsync("/agents/spawn", TestHost.Json(body));
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>();

@@ -47,7 +47,7 @@ public sealed class KillTests
         Assert.True(cleanup.Data!.Value.GetProperty("workspaceRemoved").GetBoolean());
         Assert.All(members, pid => Assert.False(ProcessTable.IsAlive(pid), $"process {pid} survived the kill"));
         Assert.Empty(ProcessTree.FindMembers(marker));
-        Assert.False(Directory.Exists(Path.Combine(host.DataDir, "workspaces", $"agent-{id}-T-stubborn")));
+        Assert.False(Directory.Exists(await host.WorktreeOfAsync(id)));
 
         var types = host.Events.For(id).Select(e => e.Type).ToList();
         Assert.True(types.IndexOf("agent.killed") < types.IndexOf("agent.cleanup"));

@@ -17,7 +17,7 @@ public sealed class QueueBehaviourTests
         var order = Path.Combine(TempDirectory.Create("order"), "order.txt");
         await using var host = await TestHost.StartAsync(s =>
         {
-            s["AGENT_COMMAND"] = $"echo \"$MOSAIC_TASK_ID\" >> {order}";
+            s["AGENT_COMMAND"] = $"echo \"$MOSAIC_TASK_ID\" >> {order}; date > done.txt";
             s["MAX_CONCURRENT_AGENTS"] = "1";
         });
         using (await host.Client.PostAsync("/agents/queue/pause", null))

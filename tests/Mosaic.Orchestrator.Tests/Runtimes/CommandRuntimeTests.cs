@@ -15,7 +15,7 @@ public sealed class CommandRuntimeTests
             await using var host = await TestHost.StartAsync(s =>
             {
                 s["ORCHESTRATOR_API_KEY"] = "the-orchestrators-own-key";
-                s["AGENT_COMMAND"] = "env > \"$(dirname \"$MOSAIC_PROMPT_FILE\")/env.txt\"; pwd > \"$(dirname \"$MOSAIC_PROMPT_FILE\")/pwd.txt\"";
+                s["AGENT_COMMAND"] = "env > \"$(dirname \"$MOSAIC_PROMPT_FILE\")/env.txt\"; pwd > \"$(dirname \"$MOSAIC_PROMPT_FILE\")/pwd.txt\"; touch changed.txt";
                 s["AGENT_ENV_PASSTHROUGH"] = "MOSAIC_TEST_PASSED_THROUGH, NOT_SET_ANYWHERE";
             });
             host.Client.DefaultRequestHeaders.Add("X-API-Key", "the-orchestrators-own-key");
@@ -41,7 +41,7 @@ public sealed class CommandRuntimeTests
             Assert.Contains("code reviewer", prompt);
             Assert.Contains("US-001", prompt);
             Assert.Contains("csharp", prompt);
-            Assert.Equal(Path.Combine(host.DataDir, "workspaces", $"agent-{id}-T-env"), (await File.ReadAllTextAsync(Path.Combine(agentDir, "pwd.txt"))).Trim());
+            Assert.Equal(await host.WorktreeOfAsync(id), (await File.ReadAllTextAsync(Path.Combine(agentDir, "pwd.txt"))).Trim());
             Assert.False(Directory.Exists(Path.Combine(agentDir, "home")), "the private HOME is removed at cleanup");
         }
         finally
@@ -56,7 +56,7 @@ public sealed class CommandRuntimeTests
     {
         await using var host = await TestHost.StartAsync(s =>
         {
-            s["AGENT_COMMAND"] = "head -c 200000 /dev/zero | tr '\\0' 'a'; echo; echo tail-marker";
+            s["AGENT_COMMAND"] = "head -c 200000 /dev/zero | tr '\\0' 'a'; echo; echo tail-marker; touch changed.txt";
             s["AGENT_LOG_MAX_BYTES"] = "4096";
         });
         var id = await host.SpawnAsync("T-log");

@@ -44,7 +44,9 @@ public sealed class TestHost : IAsyncDisposable
         ["ORCHESTRATOR_HOST"] = "127.0.0.1",
         ["DATA_DIR"] = dataDir,
         ["AGENT_RUNTIME"] = "command",
-        ["AGENT_COMMAND"] = "true",
+        // An agent that changes something, so a worker's run has a commit to push.
+        ["AGENT_COMMAND"] = "date +%s%N > agent-output.txt",
+        ["ALLOW_LOCAL_REPOSITORIES"] = "true",
         ["QUEUE_POLL_INTERVAL_MS"] = "200",
         ["KILL_GRACE_SECONDS"] = "2",
         ["RATE_LIMIT_WRITES_PER_SECOND"] = "100000",
@@ -110,22 +112,29 @@ public sealed class TestHost : IAsyncDisposable
 
     public static StringContent Json(string json) => new(json, System.Text.Encoding.UTF8, "application/json");
 
-    public static string SpawnBody(string taskId, int? priority = null, string agentType = "worker") =>
+    public static string SpawnBody(string taskId, int? priority = null, string agentType = "worker", string? repository = null, string branch = "main") =>
         JsonSerializer.Serialize(new
         {
             taskId,
             agentType,
             priority,
-            context = new { repository = "https://git.example.test/team/app.git", branch = "main", workItems = new[] { "US-001" }, skills = new[] { "csharp" } },
+            context = new { repository = repository ?? GitRemote.Default.Bare, branch, workItems = new[] { "US-001" }, skills = new[] { "csharp" } },
         }, OrchestratorJson.Options);
 
-    public async Task<Guid> SpawnAsync(string taskId, int? priority = null, string agentType = "worker")
+    public async Task<Guid> SpawnAsync(string taskId, int? priority = null, string agentType = "worker", string? repository = null, string branch = "main")
     {
-        using var response = await Client.PostAsync("/agents/spawn", Json(SpawnBody(taskId, priority, agentType)));
+        using var response = await Client.PostAsync("/agents/spawn", Json(SpawnBody(taskId, priority, agentType, repository, branch)));
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == System.Net.HttpStatusCode.Accepted, body);
         using var json = JsonDocument.Parse(body);
         return json.RootElement.GetProperty("agentId").GetGuid();
+    }
+
+    /// <summary>Where the agent's worktree is (or was): the provider's path rule applied to the stored record.</summary>
+    public async Task<string> WorktreeOfAsync(Guid agentId)
+    {
+        var agent = await Get<Mosaic.Orchestrator.Agents.IAgentStore>().GetAsync(agentId, default) ?? throw new InvalidOperationException("no such agent");
+        return ((Mosaic.Orchestrator.Workspaces.GitWorkspaceProvider)Get<Mosaic.Orchestrator.Workspaces.IWorkspaceProvider>()).WorktreeFor(agent);
     }
 
     public async Task<JsonElement> StatusAsync(Guid agentId)
@@ -150,7 +159,7 @@ public static class Seed
             AgentType = Mosaic.Orchestrator.Agents.AgentType.Worker,
             GateProfile = Mosaic.Orchestrator.Agents.GateProfile.Standard,
             Priority = 5,
-            Context = new Mosaic.Orchestrator.Agents.AgentContext("https://git.example.test/a.git", "main", [], []),
+            Context = new Mosaic.Orchestrator.Agents.AgentContext(GitRemote.Default.Bare, "main", [], []),
             Status = Mosaic.Orchestrator.Agents.AgentStatus.Spawning,
             TaskState = Mosaic.Orchestrator.Agents.TaskState.Pending,
             SpawnedAt = now,

@@ -1,0 +1,145 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Mosaic.Orchestrator.Workspaces;
+
+/// <summary>What git printed and how it exited.</summary>
+public sealed record GitResult(int ExitCode, string Output, string Error)
+{
+    public bool Succeeded => ExitCode == 0;
+}
+
+/// <summary>
+/// A git command failed. <see cref="Transient"/> is true for network trouble worth retrying (a dead remote, a
+/// timeout); false for what a retry cannot fix (no such repository or branch, refused credentials, a rejected push).
+/// The message never holds credentials.
+/// </summary>
+public sealed class GitException(string message, bool transient, string reason) : Exception(message)
+{
+    public bool Transient { get; } = transient;
+
+    /// <summary>Machine-readable reason for the agent record: git-network, bad-repository, push-rejected, git-failed.</summary>
+    public string Reason { get; } = reason;
+}
+
+/// <summary>
+/// Runs the git CLI with an argument list (never a shell string), no terminal prompts, a timeout that ends the whole
+/// git process tree, and only the transports we allow: https, http, ssh and git always, file/local paths only with
+/// ALLOW_LOCAL_REPOSITORIES, everything else (ext::, fd::, remote helpers) never.
+/// </summary>
+public sealed partial class GitCommand(bool allowLocal, TimeSpan timeout)
+{
+    public static readonly string Executable = "git";
+
+    public TimeSpan Timeout { get; } = timeout;
+
+    public async Task<GitResult> RunAsync(string? workingDirectory, IReadOnlyList<string> arguments, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var start = new ProcessStartInfo(Executable)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        if (workingDirectory is not null)
+        {
+            start.WorkingDirectory = workingDirectory;
+        }
+
+        foreach (var setting in ProtocolSettings())
+        {
+            start.ArgumentList.Add("-c");
+            start.ArgumentList.Add(setting);
+        }
+
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["GIT_TERMINAL_PROMPT"] = "0";
+        start.Environment["GIT_ASKPASS"] = "/bin/false";
+        start.Environment["SSH_ASKPASS"] = "/bin/false";
+        start.Environment["GIT_SSH_COMMAND"] = "ssh -oBatchMode=yes -oConnectTimeout=20";
+        start.Environment["LC_ALL"] = "C";
+        // Settings from the operator's global and system git config must not change what we do (hooksPath, aliases...).
+        start.Environment["GIT_CONFIG_NOSYSTEM"] = "1";
+        start.Environment["GIT_CONFIG_GLOBAL"] = "/dev/null"; // e.g. url.<base>.insteadOf could rewrite a URL past our checks
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
+        using var process = Process.Start(start) ?? throw new GitException("could not start git", transient: false, "git-failed");
+        process.StandardInput.Close();
+        var output = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
+        var error = process.StandardError.ReadToEndAsync(CancellationToken.None);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(Timeout);
+        try
+        {
+            await process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync(CancellationToken.None);
+            cancellationToken.ThrowIfCancellationRequested();
+            throw new GitException($"git {Describe(arguments)} timed out after {Timeout.TotalSeconds:F0} s", transient: true, "git-network");
+        }
+
+        return new GitResult(process.ExitCode, await output, Redact(await error));
+    }
+
+    /// <summary>Runs git and throws a classified <see cref="GitException"/> when it fails.</summary>
+    public async Task<string> RunCheckedAsync(string? workingDirectory, IReadOnlyList<string> arguments, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var result = await RunAsync(workingDirectory, arguments, cancellationToken, environment);
+        if (!result.Succeeded)
+        {
+            throw Failure(arguments, result);
+        }
+
+        return result.Output;
+    }
+
+    public static GitException Failure(IReadOnlyList<string> arguments, GitResult result)
+    {
+        var error = result.Error.Trim();
+        var transient = NetworkTrouble().IsMatch(error);
+        var reason = transient ? "git-network" : NotFoundOrDenied().IsMatch(error) ? "bad-repository" : "git-failed";
+        return new GitException($"git {Describe(arguments)} failed (exit {result.ExitCode}): {Tail(error)}", transient, reason);
+    }
+
+    /// <summary>Replaces credentials in URLs (scheme://user:secret@host) wherever they appear.</summary>
+    public static string Redact(string text) => Credentials().Replace(text, "$1***@");
+
+    private IEnumerable<string> ProtocolSettings()
+    {
+        yield return "protocol.allow=never";
+        yield return "protocol.https.allow=always";
+        yield return "protocol.http.allow=always";
+        yield return "protocol.ssh.allow=always";
+        yield return "protocol.git.allow=always";
+        yield return $"protocol.file.allow={(allowLocal ? "always" : "never")}";
+    }
+
+    private static string Describe(IReadOnlyList<string> arguments) => Redact(string.Join(' ', arguments.Take(2)));
+
+    private static string Tail(string text)
+    {
+        var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        return string.Join(" | ", lines.TakeLast(4));
+    }
+
+    [GeneratedRegex(@"([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")]
+    private static partial Regex Credentials();
+
+    [GeneratedRegex("Could not resolve host|Connection refused|Connection timed out|timed out|early EOF|Connection reset|Network is unreachable|the remote end hung up unexpectedly", RegexOptions.IgnoreCase)]
+    private static partial Regex NetworkTrouble();
+
+    [GeneratedRegex("not found|does not appear to be a git repository|Authentication failed|Permission denied|not allowed|No such file|could not read Username|Repository not found|couldn't find remote ref", RegexOptions.IgnoreCase)]
+    private static partial Regex NotFoundOrDenied();
+}

@@ -1,0 +1,273 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Options;
+using Mosaic.Orchestrator.Agents;
+using Mosaic.Orchestrator.Configuration;
+
+namespace Mosaic.Orchestrator.Workspaces;
+
+/// <summary>
+/// Git worktrees from a repository cache. One bare clone per repository URL under DATA_DIR/repos, fetched before
+/// every agent starts, so the base is always the latest origin/&lt;branch&gt;; one worktree per agent at
+/// &lt;cache&gt;/&lt;repo&gt;_worktrees/agent-&lt;agentId&gt;-&lt;taskId&gt; on a new branch. Operations that change the
+/// shared repository (clone, fetch, worktree add and remove, push) are serialised per repository; agents on different
+/// repositories never wait for each other, and commits inside worktrees run in parallel.
+/// </summary>
+public sealed class GitWorkspaceProvider : IWorkspaceProvider
+{
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _repositoryLocks = new(StringComparer.Ordinal);
+    private readonly OrchestratorOptions _settings;
+    private readonly GitCommand _git;
+
+    public GitWorkspaceProvider(IOptions<OrchestratorOptions> options)
+    {
+        _settings = options.Value;
+        _git = new GitCommand(_settings.AllowLocalRepositories, TimeSpan.FromSeconds(_settings.GitTimeoutSeconds));
+        CacheRoot = Path.Combine(_settings.FullDataDir, "repos");
+    }
+
+    public string CacheRoot { get; }
+
+    /// <summary>The cache folder of a repository: a readable name plus a hash of the whole URL, so different URLs never share one.</summary>
+    public string CacheFor(string repository)
+    {
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(repository)))[..12];
+        var last = repository.TrimEnd('/').Split('/', ':').Last();
+        if (last.EndsWith(".git", StringComparison.OrdinalIgnoreCase))
+        {
+            last = last[..^4];
+        }
+
+        var name = new string([.. last.Where(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-').Take(40)]).TrimStart('.');
+        return Path.Combine(CacheRoot, $"{(name.Length == 0 ? "repo" : name)}-{hash}");
+    }
+
+    public string WorktreeFor(AgentRecord agent) =>
+        Path.Combine($"{CacheFor(agent.Context.Repository)}_worktrees", $"agent-{agent.AgentId}-{agent.TaskId}");
+
+    public string BranchFor(AgentRecord agent) => _settings.AgentBranchTemplate
+        .Replace("{taskId}", agent.TaskId, StringComparison.Ordinal)
+        .Replace("{agentId}", agent.AgentId.ToString(), StringComparison.Ordinal)
+        .Replace("{shortId}", agent.AgentId.ToString("N")[..8], StringComparison.Ordinal)
+        .Replace("{agentType}", agent.AgentType.ToString().ToLowerInvariant(), StringComparison.Ordinal);
+
+    public async Task<Workspace> PrepareAsync(AgentRecord agent, CancellationToken cancellationToken)
+    {
+        var branch = BranchFor(agent);
+        if (BranchName.Check(branch) is { } problem)
+        {
+            throw new GitException($"AGENT_BRANCH_TEMPLATE gives '{branch}', which is not a valid branch name: {problem}", transient: false, "bad-branch-template");
+        }
+
+        var cache = CacheFor(agent.Context.Repository);
+        var worktree = WorktreeFor(agent);
+        return await WithRepositoryLockAsync(cache, async () =>
+        {
+            await FetchAsync(agent.Context.Repository, cache, cancellationToken);
+            var baseCommit = await BaseCommitAsync(cache, agent.Context.Branch, cancellationToken);
+            await RemoveWorktreeAsync(cache, worktree, cancellationToken);
+            await _git.RunCheckedAsync(cache, ["worktree", "add", "--quiet", "-B", branch, worktree, baseCommit], cancellationToken);
+            return new Workspace(worktree, branch, baseCommit);
+        }, cancellationToken);
+    }
+
+    public async Task<CommitOutcome> CommitAsync(AgentRecord agent, CancellationToken cancellationToken)
+    {
+        var worktree = WorktreeFor(agent);
+        var baseCommit = agent.BaseCommit ?? throw new InvalidOperationException("the agent has no base commit");
+        await _git.RunCheckedAsync(worktree, ["add", "--all"], cancellationToken);
+        var status = await _git.RunCheckedAsync(worktree, ["status", "--porcelain"], cancellationToken);
+        if (status.Length > 0)
+        {
+            await _git.RunCheckedAsync(worktree, ["commit", "--quiet", "--no-gpg-sign", "-m", CommitMessage(agent)], cancellationToken, Identity());
+        }
+
+        var head = (await _git.RunCheckedAsync(worktree, ["rev-parse", "HEAD"], cancellationToken)).Trim();
+        var commits = int.Parse(await _git.RunCheckedAsync(worktree, ["rev-list", "--count", $"{baseCommit}..HEAD"], cancellationToken), CultureInfo.InvariantCulture);
+        var diff = await _git.RunAsync(worktree, ["diff", "--quiet", baseCommit, "HEAD"], cancellationToken);
+        return new CommitOutcome(head, Changed: diff.ExitCode == 1, commits);
+    }
+
+    public async Task<ConflictCheck> CheckConflictsAsync(AgentRecord agent, CancellationToken cancellationToken)
+    {
+        var cache = CacheFor(agent.Context.Repository);
+        var latest = await WithRepositoryLockAsync(cache, async () =>
+        {
+            await FetchAsync(agent.Context.Repository, cache, cancellationToken);
+            return await BaseCommitAsync(cache, agent.Context.Branch, cancellationToken);
+        }, cancellationToken);
+        if (latest == agent.BaseCommit)
+        {
+            return new ConflictCheck(latest, []);
+        }
+
+        // merge-tree writes the merged tree into the object store only: no worktree, index or ref changes.
+        var merge = await _git.RunAsync(cache, ["merge-tree", "--write-tree", "--name-only", "--no-messages", latest, BranchFor(agent)], cancellationToken);
+        return merge.ExitCode switch
+        {
+            0 => new ConflictCheck(latest, []),
+            1 => new ConflictCheck(latest, [.. merge.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1).Distinct(StringComparer.Ordinal)]),
+            _ => throw GitCommand.Failure(["merge-tree", "--write-tree"], merge),
+        };
+    }
+
+    public async Task PushAsync(AgentRecord agent, CancellationToken cancellationToken)
+    {
+        var cache = CacheFor(agent.Context.Repository);
+        var branch = BranchFor(agent);
+        var push = await WithRepositoryLockAsync(cache, () =>
+            _git.RunAsync(WorktreeFor(agent), ["push", "--porcelain", "origin", $"refs/heads/{branch}:refs/heads/{branch}"], cancellationToken), cancellationToken);
+        if (push.Succeeded)
+        {
+            return;
+        }
+
+        var failure = GitCommand.Failure(["push", "origin"], push);
+        var said = $"{push.Output}\n{push.Error}";
+        if (said.Contains("[rejected]", StringComparison.Ordinal) || said.Contains("[remote rejected]", StringComparison.Ordinal)
+            || said.Contains("hook declined", StringComparison.Ordinal) || said.Contains("non-fast-forward", StringComparison.Ordinal))
+        {
+            var rejection = string.Join(" | ", said.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Where(l => l.StartsWith('!') || l.StartsWith("remote:", StringComparison.Ordinal) || l.Contains("rejected", StringComparison.Ordinal))
+                .Take(8));
+            throw new GitException($"the push of {branch} was rejected: {GitCommand.Redact(rejection)}", transient: false, "push-rejected");
+        }
+
+        throw failure;
+    }
+
+    public async Task<bool> RemoveAsync(AgentRecord agent, CancellationToken cancellationToken)
+    {
+        var cache = CacheFor(agent.Context.Repository);
+        var worktree = WorktreeFor(agent);
+        if (!Directory.Exists(worktree))
+        {
+            return false;
+        }
+
+        await WithRepositoryLockAsync(cache, () => RemoveWorktreeAsync(cache, worktree, cancellationToken), cancellationToken);
+        return true;
+    }
+
+    public async Task<int> ReconcileAsync(IReadOnlySet<Guid> liveAgents, CancellationToken cancellationToken)
+    {
+        if (!Directory.Exists(CacheRoot))
+        {
+            return 0;
+        }
+
+        var removed = 0;
+        foreach (var worktrees in Directory.EnumerateDirectories(CacheRoot, "*_worktrees"))
+        {
+            var cache = worktrees[..^"_worktrees".Length];
+            foreach (var worktree in Directory.EnumerateDirectories(worktrees, "agent-*"))
+            {
+                // agent-<36-char uuid>-<taskId>
+                var name = Path.GetFileName(worktree);
+                if (name.Length > 42 && Guid.TryParse(name.AsSpan(6, 36), out var agentId) && !liveAgents.Contains(agentId))
+                {
+                    await WithRepositoryLockAsync(cache, () => RemoveWorktreeAsync(cache, worktree, cancellationToken), cancellationToken);
+                    removed++;
+                }
+            }
+        }
+
+        return removed;
+    }
+
+    private async Task FetchAsync(string repository, string cache, CancellationToken cancellationToken)
+    {
+        if (File.Exists(Path.Combine(cache, "HEAD")))
+        {
+            await _git.RunCheckedAsync(cache, ["fetch", "--quiet", "--prune", "--no-tags", "origin"], cancellationToken);
+            return;
+        }
+
+        // Clone into a temporary folder and rename it into place, so a failed or interrupted clone never leaves a
+        // half-made cache behind.
+        Directory.CreateDirectory(CacheRoot);
+        var partial = $"{cache}.partial-{Guid.NewGuid():N}";
+        try
+        {
+            await _git.RunCheckedAsync(null, ["init", "--quiet", "--bare", partial], cancellationToken);
+            await _git.RunCheckedAsync(partial, ["config", "remote.origin.url", repository], cancellationToken);
+            await _git.RunCheckedAsync(partial, ["config", "remote.origin.fetch", "+refs/heads/*:refs/remotes/origin/*"], cancellationToken);
+            // Automatic gc could repack while another agent's git runs in a worktree of this cache: never here.
+            await _git.RunCheckedAsync(partial, ["config", "gc.auto", "0"], cancellationToken);
+            await _git.RunCheckedAsync(partial, ["fetch", "--quiet", "--no-tags", "origin"], cancellationToken);
+            Directory.Move(partial, cache);
+        }
+        finally
+        {
+            if (Directory.Exists(partial))
+            {
+                Directory.Delete(partial, recursive: true);
+            }
+        }
+    }
+
+    private async Task<string> BaseCommitAsync(string cache, string branch, CancellationToken cancellationToken)
+    {
+        var found = await _git.RunAsync(cache, ["rev-parse", "--verify", "--quiet", $"refs/remotes/origin/{branch}^{{commit}}"], cancellationToken);
+        return found.Succeeded
+            ? found.Output.Trim()
+            : throw new GitException($"the base branch '{branch}' does not exist on origin", transient: false, "bad-repository");
+    }
+
+    private async Task RemoveWorktreeAsync(string cache, string worktree, CancellationToken cancellationToken)
+    {
+        if (Directory.Exists(cache) && Directory.Exists(worktree))
+        {
+            await _git.RunAsync(cache, ["worktree", "remove", "--force", "--force", worktree], cancellationToken);
+        }
+
+        if (Directory.Exists(worktree))
+        {
+            Directory.Delete(worktree, recursive: true);
+        }
+
+        if (Directory.Exists(cache))
+        {
+            await _git.RunAsync(cache, ["worktree", "prune"], cancellationToken);
+        }
+    }
+
+    private async Task<T> WithRepositoryLockAsync<T>(string cache, Func<Task<T>> work, CancellationToken cancellationToken)
+    {
+        var gate = _repositoryLocks.GetOrAdd(cache, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            return await work();
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private async Task WithRepositoryLockAsync(string cache, Func<Task> work, CancellationToken cancellationToken) =>
+        await WithRepositoryLockAsync(cache, async () =>
+        {
+            await work();
+            return true;
+        }, cancellationToken);
+
+    private Dictionary<string, string> Identity() => new()
+    {
+        ["GIT_AUTHOR_NAME"] = _settings.GitAuthorName,
+        ["GIT_AUTHOR_EMAIL"] = _settings.GitAuthorEmail,
+        ["GIT_COMMITTER_NAME"] = _settings.GitAuthorName,
+        ["GIT_COMMITTER_EMAIL"] = _settings.GitAuthorEmail,
+    };
+
+    private static string CommitMessage(AgentRecord agent)
+    {
+        var subject = agent.Context.WorkItems.Count > 0
+            ? $"{agent.TaskId}: {string.Join(", ", agent.Context.WorkItems)}"
+            : $"{agent.TaskId}: agent work";
+        return $"{subject}\n\nCommitted by Mosaic Orchestrator for agent {agent.AgentId} ({agent.AgentType.ToString().ToLowerInvariant()}), attempt {agent.Attempt}.";
+    }
+}
