@@ -58,6 +58,7 @@ public static class OrchestratorSetup
         services.AddSingleton(new NodeIdentity(settings.NodeId));
         services.AddSingleton<ServiceClock>();
         services.AddSingleton<EventBroadcaster>();
+        services.AddSingleton<IEventSink>(sp => sp.GetRequiredService<EventBroadcaster>());
         services.AddSingleton<AgentEvents>();
         services.AddSingleton(sp => new AuditTrail(sp.GetRequiredService<IAuditStore>(), Path.Combine(settings.FullDataDir, "audit.jsonl")));
         services.AddSingleton(new BackoffPolicy(TimeSpan.FromSeconds(settings.RetryBaseDelaySeconds), TimeSpan.FromSeconds(settings.RetryMaxDelaySeconds)));

@@ -27,6 +27,11 @@ catch (OptionsValidationException ex)
     await Console.Error.WriteLineAsync("mosaic-orchestrator: refusing to start:\n  " + string.Join("\n  ", ex.Failures));
     return 1;
 }
+catch (Mosaic.Orchestrator.Storage.Embedded.DataDirInUseException ex)
+{
+    await Console.Error.WriteLineAsync("mosaic-orchestrator: refusing to start: " + ex.Message);
+    return 1;
+}
 
 /// <summary>Visible to tests and the benchmark, which host the real application.</summary>
 public partial class Program;

@@ -76,7 +76,9 @@ public sealed partial class AgentRunner(
             // Another holder may own a requeued task now; its workspace is then not ours to remove.
             if (!ended.IsLive || ended.Lease is null)
             {
-                await cleanup.RunAsync(ended, endProcesses: false, publish: !ended.IsLive, CancellationToken.None);
+                // A normal end has already ended its tree; after a kill or a crash, look again by marker.
+                var lookAgain = run.Reason is StopReason.Killed || crash is not null;
+                await cleanup.RunAsync(ended, endProcesses: lookAgain, publish: !ended.IsLive, CancellationToken.None);
             }
         }
         catch (Exception ex)

@@ -63,11 +63,6 @@ public sealed class AgentTransitions(IAgentStore store, AgentEvents events)
                 continue;
             }
 
-            if (stored.Event is { } published)
-            {
-                events.Broadcast(published);
-            }
-
             return stored.Agent;
         }
 

@@ -24,7 +24,15 @@ public sealed partial class AgentWorker(
     {
         var settings = options.Value;
         var pollInterval = TimeSpan.FromMilliseconds(settings.QueuePollIntervalMs);
-        await recovery.RecoverOrphansAsync(stoppingToken);
+        try
+        {
+            await recovery.RecoverOrphansAsync(stoppingToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogRecoveryFailed(logger, ex); // serve anyway: expired leases are swept below, leftovers cleaned on a later start
+        }
+
         var lastSweep = DateTimeOffset.MinValue;
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -77,6 +85,9 @@ public sealed partial class AgentWorker(
 
         await Task.WhenAll(stopping.Select(r => r.Completion));
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Recovery at start failed")]
+    private static partial void LogRecoveryFailed(ILogger logger, Exception ex);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Worker loop iteration failed")]
     private static partial void LogLoopFailed(ILogger logger, Exception ex);

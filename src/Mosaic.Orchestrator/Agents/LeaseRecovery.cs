@@ -1,4 +1,5 @@
 using Mosaic.Orchestrator.Events;
+using Mosaic.Orchestrator.Processes;
 using Mosaic.Orchestrator.Queue;
 using Mosaic.Orchestrator.Workspaces;
 
@@ -28,6 +29,17 @@ public sealed partial class LeaseRecovery(
             if (agent.Lease is { } lease && lease.Owner != node.Instance && NodeIdentity.NodeOf(lease.Owner) == node.Node)
             {
                 await RequeueAsync(agent, lease, "orchestrator-restart", "the orchestrator stopped while this attempt ran", null, cancellationToken);
+            }
+        }
+
+        // Processes of agents that ended while this node was down (killed during the grace period, say): their
+        // records no longer hold a lease that recovery would follow, so find them by marker.
+        foreach (var (agentId, pids) in ProcessTable.AgentProcesses())
+        {
+            if (await store.GetAsync(agentId, cancellationToken) is { } stray && (!stray.IsLive || stray.Lease is null))
+            {
+                var ended = await cleanup.EndProcessesAsync(stray);
+                LogStrayProcesses(logger, agentId, pids.Count, ended.Count);
             }
         }
 
@@ -82,6 +94,9 @@ public sealed partial class LeaseRecovery(
             // Renewed, requeued or ended by someone else in the meantime: nothing to recover.
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Agent {AgentId} is not running here but {Found} of its processes were: ended {Ended}")]
+    private static partial void LogStrayProcesses(ILogger logger, Guid agentId, int found, int ended);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Removed {Count} workspaces of agents that are no longer live")]
     private static partial void LogWorkspacesReconciled(ILogger logger, int count);

@@ -41,7 +41,6 @@ public sealed class SpawnService(ITaskQueue queue, AgentEvents events, QueueSign
         var result = await queue.EnqueueAsync(agent, settings.MaxQueuedTasks, spawned, cancellationToken);
         if (result.Outcome == EnqueueOutcome.Enqueued)
         {
-            events.Broadcast(result.Event!);
             signal.Notify();
         }
 

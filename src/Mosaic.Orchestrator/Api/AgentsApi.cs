@@ -19,8 +19,8 @@ public static class AgentsApi
         agents.MapPost("/spawn", Spawn).RequireRateLimiting(RateLimits.Writes);
         agents.MapGet("/", List).RequireRateLimiting(RateLimits.Reads);
         agents.MapGet("/{agentId}/status", Status).RequireRateLimiting(RateLimits.Reads);
-        agents.MapPost("/{agentId}/kill", Kill).RequireRateLimiting(RateLimits.Writes);
-        agents.MapPost("/kill-all", KillAll).RequireRateLimiting(RateLimits.Writes);
+        agents.MapPost("/{agentId}/kill", Kill).RequireRateLimiting(RateLimits.Kills);
+        agents.MapPost("/kill-all", KillAll).RequireRateLimiting(RateLimits.Kills);
         agents.MapGet("/events", EventStream.StreamAsync).RequireRateLimiting(RateLimits.Reads);
         agents.MapGet("/queue/stats", QueueStats).RequireRateLimiting(RateLimits.Reads);
         agents.MapPost("/queue/pause", (IQueueAdmin admin, QueueSignal signal, TimeProvider time, HttpContext http, AuditTrail audit, CancellationToken ct) =>

@@ -14,12 +14,16 @@ public static class RateLimits
     public const string Writes = "writes";
     public const string Reads = "reads";
 
+    /// <summary>Kill and kill-all have a bucket of their own: a burst of spawns must never lock the operator out of the killswitch.</summary>
+    public const string Kills = "kills";
+
     public static IServiceCollection AddOrchestratorRateLimits(this IServiceCollection services, OrchestratorOptions options)
     {
         services.AddRateLimiter(limiter =>
         {
             limiter.AddPolicy(Writes, http => Bucket(http, Writes, options.RateLimitWritesPerSecond, options.RateLimitWritesBurst));
             limiter.AddPolicy(Reads, http => Bucket(http, Reads, options.RateLimitReadsPerSecond, options.RateLimitReadsBurst));
+            limiter.AddPolicy(Kills, http => Bucket(http, Kills, options.RateLimitWritesPerSecond, options.RateLimitWritesBurst));
             limiter.OnRejected = async (context, cancellationToken) =>
             {
                 var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)) : 1;

@@ -8,7 +8,7 @@ namespace Mosaic.Orchestrator.Events;
 /// dropped rather than slowing the service or silently skipping events; it reconnects with Last-Event-ID and
 /// replays what it missed from the history.
 /// </summary>
-public sealed class EventBroadcaster
+public sealed class EventBroadcaster : IEventSink
 {
     public const int SubscriberBuffer = 4096;
     private readonly ConcurrentDictionary<Guid, Channel<AgentEvent>> _subscribers = new();
@@ -46,6 +46,12 @@ public sealed class EventBroadcaster
 
         public void Dispose() => unsubscribe();
     }
+}
+
+/// <summary>Where a store hands events it has committed, in commit order.</summary>
+public interface IEventSink
+{
+    void Publish(AgentEvent agentEvent);
 }
 
 public sealed class SubscriberTooSlowException() : Exception("event subscriber fell behind; reconnect with Last-Event-ID");

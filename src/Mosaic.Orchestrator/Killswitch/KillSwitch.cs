@@ -62,19 +62,23 @@ public sealed class KillSwitch(
             return new KillResult(KillOutcome.AlreadyTerminal, await store.GetAsync(agentId, cancellationToken));
         }
 
+        // The agent is killed now: what follows must happen even if the caller goes away.
         var priorStatus = (prior ?? agent).Status.ToString().ToLowerInvariant();
-        await audit.RecordAsync(new AuditEntry("kill", actor, agentId, agent.TaskId, reason, priorStatus, time.GetUtcNow()), cancellationToken);
         if (!runs.TryStop(agentId, StopReason.Killed))
         {
-            await cleanupQueue.WriteAsync(killed, cancellationToken);
+            await cleanupQueue.WriteAsync(killed, CancellationToken.None);
         }
+
+        await audit.RecordAsync(new AuditEntry("kill", actor, agentId, agent.TaskId, reason, priorStatus, time.GetUtcNow()), CancellationToken.None);
 
         return new KillResult(KillOutcome.Killed, killed);
     }
 
+    /// <summary>Kills every live agent. Once begun it finishes, even if the caller goes away.</summary>
     public async Task<KillAllReport> KillAllAsync(string actor, string? reason, CancellationToken cancellationToken)
     {
         var live = await store.ListLiveAsync(cancellationToken);
+        cancellationToken = CancellationToken.None;
         var killedCount = 0;
         var errors = new List<KillError>();
         foreach (var agent in live)

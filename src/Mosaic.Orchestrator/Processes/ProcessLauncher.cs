@@ -60,6 +60,7 @@ public static class ProcessLauncher
 
         Directory.CreateDirectory(Path.GetDirectoryName(spec.LogPath)!);
         using var log = new CappedLog(spec.LogPath, spec.LogMaxBytes);
+        cancellationToken.ThrowIfCancellationRequested(); // killed before it began: start nothing
         using var process = Process.Start(startInfo) ?? throw new InvalidOperationException($"could not start {spec.FileName}");
         // The agent gets no input: closing stdin stops it waiting on a terminal that is not there.
         process.StandardInput.Close();
@@ -85,6 +86,14 @@ public static class ProcessLauncher
             await process.WaitForExitAsync(CancellationToken.None);
             await WaitForPumpsAsync(pumps);
             return new ProcessOutcome(process.ExitCode, Cancelled: true, signalled);
+        }
+        catch (Exception)
+        {
+            // Recording the start failed (the agent was killed meanwhile, the lease was lost, the store broke): the
+            // tree must not outlive the attempt that owns it.
+            await ProcessTree.TerminateAsync(selector, killGrace, CancellationToken.None);
+            await process.WaitForExitAsync(CancellationToken.None);
+            throw;
         }
     }
 
@@ -127,17 +136,34 @@ public static class ProcessLauncher
                     if (!_truncated)
                     {
                         _truncated = true;
-                        _file.Write("\n[mosaic: log truncated at AGENT_LOG_MAX_BYTES]\n"u8);
-                        _file.Flush();
+                        try
+                        {
+                            _file.Write("\n[mosaic: log truncated at AGENT_LOG_MAX_BYTES]\n"u8);
+                            _file.Flush();
+                        }
+                        catch (IOException)
+                        {
+                            // nothing more can be logged; the pipe is still drained
+                        }
                     }
 
                     return;
                 }
 
                 var part = bytes[..(int)Math.Min(room, bytes.Length)];
-                _file.Write(part);
-                _file.Flush();
-                _written += part.Length;
+                try
+                {
+                    _file.Write(part);
+                    _file.Flush();
+                    _written += part.Length;
+                }
+                catch (IOException)
+                {
+                    // Disk full or broken: stop logging but keep draining the pipe, or the agent would block on
+                    // its output until its time limit.
+                    _written = maxBytes;
+                    _truncated = true;
+                }
             }
         }
 

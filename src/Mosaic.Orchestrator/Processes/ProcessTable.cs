@@ -85,6 +85,37 @@ public static partial class ProcessTable
 
     public static bool IsAlive(int pid) => Read(pid) is { IsAlive: true };
 
+    /// <summary>Every live process that carries an agent marker, by agent id (reads each process's environment).</summary>
+    public static Dictionary<Guid, List<int>> AgentProcesses()
+    {
+        var prefix = Encoding.UTF8.GetBytes(AgentMarker.Name + "=");
+        var found = new Dictionary<Guid, List<int>>();
+        foreach (var process in Snapshot().Where(p => p.IsAlive && p.Pid != Environment.ProcessId))
+        {
+            byte[] environ;
+            try
+            {
+                environ = File.ReadAllBytes($"/proc/{process.Pid}/environ");
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+
+            foreach (var entry in environ.AsSpan().Split((byte)0))
+            {
+                var item = environ.AsSpan(entry);
+                if (item.StartsWith(prefix) && Guid.TryParse(Encoding.UTF8.GetString(item[prefix.Length..]), out var agentId))
+                {
+                    (found.TryGetValue(agentId, out var pids) ? pids : found[agentId] = []).Add(process.Pid);
+                    break;
+                }
+            }
+        }
+
+        return found;
+    }
+
     /// <summary>Sends a signal; a process that is already gone is not an error.</summary>
     public static void Signal(int pid, int signal) => _ = Kill(pid, signal);
 

@@ -168,8 +168,16 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider
                 var name = Path.GetFileName(worktree);
                 if (name.Length > 42 && Guid.TryParse(name.AsSpan(6, 36), out var agentId) && !liveAgents.Contains(agentId))
                 {
-                    await WithRepositoryLockAsync(cache, () => RemoveWorktreeAsync(cache, worktree, cancellationToken), cancellationToken);
-                    removed++;
+                    try
+                    {
+                        await WithRepositoryLockAsync(cache, () => RemoveWorktreeAsync(cache, worktree, cancellationToken), cancellationToken);
+                        removed++;
+                    }
+                    catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or GitException)
+                    {
+                        // One leftover that cannot be removed (made read-only by its agent, say) must not stop the
+                        // service from starting; the next start tries again.
+                    }
                 }
             }
         }

@@ -6,15 +6,17 @@ namespace Mosaic.Orchestrator.Tests.Storage;
 public sealed class EmbeddedStoreContractTests : AgentStoreContract
 {
     private SqliteDatabase _database = null!;
+
+    private Mosaic.Orchestrator.Events.EventBroadcaster Sink { get; } = new();
     private string _path = null!;
 
     public override Task InitializeAsync()
     {
         _path = Path.Combine(TempDirectory.Create("sqlite"), "orchestrator.db");
         _database = new SqliteDatabase(_path);
-        var store = new EmbeddedAgentStore(_database);
+        var store = new EmbeddedAgentStore(_database, Sink);
         (Agents, Queue, Admin) = (store, store, store);
-        History = new EmbeddedEventHistory(_database);
+        History = new EmbeddedEventHistory(_database, Sink);
         Audit = new EmbeddedAuditStore(_database);
         return Task.CompletedTask;
     }
@@ -28,7 +30,7 @@ public sealed class EmbeddedStoreContractTests : AgentStoreContract
         await EnqueueAsync(agent, 10);
         await _database.DisposeAsync();
         _database = new SqliteDatabase(_path);
-        var reopened = new EmbeddedAgentStore(_database);
+        var reopened = new EmbeddedAgentStore(_database, Sink);
         Assert.Equal("T-durable", (await reopened.GetAsync(agent.AgentId, default))?.TaskId);
         Assert.Null(await new EmbeddedStorageHealth(_database).CheckAsync(default));
     }

@@ -151,7 +151,7 @@ public static class Seed
     public static async Task<Guid> LeasedTaskAsync(string dataDir, string taskId, string leaseOwner, DateTimeOffset now, DateTimeOffset leaseExpires, int maxAttempts = 3)
     {
         await using var database = new Mosaic.Orchestrator.Storage.Embedded.SqliteDatabase(Path.Combine(dataDir, "orchestrator.db"));
-        var store = new Mosaic.Orchestrator.Storage.Embedded.EmbeddedAgentStore(database);
+        var store = new Mosaic.Orchestrator.Storage.Embedded.EmbeddedAgentStore(database, new Mosaic.Orchestrator.Events.EventBroadcaster());
         var agent = new Mosaic.Orchestrator.Agents.AgentRecord
         {
             AgentId = Guid.NewGuid(),

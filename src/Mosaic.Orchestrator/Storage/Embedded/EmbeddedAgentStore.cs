@@ -11,7 +11,7 @@ namespace Mosaic.Orchestrator.Storage.Embedded;
 /// Agents, their tasks and the queue in one SQLite table: the record is a JSON document and the queue reads
 /// indexed columns derived from it (status, task state, priority, arrival, due time, lease), written together.
 /// </summary>
-public sealed class EmbeddedAgentStore(SqliteDatabase database) : IAgentStore, ITaskQueue, IQueueAdmin
+public sealed class EmbeddedAgentStore(SqliteDatabase database, IEventSink events) : IAgentStore, ITaskQueue, IQueueAdmin
 {
     // This process is the file's only writer, so the pause flag can be read from memory after the first look; a
     // worker woken by every spawn then asks the database nothing while the queue is paused.
@@ -43,7 +43,7 @@ public sealed class EmbeddedAgentStore(SqliteDatabase database) : IAgentStore, I
 
     public Task<StoredChange?> TryReplaceAsync(AgentRecord record, long expectedVersion, DateTimeOffset? leaseExpiredBefore, AgentEvent? withEvent, CancellationToken cancellationToken) =>
         database.RunAsync(c => Replace(c, record, expectedVersion, leaseExpiredBefore, newLeaseExpiry: null) is { } stored
-            ? new StoredChange(stored, withEvent is null ? null : EmbeddedEventHistory.Append(c, withEvent))
+            ? new StoredChange(stored, withEvent is null ? null : EmbeddedEventHistory.Append(c, withEvent, events))
             : null, cancellationToken);
 
     public Task<EnqueueResult> EnqueueAsync(AgentRecord agent, long maxWaiting, AgentEvent spawned, CancellationToken cancellationToken) =>
@@ -72,7 +72,7 @@ public sealed class EmbeddedAgentStore(SqliteDatabase database) : IAgentStore, I
                 return duplicate;
             }
 
-            return new EnqueueResult(EnqueueOutcome.Enqueued, stored, Waiting: waiting + 1, Event: EmbeddedEventHistory.Append(c, spawned));
+            return new EnqueueResult(EnqueueOutcome.Enqueued, stored, Waiting: waiting + 1, Event: EmbeddedEventHistory.Append(c, spawned, events));
         }, cancellationToken);
 
     private static EnqueueResult? DuplicateOf(SqliteSession c, AgentRecord agent) =>

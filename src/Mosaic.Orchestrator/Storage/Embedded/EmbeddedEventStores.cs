@@ -4,17 +4,20 @@ using Mosaic.Orchestrator.Events;
 
 namespace Mosaic.Orchestrator.Storage.Embedded;
 
-public sealed class EmbeddedEventHistory(SqliteDatabase database) : IEventHistory
+/// <summary>The event history. Appended events are handed to the sink after their commit, in id order.</summary>
+public sealed class EmbeddedEventHistory(SqliteDatabase database, IEventSink sink) : IEventHistory
 {
     public Task<AgentEvent> AppendAsync(AgentEvent agentEvent, CancellationToken cancellationToken) =>
-        database.RunAsync(c => Append(c, agentEvent), cancellationToken);
+        database.RunAsync(c => Append(c, agentEvent, sink), cancellationToken);
 
     /// <summary>Appends inside the caller's operation, so an event can be stored atomically with a state change.</summary>
-    internal static AgentEvent Append(SqliteSession session, AgentEvent agentEvent)
+    internal static AgentEvent Append(SqliteSession session, AgentEvent agentEvent, IEventSink sink)
     {
         var id = session.Scalar("INSERT INTO events (doc) VALUES ($doc) RETURNING id",
             ("$doc", JsonSerializer.Serialize(agentEvent with { Id = 0 }, OrchestratorJson.Options)));
-        return agentEvent with { Id = id };
+        var stored = agentEvent with { Id = id };
+        session.AfterCommit(() => sink.Publish(stored));
+        return stored;
     }
 
     public Task<IReadOnlyList<AgentEvent>> ReadAfterAsync(long afterId, int max, CancellationToken cancellationToken) =>

@@ -22,11 +22,23 @@ public sealed class SqliteDatabase : IAsyncDisposable
     private readonly Task _writer;
     private readonly SemaphoreSlim _connectionGate = new(1, 1);
     private readonly List<IOperation> _single = new(1);
+    private readonly FileStream _instanceLock;
     private int _queued;
 
     public SqliteDatabase(string path)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        // One instance per store: a second one would take the first one's leases for a dead instance's and end its
+        // agents. The lock is an flock on Linux, released by the kernel when the process dies however it dies.
+        try
+        {
+            _instanceLock = new FileStream(path + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException ex)
+        {
+            throw new DataDirInUseException($"{path} is in use by another orchestrator instance (lock {path}.lock is held): {ex.Message}");
+        }
+
         _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
         _connection.Open();
         _session = new SqliteSession(_connection);
@@ -157,11 +169,23 @@ public sealed class SqliteDatabase : IAsyncDisposable
                 foreach (var operation in batch)
                 {
                     _session.Run("SAVEPOINT op");
-                    _session.Run(operation.TryRun(_session) ? "RELEASE op" : "ROLLBACK TO op; RELEASE op");
+                    var actions = _session.PendingActions;
+                    if (operation.TryRun(_session))
+                    {
+                        _session.Run("RELEASE op");
+                    }
+                    else
+                    {
+                        _session.DropActionsFrom(actions);
+                        _session.Run("ROLLBACK TO op; RELEASE op");
+                    }
                 }
 
                 _session.CommitBatch();
             }
+
+            // Committed: now, in commit order, what the operations asked to happen after it (publishing events).
+            _session.RunCommittedActions();
         }
         catch (SqliteException ex)
         {
@@ -187,6 +211,7 @@ public sealed class SqliteDatabase : IAsyncDisposable
         await _connectionGate.WaitAsync();
         _session.Dispose();
         await _connection.DisposeAsync();
+        await _instanceLock.DisposeAsync();
     }
 
     private interface IOperation
@@ -251,7 +276,25 @@ public sealed class SqliteDatabase : IAsyncDisposable
 public sealed class SqliteSession(SqliteConnection connection) : IDisposable
 {
     private readonly Dictionary<string, SqliteCommand> _prepared = new(StringComparer.Ordinal);
+    private readonly List<Action> _afterCommit = [];
     private SqliteTransaction? _transaction;
+
+    /// <summary>Runs <paramref name="action"/> once the batch holding the current operation has committed (in order), never if it rolls back.</summary>
+    public void AfterCommit(Action action) => _afterCommit.Add(action);
+
+    internal int PendingActions => _afterCommit.Count;
+
+    internal void DropActionsFrom(int count) => _afterCommit.RemoveRange(count, _afterCommit.Count - count);
+
+    internal void RunCommittedActions()
+    {
+        foreach (var action in _afterCommit)
+        {
+            action();
+        }
+
+        _afterCommit.Clear();
+    }
 
     internal void BeginBatch() => _transaction = connection.BeginTransaction();
 
@@ -264,6 +307,7 @@ public sealed class SqliteSession(SqliteConnection connection) : IDisposable
 
     internal void AbortBatch()
     {
+        _afterCommit.Clear();
         try
         {
             _transaction?.Rollback();
@@ -324,3 +368,6 @@ public sealed class SqliteSession(SqliteConnection connection) : IDisposable
         }
     }
 }
+
+/// <summary>Another live instance holds this store.</summary>
+public sealed class DataDirInUseException(string message) : Exception(message);
