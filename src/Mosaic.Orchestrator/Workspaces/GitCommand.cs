@@ -137,7 +137,7 @@ public sealed partial class GitCommand(bool allowLocal, TimeSpan timeout)
     [GeneratedRegex(@"([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")]
     private static partial Regex Credentials();
 
-    [GeneratedRegex("Could not resolve host|Connection refused|Connection timed out|timed out|early EOF|Connection reset|Network is unreachable|the remote end hung up unexpectedly", RegexOptions.IgnoreCase)]
+    [GeneratedRegex("Could not resolve host|Failed to connect|Couldn't connect|Connection refused|Connection timed out|timed out|early EOF|Connection reset|Network is unreachable|the remote end hung up unexpectedly", RegexOptions.IgnoreCase)]
     private static partial Regex NetworkTrouble();
 
     [GeneratedRegex("not found|does not appear to be a git repository|Authentication failed|Permission denied|not allowed|No such file|could not read Username|Repository not found|couldn't find remote ref", RegexOptions.IgnoreCase)]
