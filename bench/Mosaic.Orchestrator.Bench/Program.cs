@@ -3,56 +3,58 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Mosaic.Orchestrator.Bench;
 
-// Spawn benchmark: starts the real service (Release build, embedded store, command runtime with a no-op
-// command) as a child process, then measures from this process over loopback, in one run:
-//   1. POST /agents/spawn open-loop at a moderate fixed rate, worker running every agent: spawn latency p50/p99;
-//   2. GET /health and POST /agents/spawn (queue paused) closed-loop at concurrency C, alternating in ten slices:
-//      spawn throughput as a ratio to the /health rate of the same moments.
-// Usage: dotnet run -c Release --project bench/Mosaic.Orchestrator.Bench -- [seconds=5] [concurrency=8] [rate=100]
+// Benchmarks of the real service, started as a child process (Release build, embedded store, command runtime).
+//   spawn [seconds=5] [concurrency=8] [rate=20]   spawn latency and throughput next to GET /health (see README)
+//   git [agents=10] [files=10000]                  spawn-to-agent-start on a large repository next to raw git
+// Usage: dotnet run -c Release --project bench/Mosaic.Orchestrator.Bench -- spawn|git [...]
+var mode = args.Length > 0 && !char.IsAsciiDigit(args[0][0]) ? args[0] : "spawn";
+var rest = mode == args.FirstOrDefault() ? args[1..] : args;
+if (mode == "git")
+{
+    await GitBench.RunAsync(rest);
+    return;
+}
+
+args = rest;
 var seconds = args.Length > 0 ? double.Parse(args[0], CultureInfo.InvariantCulture) : 5;
 var concurrency = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 8;
-var moderateRate = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 100;
+var moderateRate = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 20;
 
 var service = Path.Combine(AppContext.BaseDirectory, "mosaic-orchestrator.dll");
 // DATA_DIR goes on tmpfs when there is one: this machine's disk is slow to create files right after many were
 // deleted (ext4 inode reuse), which every agent's workspace does; BENCH_DATA_ROOT overrides.
 var dataRoot = Environment.GetEnvironmentVariable("BENCH_DATA_ROOT") ?? (Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath());
 var dataDir = Path.Combine(dataRoot, $"mosaic-bench-{Guid.NewGuid():N}");
-var port = FreePort();
-var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-start.ArgumentList.Add(service);
-foreach (var (name, value) in new Dictionary<string, string>
+// Agents need a repository: a small local one (each agent still fetches, adds a worktree, commits and cleans up).
+var repository = BenchRepository.Create(Path.Combine(dataRoot, $"mosaic-bench-repo-{Guid.NewGuid():N}"), files: 1);
+var server = await ServiceProcess.StartAsync(new Dictionary<string, string>
 {
     ["DATA_DIR"] = dataDir,
-    ["ORCHESTRATOR_PORT"] = port.ToString(CultureInfo.InvariantCulture),
     ["AGENT_RUNTIME"] = "command",
-    ["AGENT_COMMAND"] = "true",
+    ["AGENT_COMMAND"] = "date +%s%N > out.txt",
+    ["ALLOW_LOCAL_REPOSITORIES"] = "true",
     ["MAX_QUEUED_TASKS"] = "10000000",
     ["RATE_LIMIT_WRITES_PER_SECOND"] = "1000000",
     ["RATE_LIMIT_WRITES_BURST"] = "1000000",
     ["RATE_LIMIT_READS_PER_SECOND"] = "1000000",
     ["RATE_LIMIT_READS_BURST"] = "1000000",
-    ["Logging__LogLevel__Default"] = "Warning",
-})
-{
-    start.Environment[name] = value;
-}
-
-using var server = Process.Start(start)!;
-var drain = Task.WhenAll(server.StandardOutput.ReadToEndAsync(), server.StandardError.ReadToEndAsync());
-using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency * 2 })
-{
-    BaseAddress = new Uri($"http://127.0.0.1:{port}"),
-};
+});
+using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency * 2 }) { BaseAddress = server.Address };
 try
 {
-    await WaitForReadyAsync(client);
-    await RunClosedLoopAsync(client, TimeSpan.FromSeconds(2), concurrency, _ => Health(client)); // warm-up (JIT tiers)
-    await RunOpenLoopAsync(TimeSpan.FromSeconds(2), moderateRate, i => Spawn(client, $"warm-{i}"));
+    // Warm-up until the JIT has optimised the hot paths (tiering needs a few dozen calls per method, the open loop
+    // alone would measure unoptimised code): spawns with the queue paused, then those agents are killed.
+    await RunClosedLoopAsync(client, TimeSpan.FromSeconds(2), concurrency, _ => Health(client));
+    (await client.PostAsync("/agents/queue/pause", null)).Dispose();
+    await RunClosedLoopAsync(client, TimeSpan.FromSeconds(2), concurrency, i => Spawn(client, $"warm-{i}", repository));
+    (await client.PostAsync("/agents/kill-all", null)).Dispose();
+    (await client.PostAsync("/agents/queue/resume", null)).Dispose();
 
     // Moderate load with the worker live: every spawned agent really runs (a process per agent) while we measure.
-    var paced = await RunOpenLoopAsync(TimeSpan.FromSeconds(seconds), moderateRate, i => Spawn(client, $"open-{i}"));
+    // At least 300 samples, so that p99 is not simply the slowest request.
+    var paced = await RunOpenLoopAsync(TimeSpan.FromSeconds(Math.Max(seconds, 300.0 / moderateRate)), moderateRate, i => Spawn(client, $"open-{i}", repository));
     var completed = await StatAsync(client, "completed");
 
     // Throughput of the spawn path itself (validate, store, event, 202) with the queue paused, so the worker's
@@ -65,7 +67,7 @@ try
     for (var slice = 0; slice < slices; slice++)
     {
         healthSlices.Add(await RunClosedLoopAsync(client, TimeSpan.FromSeconds(seconds / slices), concurrency, _ => Health(client)));
-        spawnSlices.Add(await RunClosedLoopAsync(client, TimeSpan.FromSeconds(seconds / slices), concurrency, i => Spawn(client, $"closed-{slice}-{i}")));
+        spawnSlices.Add(await RunClosedLoopAsync(client, TimeSpan.FromSeconds(seconds / slices), concurrency, i => Spawn(client, $"closed-{slice}-{i}", repository)));
     }
 
     var health = Result.Merge(healthSlices);
@@ -84,12 +86,11 @@ try
 }
 finally
 {
-    server.Kill(entireProcessTree: true);
-    await server.WaitForExitAsync();
-    await drain;
+    await server.DisposeAsync();
     try
     {
         Directory.Delete(dataDir, recursive: true);
+        Directory.Delete(Path.GetDirectoryName(repository)!, recursive: true);
     }
     catch (IOException)
     {
@@ -113,9 +114,9 @@ static async Task<bool> Health(HttpClient client)
     return response.StatusCode == HttpStatusCode.OK;
 }
 
-static async Task<bool> Spawn(HttpClient client, string taskId)
+static async Task<bool> Spawn(HttpClient client, string taskId, string repository)
 {
-    var body = $$$"""{"taskId":"{{{taskId}}}","agentType":"worker","priority":5,"context":{"repository":"https://git.example.test/bench.git","branch":"main","workItems":["B-1"]}}""";
+    var body = $$$"""{"taskId":"{{{taskId}}}","agentType":"worker","priority":5,"context":{"repository":"{{{repository}}}","branch":"main","workItems":["B-1"]}}""";
     using var content = new StringContent(body, Encoding.UTF8, "application/json");
     using var response = await client.PostAsync("/agents/spawn", content);
     return response.StatusCode == HttpStatusCode.Accepted;
@@ -169,37 +170,6 @@ static async Task<Result> RunOpenLoopAsync(TimeSpan duration, int rate, Func<lon
 
     var done = await Task.WhenAll(calls);
     return Result.From([.. done.Select(d => d.Item1)], done.Count(d => !d.Item2), clock.Elapsed);
-}
-
-static async Task WaitForReadyAsync(HttpClient client)
-{
-    var deadline = DateTime.UtcNow.AddSeconds(30);
-    while (DateTime.UtcNow < deadline)
-    {
-        try
-        {
-            using var response = await client.GetAsync("/health/ready");
-            if (response.IsSuccessStatusCode)
-            {
-                return;
-            }
-        }
-        catch (HttpRequestException)
-        {
-            // not listening yet
-        }
-
-        await Task.Delay(100);
-    }
-
-    throw new TimeoutException("the service did not become ready");
-}
-
-static int FreePort()
-{
-    using var listener = new TcpListener(IPAddress.Loopback, 0);
-    listener.Start();
-    return ((IPEndPoint)listener.LocalEndpoint).Port;
 }
 
 internal sealed record Result(int Count, int Errors, double Rate, double P50, double P99)

@@ -28,7 +28,7 @@ public sealed class GitException(string message, bool transient, string reason) 
 /// git process tree, and only the transports we allow: https, http, ssh and git always, file/local paths only with
 /// ALLOW_LOCAL_REPOSITORIES, everything else (ext::, fd::, remote helpers) never.
 /// </summary>
-public sealed partial class GitCommand(bool allowLocal, TimeSpan timeout)
+public sealed partial class GitCommand(bool allowLocal, TimeSpan timeout, int nice = 0)
 {
     public static readonly string Executable = "git";
 
@@ -36,7 +36,8 @@ public sealed partial class GitCommand(bool allowLocal, TimeSpan timeout)
 
     public async Task<GitResult> RunAsync(string? workingDirectory, IReadOnlyList<string> arguments, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var start = new ProcessStartInfo(Executable)
+        // Git work for agents is background work: at the agents' niceness it never outbids the API for the CPU.
+        var start = new ProcessStartInfo(nice > 0 ? Processes.ProcessLauncher.NicePath : Executable)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -46,6 +47,13 @@ public sealed partial class GitCommand(bool allowLocal, TimeSpan timeout)
         if (workingDirectory is not null)
         {
             start.WorkingDirectory = workingDirectory;
+        }
+
+        if (nice > 0)
+        {
+            start.ArgumentList.Add("-n");
+            start.ArgumentList.Add(nice.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            start.ArgumentList.Add(Executable);
         }
 
         foreach (var setting in ProtocolSettings())

@@ -24,7 +24,7 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider
     public GitWorkspaceProvider(IOptions<OrchestratorOptions> options)
     {
         _settings = options.Value;
-        _git = new GitCommand(_settings.AllowLocalRepositories, TimeSpan.FromSeconds(_settings.GitTimeoutSeconds));
+        _git = new GitCommand(_settings.AllowLocalRepositories, TimeSpan.FromSeconds(_settings.GitTimeoutSeconds), _settings.AgentNice);
         CacheRoot = Path.Combine(_settings.FullDataDir, "repos");
     }
 
@@ -85,9 +85,8 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider
         }
 
         var head = (await _git.RunCheckedAsync(worktree, ["rev-parse", "HEAD"], cancellationToken)).Trim();
-        var commits = int.Parse(await _git.RunCheckedAsync(worktree, ["rev-list", "--count", $"{baseCommit}..HEAD"], cancellationToken), CultureInfo.InvariantCulture);
-        var diff = await _git.RunAsync(worktree, ["diff", "--quiet", baseCommit, "HEAD"], cancellationToken);
-        return new CommitOutcome(head, Changed: diff.ExitCode == 1, commits);
+        var diff = await _git.RunAsync(worktree, ["diff", "--quiet", baseCommit, head], cancellationToken);
+        return new CommitOutcome(head, Changed: diff.ExitCode == 1);
     }
 
     public async Task<ConflictCheck> CheckConflictsAsync(AgentRecord agent, CancellationToken cancellationToken)
@@ -226,16 +225,18 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider
 
     private async Task RemoveWorktreeAsync(string cache, string worktree, CancellationToken cancellationToken)
     {
-        if (Directory.Exists(cache) && Directory.Exists(worktree))
+        if (!Directory.Exists(worktree))
         {
-            await _git.RunAsync(cache, ["worktree", "remove", "--force", "--force", worktree], cancellationToken);
+            return;
         }
 
-        if (Directory.Exists(worktree))
+        if (Directory.Exists(cache) && (await _git.RunAsync(cache, ["worktree", "remove", "--force", "--force", worktree], cancellationToken)).Succeeded)
         {
-            Directory.Delete(worktree, recursive: true);
+            return;
         }
 
+        // git could not remove it (not a registered worktree, or a damaged one): delete it and let git forget it.
+        Directory.Delete(worktree, recursive: true);
         if (Directory.Exists(cache))
         {
             await _git.RunAsync(cache, ["worktree", "prune"], cancellationToken);
