@@ -12,6 +12,19 @@ export DATA_DIR=${DATA_DIR:-$PWD/data}
 export ORCHESTRATOR_PORT=${ORCHESTRATOR_PORT:-3001}
 export AGENT_RUNTIME=${AGENT_RUNTIME:-command}
 export AGENT_COMMAND=${AGENT_COMMAND:-$PWD/scripts/demo-agent.sh}
+# The demo's repository is a local bare one (a stand-in for GitHub), so local repositories are allowed here.
+export ALLOW_LOCAL_REPOSITORIES=${ALLOW_LOCAL_REPOSITORIES:-true}
+remote="$DATA_DIR/demo-remote.git"
+if [[ "${DEMO:-1}" == 1 && ! -d "$remote" ]]; then
+  seed=$(mktemp -d)
+  git init -q --initial-branch=main "$seed"
+  printf '# Demo project\n' > "$seed/README.md"
+  git -C "$seed" add README.md
+  git -C "$seed" -c user.name=Demo -c user.email=demo@example.test commit -qm "initial"
+  mkdir -p "$DATA_DIR"
+  git clone -q --bare "$seed" "$remote"
+  rm -rf "$seed"
+fi
 base="http://127.0.0.1:$ORCHESTRATOR_PORT"
 key=()
 [[ -n "${ORCHESTRATOR_API_KEY:-}" ]] && key=(-H "X-API-Key: $ORCHESTRATOR_API_KEY")
@@ -27,7 +40,7 @@ if [[ "${DEMO:-1}" == 1 ]]; then
   echo "== spawn $task"
   answer=$(curl -s "${key[@]}" -X POST "$base/agents/spawn" -H 'Content-Type: application/json' -d @- <<JSON
 {"taskId":"$task","agentType":"worker","priority":7,
- "context":{"repository":"https://github.com/mosaic-stack/demo.git","branch":"main","workItems":["US-001"],"skills":["csharp"]}}
+ "context":{"repository":"$remote","branch":"main","workItems":["US-001"],"skills":["csharp"]}}
 JSON
 )
   echo "$answer"
@@ -42,6 +55,10 @@ JSON
   curl -sN --max-time 1 "${key[@]}" "$base/agents/events?since=0&agentId=$agent" | grep '^data:' || true
   echo "== record"; echo "$status"
   echo "== agent log ($DATA_DIR/agents/$agent/attempt-1.log)"; cat "$DATA_DIR/agents/$agent/attempt-1.log"
+  branch=$(sed -E 's/.*"branch":"([^"]+)".*/\1/' <<<"$status")
+  echo "== the pushed branch $branch in $remote"
+  git -C "$remote" log --format='%h %an: %s' "$branch" || true
+  git -C "$remote" show --stat --format= "$branch" || true
 fi
 
 echo "== the service runs on $base (Ctrl-C stops it)"

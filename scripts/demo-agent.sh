@@ -5,4 +5,4 @@ echo "agent $MOSAIC_AGENT_ID ($MOSAIC_AGENT_TYPE) working on task $MOSAIC_TASK_I
 echo "prompt:"; sed 's/^/  | /' "$MOSAIC_PROMPT_FILE"
 sleep 2
 printf 'Task %s done by %s\n' "$MOSAIC_TASK_ID" "$MOSAIC_AGENT_ID" > RESULT.md
-echo "wrote $(pwd)/RESULT.md"
+echo "wrote RESULT.md in its worktree $(pwd)"

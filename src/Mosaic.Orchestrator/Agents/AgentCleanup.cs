@@ -53,7 +53,7 @@ public sealed partial class AgentCleanup(
                 }
             }
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or GitException)
         {
             errors.Add($"workspace: {ex.Message}");
             LogCleanupStepFailed(logger, ex, agent.AgentId, "workspace");

@@ -17,7 +17,7 @@ public static class PromptBuilder
         });
         text.AppendLine();
         text.Append("Task: ").AppendLine(agent.TaskId);
-        text.Append("Repository: ").AppendLine(agent.Context.Repository);
+        text.Append("Repository: ").AppendLine(Workspaces.RepositoryAddress.Redact(agent.Context.Repository));
         text.Append("Base branch: ").AppendLine(agent.Context.Branch);
         if (agent.Context.WorkItems.Count > 0)
         {

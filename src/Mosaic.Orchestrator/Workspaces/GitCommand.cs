@@ -56,7 +56,7 @@ public sealed partial class GitCommand(bool allowLocal, TimeSpan timeout, int ni
             start.ArgumentList.Add(Executable);
         }
 
-        foreach (var setting in ProtocolSettings())
+        foreach (var setting in HardenedSettings)
         {
             start.ArgumentList.Add("-c");
             start.ArgumentList.Add(setting);
@@ -67,6 +67,19 @@ public sealed partial class GitCommand(bool allowLocal, TimeSpan timeout, int ni
             start.ArgumentList.Add(argument);
         }
 
+        // An allowlisted environment, like the agents': the orchestrator's secrets never reach git or what git runs.
+        start.Environment.Clear();
+        foreach (var name in new[] { "PATH", "HOME", "LANG", "TZ", "TMPDIR" })
+        {
+            if (Environment.GetEnvironmentVariable(name) is { } value)
+            {
+                start.Environment[name] = value;
+            }
+        }
+
+        // Only these transports; the variable overrides any protocol.<name>.allow in a repository's config, which an
+        // agent sharing the cache could otherwise have set (protocol.ext.allow=always and a url.insteadOf).
+        start.Environment["GIT_ALLOW_PROTOCOL"] = allowLocal ? "https:http:ssh:git:file" : "https:http:ssh:git";
         start.Environment["GIT_TERMINAL_PROMPT"] = "0";
         start.Environment["GIT_ASKPASS"] = "/bin/false";
         start.Environment["SSH_ASKPASS"] = "/bin/false";
@@ -95,7 +108,7 @@ public sealed partial class GitCommand(bool allowLocal, TimeSpan timeout, int ni
             process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync(CancellationToken.None);
             cancellationToken.ThrowIfCancellationRequested();
-            throw new GitException($"git {Describe(arguments)} timed out after {Timeout.TotalSeconds:F0} s", transient: true, "git-network");
+            throw new GitException($"git {Describe(arguments)} timed out after {Timeout.TotalSeconds:F0} s", transient: true, "git-timeout");
         }
 
         return new GitResult(process.ExitCode, await output, Redact(await error));
@@ -124,15 +137,20 @@ public sealed partial class GitCommand(bool allowLocal, TimeSpan timeout, int ni
     /// <summary>Replaces credentials in URLs (scheme://user:secret@host) wherever they appear.</summary>
     public static string Redact(string text) => Credentials().Replace(text, "$1***@");
 
-    private IEnumerable<string> ProtocolSettings()
-    {
-        yield return "protocol.allow=never";
-        yield return "protocol.https.allow=always";
-        yield return "protocol.http.allow=always";
-        yield return "protocol.ssh.allow=always";
-        yield return "protocol.git.allow=always";
-        yield return $"protocol.file.allow={(allowLocal ? "always" : "never")}";
-    }
+    /// <summary>
+    /// Settings that beat a repository's own config: agents share the cache's config and hooks folder and run code
+    /// as the same user, so nothing in them may run code inside the orchestrator's git calls.
+    /// </summary>
+    private static readonly string[] HardenedSettings =
+    [
+        "core.hooksPath=/dev/null",
+        "core.fsmonitor=false",
+        "core.sshCommand=ssh -oBatchMode=yes -oConnectTimeout=20",
+        "credential.helper=",
+        "diff.external=",
+        "uploadpack.packObjectsHook=",
+        "protocol.allow=never",
+    ];
 
     private static string Describe(IReadOnlyList<string> arguments) => Redact(string.Join(' ', arguments.Take(2)));
 
@@ -145,7 +163,7 @@ public sealed partial class GitCommand(bool allowLocal, TimeSpan timeout, int ni
     [GeneratedRegex(@"([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")]
     private static partial Regex Credentials();
 
-    [GeneratedRegex("Could not resolve host|Failed to connect|Couldn't connect|Connection refused|Connection timed out|timed out|early EOF|Connection reset|Network is unreachable|the remote end hung up unexpectedly", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"Could not resolve host|Failed to connect|Couldn't connect|Connection refused|Connection timed out|timed out|early EOF|Connection reset|Connection closed|Network is unreachable|the remote end hung up unexpectedly|returned error: (5\d\d|429)|RPC failed|unexpected disconnect|TLS|SSL|gnutls", RegexOptions.IgnoreCase)]
     private static partial Regex NetworkTrouble();
 
     [GeneratedRegex("not found|does not appear to be a git repository|Authentication failed|Permission denied|not allowed|No such file|could not read Username|Repository not found|couldn't find remote ref", RegexOptions.IgnoreCase)]

@@ -33,6 +33,7 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider
     /// <summary>The cache folder of a repository: a readable name plus a hash of the whole URL, so different URLs never share one.</summary>
     public string CacheFor(string repository)
     {
+        repository = RepositoryAddress.SplitCredentials(repository).Url;
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(repository)))[..12];
         var last = repository.TrimEnd('/').Split('/', ':').Last();
         if (last.EndsWith(".git", StringComparison.OrdinalIgnoreCase))
@@ -68,7 +69,8 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider
             await FetchAsync(agent.Context.Repository, cache, cancellationToken);
             var baseCommit = await BaseCommitAsync(cache, agent.Context.Branch, cancellationToken);
             await RemoveWorktreeAsync(cache, worktree, cancellationToken);
-            await _git.RunCheckedAsync(cache, ["worktree", "add", "--quiet", "-B", branch, worktree, baseCommit], cancellationToken);
+            // --force: a registration whose folder vanished (the agent deleted it) must not block the next attempt.
+            await _git.RunCheckedAsync(cache, ["worktree", "add", "--force", "--quiet", "-B", branch, worktree, baseCommit], cancellationToken);
             return new Workspace(worktree, branch, baseCommit);
         }, cancellationToken);
     }
@@ -77,16 +79,20 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider
     {
         var worktree = WorktreeFor(agent);
         var baseCommit = agent.BaseCommit ?? throw new InvalidOperationException("the agent has no base commit");
-        await _git.RunCheckedAsync(worktree, ["add", "--all"], cancellationToken);
-        var status = await _git.RunCheckedAsync(worktree, ["status", "--porcelain"], cancellationToken);
+        // The worktree's .git file is the agent's to edit: name the repository explicitly instead of following it.
+        string[] at = ["--git-dir", Path.Combine(CacheFor(agent.Context.Repository), "worktrees", Path.GetFileName(worktree)), "--work-tree", worktree];
+        await _git.RunCheckedAsync(worktree, [.. at, "add", "--all"], cancellationToken);
+        var status = await _git.RunCheckedAsync(worktree, [.. at, "status", "--porcelain"], cancellationToken);
         if (status.Length > 0)
         {
-            await _git.RunCheckedAsync(worktree, ["commit", "--quiet", "--no-gpg-sign", "-m", CommitMessage(agent)], cancellationToken, Identity());
+            await _git.RunCheckedAsync(worktree, [.. at, "commit", "--quiet", "--no-gpg-sign", "--no-verify", "-m", CommitMessage(agent)], cancellationToken, Identity());
         }
 
-        var head = (await _git.RunCheckedAsync(worktree, ["rev-parse", "HEAD"], cancellationToken)).Trim();
-        var diff = await _git.RunAsync(worktree, ["diff", "--quiet", baseCommit, head], cancellationToken);
-        return new CommitOutcome(head, Changed: diff.ExitCode == 1);
+        var head = (await _git.RunCheckedAsync(worktree, [.. at, "rev-parse", "--verify", "HEAD^{commit}"], cancellationToken)).Trim();
+        var diff = await _git.RunAsync(worktree, [.. at, "diff", "--quiet", "--no-ext-diff", "--no-textconv", baseCommit, head], cancellationToken);
+        return diff.ExitCode is 0 or 1
+            ? new CommitOutcome(head, Changed: diff.ExitCode == 1)
+            : throw GitCommand.Failure(["diff", "--quiet"], diff);
     }
 
     public async Task<ConflictCheck> CheckConflictsAsync(AgentRecord agent, CancellationToken cancellationToken)
@@ -103,7 +109,9 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider
         }
 
         // merge-tree writes the merged tree into the object store only: no worktree, index or ref changes.
-        var merge = await _git.RunAsync(cache, ["merge-tree", "--write-tree", "--name-only", "--no-messages", latest, BranchFor(agent)], cancellationToken);
+        // The head recorded at commit time, not a branch name: the agent may have moved or shadowed its branch ref.
+        var head = agent.HeadCommit ?? throw new InvalidOperationException("the agent has no head commit");
+        var merge = await _git.RunAsync(cache, ["merge-tree", "--write-tree", "--name-only", "--no-messages", latest, head], cancellationToken);
         return merge.ExitCode switch
         {
             0 => new ConflictCheck(latest, []),
@@ -116,8 +124,15 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider
     {
         var cache = CacheFor(agent.Context.Repository);
         var branch = BranchFor(agent);
-        var push = await WithRepositoryLockAsync(cache, () =>
-            _git.RunAsync(WorktreeFor(agent), ["push", "--porcelain", "origin", $"refs/heads/{branch}:refs/heads/{branch}"], cancellationToken), cancellationToken);
+        var head = agent.HeadCommit ?? throw new InvalidOperationException("the agent has no head commit");
+        var push = await WithRepositoryLockAsync(cache, async () =>
+        {
+            // The branch is this agent's alone: an earlier attempt may have pushed it already, so replace what the
+            // last fetch saw there (or require it absent), and refuse if anyone else moved it since.
+            var seen = await _git.RunAsync(cache, ["rev-parse", "--verify", "--quiet", $"refs/remotes/origin/{branch}"], cancellationToken);
+            var lease = $"--force-with-lease=refs/heads/{branch}:{(seen.Succeeded ? seen.Output.Trim() : "")}";
+            return await _git.RunAsync(cache, ["push", "--porcelain", lease, "origin", $"{head}:refs/heads/{branch}"], cancellationToken, Credentials(agent.Context.Repository));
+        }, cancellationToken);
         if (push.Succeeded)
         {
             return;
@@ -141,13 +156,9 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider
     {
         var cache = CacheFor(agent.Context.Repository);
         var worktree = WorktreeFor(agent);
-        if (!Directory.Exists(worktree))
-        {
-            return false;
-        }
-
+        var existed = Directory.Exists(worktree);
         await WithRepositoryLockAsync(cache, () => RemoveWorktreeAsync(cache, worktree, cancellationToken), cancellationToken);
-        return true;
+        return existed;
     }
 
     public async Task<int> ReconcileAsync(IReadOnlySet<Guid> liveAgents, CancellationToken cancellationToken)
@@ -186,9 +197,14 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider
 
     private async Task FetchAsync(string repository, string cache, CancellationToken cancellationToken)
     {
+        var credentials = Credentials(repository);
+        var url = RepositoryAddress.SplitCredentials(repository).Url;
         if (File.Exists(Path.Combine(cache, "HEAD")))
         {
-            await _git.RunCheckedAsync(cache, ["fetch", "--quiet", "--prune", "--no-tags", "origin"], cancellationToken);
+            // The config is shared with agents, who run code as our user: rewrite it whole before every fetch, so a
+            // changed origin, url.insteadOf or worktree extension planted by one agent never reaches the next.
+            await WriteConfigAsync(cache, url, cancellationToken);
+            await _git.RunCheckedAsync(cache, ["fetch", "--quiet", "--prune", "--no-tags", "origin"], cancellationToken, credentials);
             return;
         }
 
@@ -199,11 +215,8 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider
         try
         {
             await _git.RunCheckedAsync(null, ["init", "--quiet", "--bare", partial], cancellationToken);
-            await _git.RunCheckedAsync(partial, ["config", "remote.origin.url", repository], cancellationToken);
-            await _git.RunCheckedAsync(partial, ["config", "remote.origin.fetch", "+refs/heads/*:refs/remotes/origin/*"], cancellationToken);
-            // Automatic gc could repack while another agent's git runs in a worktree of this cache: never here.
-            await _git.RunCheckedAsync(partial, ["config", "gc.auto", "0"], cancellationToken);
-            await _git.RunCheckedAsync(partial, ["fetch", "--quiet", "--no-tags", "origin"], cancellationToken);
+            await WriteConfigAsync(partial, url, cancellationToken);
+            await _git.RunCheckedAsync(partial, ["fetch", "--quiet", "--no-tags", "origin"], cancellationToken, credentials);
             Directory.Move(partial, cache);
         }
         finally
@@ -213,6 +226,31 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider
                 Directory.Delete(partial, recursive: true);
             }
         }
+    }
+
+    /// <summary>
+    /// The cache's whole config, written by us: origin (without credentials) and its refspec, and no automatic gc
+    /// (it could repack while another agent's git runs in a worktree of this cache).
+    /// </summary>
+    private static async Task WriteConfigAsync(string cache, string url, CancellationToken cancellationToken)
+    {
+        var quoted = url.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal);
+        var config = $"""
+            [core]
+            	repositoryformatversion = 0
+            	filemode = true
+            	bare = true
+            [remote "origin"]
+            	url = "{quoted}"
+            	fetch = +refs/heads/*:refs/remotes/origin/*
+            [gc]
+            	auto = 0
+
+            """;
+        var path = Path.Combine(cache, "config");
+        var temporary = $"{path}.mosaic-{Guid.NewGuid():N}";
+        await File.WriteAllTextAsync(temporary, config, cancellationToken);
+        File.Move(temporary, path, overwrite: true);
     }
 
     private async Task<string> BaseCommitAsync(string cache, string branch, CancellationToken cancellationToken)
@@ -225,23 +263,46 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider
 
     private async Task RemoveWorktreeAsync(string cache, string worktree, CancellationToken cancellationToken)
     {
-        if (!Directory.Exists(worktree))
+        if (Directory.Exists(worktree)
+            && Directory.Exists(cache)
+            && (await _git.RunAsync(cache, ["worktree", "remove", "--force", "--force", worktree], cancellationToken)).Succeeded)
         {
             return;
         }
 
-        if (Directory.Exists(cache) && (await _git.RunAsync(cache, ["worktree", "remove", "--force", "--force", worktree], cancellationToken)).Succeeded)
-        {
-            return;
-        }
-
-        // git could not remove it (not a registered worktree, or a damaged one): delete it and let git forget it.
-        Directory.Delete(worktree, recursive: true);
+        // git could not remove it (not registered, damaged, made read-only, or already gone): delete what is left
+        // and let git forget the registration, so the next attempt can add the worktree again.
+        ForceDelete(worktree);
         if (Directory.Exists(cache))
         {
             await _git.RunAsync(cache, ["worktree", "prune"], cancellationToken);
         }
     }
+
+    /// <summary>Deletes a folder an agent may have made read-only.</summary>
+    internal static void ForceDelete(string path)
+    {
+        if (!Directory.Exists(path))
+        {
+            return;
+        }
+
+        foreach (var directory in Directory.EnumerateDirectories(path, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint }).Prepend(path))
+        {
+            if (OperatingSystem.IsLinux())
+            {
+                File.SetUnixFileMode(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            }
+        }
+
+        Directory.Delete(path, recursive: true);
+    }
+
+    /// <summary>The per-call git settings that carry an https credential, so it is never stored in a config or an argument.</summary>
+    private static Dictionary<string, string>? Credentials(string repository) =>
+        RepositoryAddress.SplitCredentials(repository).AuthorizationHeader is { } header
+            ? new() { ["GIT_CONFIG_COUNT"] = "1", ["GIT_CONFIG_KEY_0"] = "http.extraHeader", ["GIT_CONFIG_VALUE_0"] = header }
+            : null;
 
     private async Task<T> WithRepositoryLockAsync<T>(string cache, Func<Task<T>> work, CancellationToken cancellationToken)
     {

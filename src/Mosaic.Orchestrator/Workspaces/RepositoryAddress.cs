@@ -70,6 +70,22 @@ public static partial class RepositoryAddress
         return "must be an https, http, ssh or git URL, or scp-like user@host:path";
     }
 
+    /// <summary>
+    /// Splits user:password out of an http(s) URL: the URL without it (what the cache's config stores and what names
+    /// the cache) and an Authorization header to hand git per call. Other addresses come back unchanged.
+    /// </summary>
+    public static (string Url, string? AuthorizationHeader) SplitCredentials(string address)
+    {
+        if (!Uri.TryCreate(address, UriKind.Absolute, out var uri) || uri.Scheme is not ("https" or "http") || uri.UserInfo.Length == 0)
+        {
+            return (address, null);
+        }
+
+        var clean = new UriBuilder(uri) { UserName = "", Password = "" }.Uri.ToString();
+        var basic = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(Uri.UnescapeDataString(uri.UserInfo)));
+        return (clean, $"Authorization: Basic {basic}");
+    }
+
     /// <summary>The address with any user info (user:password@) replaced, for logs, events and errors.</summary>
     public static string Redact(string address) => UserInfo().Replace(address, "$1***@");
 

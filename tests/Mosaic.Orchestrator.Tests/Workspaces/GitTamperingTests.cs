@@ -1,0 +1,114 @@
+using System.Text.Json;
+using Mosaic.Orchestrator.Tests.Support;
+
+namespace Mosaic.Orchestrator.Tests.Workspaces;
+
+/// <summary>An agent runs code as the orchestrator's user and shares the repository cache: what it plants there must not run in our git calls or reach the next agent.</summary>
+public sealed class GitTamperingTests
+{
+    [Fact]
+    public async Task Hooks_fsmonitor_and_config_planted_by_one_agent_run_nothing_and_do_not_reach_the_next_agent()
+    {
+        var remote = GitRemote.Create("tamper");
+        var evidence = TempDirectory.Create("evidence");
+        var planted = Path.Combine(evidence, "planted-ran");
+        var ext = Path.Combine(evidence, "ext-ran");
+        // The first agent plants a pre-commit hook, an fsmonitor command and a transport rewrite in the shared cache.
+        var plant = string.Join("; ",
+            "common=$(git rev-parse --git-common-dir)",
+            $"printf '#!/bin/sh\\ntouch {planted}\\n' > \"$common/hooks/pre-commit\"",
+            $"printf '#!/bin/sh\\ntouch {planted}\\n' > \"$common/hooks/pre-push\"",
+            "chmod +x \"$common/hooks/pre-commit\" \"$common/hooks/pre-push\"",
+            $"git config --file \"$common/config\" core.fsmonitor 'touch {planted}'",
+            "git config --file \"$common/config\" protocol.ext.allow always",
+            $"git config --file \"$common/config\" url.\"ext::sh -c touch% {ext}% >&2\".insteadOf \"$(git config --file \"$common/config\" remote.origin.url)\"",
+            "echo first > first.txt");
+        await using var host = await TestHost.StartAsync(s => s["AGENT_COMMAND"] = $"if [ \"$MOSAIC_TASK_ID\" = T-plant ]; then {plant}; else echo second > second.txt; fi");
+        var first = await host.SpawnAsync("T-plant", repository: remote.Bare);
+        await host.Events.WaitForAsync(first, "agent.cleanup");
+        Assert.Equal("completed", (await host.StatusAsync(first)).GetProperty("status").GetString());
+
+        var second = await host.SpawnAsync("T-after", repository: remote.Bare);
+        await host.Events.WaitForAsync(second, "agent.cleanup");
+        var status = await host.StatusAsync(second);
+        Assert.True(status.GetProperty("status").GetString() == "completed", status.ToString());
+        Assert.True(status.GetProperty("pushed").GetBoolean());
+        Assert.False(File.Exists(planted), "a planted hook or fsmonitor ran inside the orchestrator's git");
+        Assert.False(File.Exists(ext), "an ext:: transport planted in the cache config ran");
+    }
+
+    [Fact]
+    public async Task A_worker_that_switches_branch_still_delivers_its_work_on_its_own_branch()
+    {
+        var remote = GitRemote.Create("switch");
+        await using var host = await TestHost.StartAsync(s => s["AGENT_COMMAND"] = "git checkout -q -b my-feature && echo hi > hi.txt");
+        var id = await host.SpawnAsync("T-switch", repository: remote.Bare);
+        await host.Events.WaitForAsync(id, "agent.cleanup");
+        var status = await host.StatusAsync(id);
+        Assert.Equal("completed", status.GetProperty("status").GetString());
+        var branch = status.GetProperty("branch").GetString()!;
+        Assert.Equal(status.GetProperty("headCommit").GetString(), remote.BranchHead(branch));
+        Assert.Equal("hi\n", remote.Show(branch, "hi.txt"));
+    }
+
+    [Fact]
+    public async Task A_worktree_the_agent_deleted_does_not_block_its_next_attempt()
+    {
+        var remote = GitRemote.Create("vanish");
+        await using var host = await TestHost.StartAsync(s =>
+        {
+            s["AGENT_COMMAND"] = "if [ \"$MOSAIC_ATTEMPT\" = 1 ]; then chmod -R a-w . ; cd / ; exit 75; fi; date > done.txt";
+            s["RETRY_BASE_DELAY_SECONDS"] = "0";
+        });
+        var id = await host.SpawnAsync("T-vanish", repository: remote.Bare);
+        await host.Events.WaitForAsync(id, "agent.cleanup");
+        var status = await host.StatusAsync(id);
+        Assert.True(status.GetProperty("status").GetString() == "completed", status.ToString());
+        Assert.Equal(2, status.GetProperty("attempt").GetInt32());
+    }
+
+    [Fact]
+    public async Task Credentials_in_the_repository_url_reach_neither_the_agents_prompt_nor_the_cache_config()
+    {
+        var remote = GitRemote.Create("creds");
+        var port = 1; // nothing listens: the clone fails, but the prompt is never written with the secret either
+        await using var host = await TestHost.StartAsync(s =>
+        {
+            s["TASK_MAX_ATTEMPTS"] = "1";
+            s["AGENT_COMMAND"] = "cat \"$MOSAIC_PROMPT_FILE\" > prompt-copy.txt";
+        });
+        var id = await host.SpawnAsync("T-creds", repository: $"https://agent:s3cret-token@127.0.0.1:{port}/x.git");
+        await host.Events.WaitForAsync(id, "agent.cleanup");
+        foreach (var file in Directory.EnumerateFiles(host.DataDir, "*", SearchOption.AllDirectories).Where(f => !f.Contains(".db", StringComparison.Ordinal)))
+        {
+            Assert.DoesNotContain("s3cret", await File.ReadAllTextAsync(file));
+        }
+
+        Assert.Equal("https://***@127.0.0.1:1/x.git", (await host.StatusAsync(id)).GetProperty("context").GetProperty("repository").GetString());
+        _ = remote;
+    }
+
+    [Fact]
+    public void The_prompt_names_the_repository_without_its_credentials()
+    {
+        var agent = new Mosaic.Orchestrator.Agents.AgentRecord
+        {
+            AgentId = Guid.NewGuid(),
+            TaskId = "T",
+            AgentType = Mosaic.Orchestrator.Agents.AgentType.Worker,
+            GateProfile = Mosaic.Orchestrator.Agents.GateProfile.Standard,
+            Priority = 5,
+            Context = new Mosaic.Orchestrator.Agents.AgentContext("https://agent:s3cret@git.example.test/a.git", "main", [], []),
+            Status = Mosaic.Orchestrator.Agents.AgentStatus.Running,
+            TaskState = Mosaic.Orchestrator.Agents.TaskState.Executing,
+            SpawnedAt = DateTimeOffset.UnixEpoch,
+            MaxAttempts = 1,
+        };
+        var prompt = Mosaic.Orchestrator.Runtimes.PromptBuilder.Build(agent);
+        Assert.DoesNotContain("s3cret", prompt);
+        Assert.Contains("https://***@git.example.test/a.git", prompt);
+        var (url, header) = Mosaic.Orchestrator.Workspaces.RepositoryAddress.SplitCredentials(agent.Context.Repository);
+        Assert.Equal("https://git.example.test/a.git", url);
+        Assert.Equal("Authorization: Basic " + Convert.ToBase64String("agent:s3cret"u8.ToArray()), header);
+    }
+}
