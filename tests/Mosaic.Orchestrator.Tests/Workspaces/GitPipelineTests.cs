@@ -190,8 +190,9 @@ public sealed class GitPipelineTests
         Assert.Contains(Path.GetFileName(stray), GitRemote.Git(cache, "worktree", "list"));
 
         await using var second = await TestHost.StartAsync(dataDir: dataDir);
-        await Wait.UntilAsync(() => !Directory.Exists(stray), "the stray worktree to be removed");
-        Assert.DoesNotContain(Path.GetFileName(stray), GitRemote.Git(cache, "worktree", "list"));
+        await Wait.UntilAsync(
+            () => !Directory.Exists(stray) && !GitRemote.Git(cache, "worktree", "list").Contains(Path.GetFileName(stray), StringComparison.Ordinal),
+            "the stray worktree to be removed and unregistered");
         GitRemote.Git(cache, "fsck", "--no-progress");
     }
 
