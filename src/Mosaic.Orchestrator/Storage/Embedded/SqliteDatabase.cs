@@ -42,7 +42,7 @@ public sealed class SqliteDatabase : IAsyncDisposable
         _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
         _connection.Open();
         _session = new SqliteSession(_connection);
-        foreach (var setup in new[] { "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000; PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456;", Schema, Recount })
+        foreach (var setup in new[] { "PRAGMA page_size=2048; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000; PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456;", Schema, Recount })
         {
             using var command = _connection.CreateCommand();
             command.CommandText = setup;
@@ -76,13 +76,13 @@ public sealed class SqliteDatabase : IAsyncDisposable
         CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
         -- Tasks per state, kept by triggers in the same transaction as the row: the queue-full check on every
         -- spawn reads one row instead of counting a queue that may hold thousands of tasks.
-        CREATE TABLE IF NOT EXISTS task_counts (task_state TEXT PRIMARY KEY, n INTEGER NOT NULL);
+        CREATE TABLE IF NOT EXISTS task_counts (task_state TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
         CREATE TRIGGER IF NOT EXISTS count_insert AFTER INSERT ON agents BEGIN
-            INSERT INTO task_counts (task_state, n) VALUES (NEW.task_state, 1) ON CONFLICT(task_state) DO UPDATE SET n = n + 1;
+            UPDATE task_counts SET n = n + 1 WHERE task_state = NEW.task_state;
         END;
         CREATE TRIGGER IF NOT EXISTS count_update AFTER UPDATE OF task_state ON agents WHEN OLD.task_state <> NEW.task_state BEGIN
             UPDATE task_counts SET n = n - 1 WHERE task_state = OLD.task_state;
-            INSERT INTO task_counts (task_state, n) VALUES (NEW.task_state, 1) ON CONFLICT(task_state) DO UPDATE SET n = n + 1;
+            UPDATE task_counts SET n = n + 1 WHERE task_state = NEW.task_state;
         END;
         CREATE TRIGGER IF NOT EXISTS count_delete AFTER DELETE ON agents BEGIN
             UPDATE task_counts SET n = n - 1 WHERE task_state = OLD.task_state;
@@ -92,7 +92,10 @@ public sealed class SqliteDatabase : IAsyncDisposable
     // Recounted at every open, so the counts are right even for a file written before the triggers existed.
     private const string Recount = """
         DELETE FROM task_counts;
-        INSERT INTO task_counts (task_state, n) SELECT task_state, COUNT(*) FROM agents GROUP BY task_state;
+        INSERT INTO task_counts (task_state, n)
+            SELECT s.task_state, (SELECT COUNT(*) FROM agents a WHERE a.task_state = s.task_state)
+            FROM (SELECT 'pending' AS task_state UNION ALL SELECT 'assigned' UNION ALL SELECT 'executing'
+                  UNION ALL SELECT 'completed' UNION ALL SELECT 'failed') s;
         """;
 
     /// <summary>Runs <paramref name="work"/> atomically; the returned task completes once its transaction is committed.</summary>
