@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text.Json;
 using Mosaic.Orchestrator.Agents;
 using Mosaic.Orchestrator.Processes;
@@ -45,7 +44,7 @@ public sealed class RestartTests
     public async Task After_a_crash_the_next_start_ends_the_orphaned_processes_and_retries_the_task()
     {
         var dataDir = TempDirectory.Create("crash");
-        var port = FreePort();
+        var port = Loopback.FreePort();
         var service = Path.Combine(AppContext.BaseDirectory, "mosaic-orchestrator.dll");
         var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(service);
@@ -120,12 +119,5 @@ public sealed class RestartTests
         Assert.Contains("orchestrator-restart", status.GetProperty("error").GetString());
         Assert.Equal(1, status.GetProperty("attempt").GetInt32());
         await second.Events.WaitForAsync(id, "agent.cleanup");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text.Json;
 using Mosaic.Orchestrator.Tests.Support;
 
@@ -200,7 +199,7 @@ public sealed class GitPipelineTests
     public async Task A_network_remote_served_by_git_daemon_works_end_to_end()
     {
         var remote = GitRemote.Create("daemon");
-        var port = FreePort();
+        var port = Loopback.FreePort();
         var start = new ProcessStartInfo("git") { UseShellExecute = false, RedirectStandardError = true };
         foreach (var argument in new[] { "daemon", "--reuseaddr", "--export-all", "--enable=receive-pack", "--listen=127.0.0.1", $"--port={port}", $"--base-path={remote.Root}", remote.Root })
         {
@@ -210,7 +209,7 @@ public sealed class GitPipelineTests
         using var daemon = Process.Start(start)!;
         try
         {
-            await Wait.UntilAsync(() => CanConnect(port), "git daemon to listen");
+            await Wait.UntilAsync(() => Loopback.Listens(port), "git daemon to listen");
             await using var host = await TestHost.StartAsync(s => s["ALLOW_LOCAL_REPOSITORIES"] = "false");
             var id = await host.SpawnAsync("T-daemon", repository: $"git://127.0.0.1:{port}/remote.git");
             await host.Events.WaitForAsync(id, "agent.cleanup");
@@ -238,7 +237,7 @@ public sealed class GitPipelineTests
         Assert.Equal("bad-repository", failed.Data!.Value.GetProperty("reason").GetString());
         Assert.Equal(1, (await host.StatusAsync(missing)).GetProperty("attempt").GetInt32());
 
-        var port = FreePort(); // nothing listens there
+        var port = Loopback.FreePort(); // nothing listens there
         var dead = await host.SpawnAsync("T-dead", repository: $"https://agent:s3cret-token@127.0.0.1:{port}/x.git");
         var exhausted = await host.Events.WaitForAsync(dead, "agent.failed");
         Assert.Equal("attempts-exhausted", exhausted.Data!.Value.GetProperty("reason").GetString());
@@ -265,26 +264,5 @@ public sealed class GitPipelineTests
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal(["context.repository"], problem.GetProperty("errors").EnumerateObject().Select(p => p.Name));
-    }
-
-    private static bool CanConnect(int port)
-    {
-        try
-        {
-            using var client = new TcpClient();
-            client.Connect(IPAddress.Loopback, port);
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
