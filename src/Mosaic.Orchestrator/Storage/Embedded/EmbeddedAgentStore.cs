@@ -16,6 +16,7 @@ public sealed class EmbeddedAgentStore(SqliteDatabase database, IEventSink event
     // This process is the file's only writer, so the pause flag can be read from memory after the first look; a
     // worker woken by every spawn then asks the database nothing while the queue is paused.
     private bool? _paused;
+    private long? _lastSequence;
 
     private const string LiveStatuses = "('spawning', 'running')";
     private const int SqliteConstraintError = 19;
@@ -56,8 +57,11 @@ public sealed class EmbeddedAgentStore(SqliteDatabase database, IEventSink event
             }
 
             // The partial unique index on live task ids refuses a second live agent; the row's seq is its rowid.
-            var sequence = c.Scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM agents");
-            var stored = agent with { Sequence = sequence, Version = 1 };
+            // Arrival order from memory: this connection is the only writer. A rolled-back enqueue leaves a gap, which
+            // keeps the order.
+            _lastSequence ??= c.Scalar("SELECT COALESCE(MAX(seq), 0) FROM agents");
+            var sequence = ++_lastSequence;
+            var stored = agent with { Sequence = sequence.Value, Version = 1 };
             try
             {
                 c.Execute("""

@@ -13,8 +13,8 @@ public sealed class EmbeddedEventHistory(SqliteDatabase database, IEventSink sin
     /// <summary>Appends inside the caller's operation, so an event can be stored atomically with a state change.</summary>
     internal static AgentEvent Append(SqliteSession session, AgentEvent agentEvent, IEventSink sink)
     {
-        var id = session.Scalar("INSERT INTO events (doc) VALUES ($doc) RETURNING id",
-            ("$doc", JsonSerializer.Serialize(agentEvent with { Id = 0 }, OrchestratorJson.Options)));
+        session.Execute("INSERT INTO events (doc) VALUES ($doc)", ("$doc", JsonSerializer.Serialize(agentEvent with { Id = 0 }, OrchestratorJson.Options)));
+        var id = session.LastInsertRowId;
         var stored = agentEvent with { Id = id };
         session.AfterCommit(() => sink.Publish(stored));
         return stored;

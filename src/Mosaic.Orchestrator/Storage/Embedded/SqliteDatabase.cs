@@ -343,6 +343,9 @@ public sealed class SqliteSession(SqliteConnection connection) : IDisposable
         return command;
     }
 
+    /// <summary>The rowid of the last row inserted on this connection (cheaper than RETURNING through a reader).</summary>
+    public long LastInsertRowId => SQLitePCL.raw.sqlite3_last_insert_rowid(connection.Handle);
+
     public long Scalar(string sql, params ReadOnlySpan<(string Name, object? Value)> parameters) =>
         Convert.ToInt64(Command(sql, parameters).ExecuteScalar() ?? 0L, CultureInfo.InvariantCulture);
 
