@@ -70,8 +70,7 @@ public sealed class GitTamperingTests
     [Fact]
     public async Task Credentials_in_the_repository_url_reach_neither_the_agents_prompt_nor_the_cache_config()
     {
-        var remote = GitRemote.Create("creds");
-        var port = 1; // nothing listens: the clone fails, but the prompt is never written with the secret either
+        var port = 1; // nothing listens: the clone fails; nothing under DATA_DIR may hold the secret all the same
         await using var host = await TestHost.StartAsync(s =>
         {
             s["TASK_MAX_ATTEMPTS"] = "1";
@@ -85,7 +84,6 @@ public sealed class GitTamperingTests
         }
 
         Assert.Equal("https://***@127.0.0.1:1/x.git", (await host.StatusAsync(id)).GetProperty("context").GetProperty("repository").GetString());
-        _ = remote;
     }
 
     [Fact]
