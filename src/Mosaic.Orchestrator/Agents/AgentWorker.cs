@@ -20,6 +20,11 @@ public sealed partial class AgentWorker(
     TimeProvider time,
     ILogger<AgentWorker> logger) : BackgroundService
 {
+    private long _passes;
+
+    /// <summary>Passes the loop has completed (sweep and leasing done); lets an observer know the worker has looked.</summary>
+    public long Passes => Interlocked.Read(ref _passes);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var settings = options.Value;
@@ -63,6 +68,7 @@ public sealed partial class AgentWorker(
                 LogLoopFailed(logger, ex); // the store may recover; try again after the poll interval
             }
 
+            Interlocked.Increment(ref _passes);
             try
             {
                 await signal.WaitAsync(pollInterval, time, stoppingToken);

@@ -95,8 +95,9 @@ public sealed class QueueBehaviourTests
         var stats = await host.Client.GetFromJsonAsync<JsonElement>("/agents/queue/stats");
         Assert.Equal(1, stats.GetProperty("delayed").GetInt32());
 
+        var passes = Worker(host).Passes;
         time.Advance(TimeSpan.FromSeconds(9.5));
-        await AssertNoNewAttemptAsync(host, id, expectedAttempt: 1);
+        await AssertNoNewAttemptAsync(host, id, expectedAttempt: 1, passes);
         time.Advance(TimeSpan.FromSeconds(0.5));
         await host.Events.WaitForCountAsync(id, "agent.retrying", 2);
         status = await host.StatusAsync(id);
@@ -113,11 +114,23 @@ public sealed class QueueBehaviourTests
         Assert.Equal(1, host.Events.For(id).Count(e => e.Type == "agent.running"));
     }
 
-    private static async Task AssertNoNewAttemptAsync(TestHost host, Guid id, int expectedAttempt)
+    private static async Task AssertNoNewAttemptAsync(TestHost host, Guid id, int expectedAttempt, long passesBefore)
     {
-        // A negative: give the woken worker loop time to (wrongly) lease the task, then check it did not.
-        await Task.Delay(300);
+        // A negative: wait until the worker has looked at the queue after the clock moved, then check it left the task.
+        await WorkerLookedAsync(host, passesBefore);
         Assert.Equal(expectedAttempt, (await host.StatusAsync(id)).GetProperty("attempt").GetInt32());
+    }
+
+    private static Mosaic.Orchestrator.Agents.AgentWorker Worker(TestHost host) =>
+        host.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<Mosaic.Orchestrator.Agents.AgentWorker>().Single();
+
+    /// <summary>Waits for a whole pass of the worker loop that began after the clock moved: wake it, then see it finish.</summary>
+    private static async Task WorkerLookedAsync(TestHost host, long passesBefore)
+    {
+        await Wait.UntilAsync(() => Worker(host).Passes > passesBefore, "the worker loop to wake on the moved clock");
+        var woken = Worker(host).Passes;
+        host.Get<QueueSignal>().Notify();
+        await Wait.UntilAsync(() => Worker(host).Passes > woken, "a further pass of the worker loop");
     }
 
     [Fact]
@@ -149,8 +162,9 @@ public sealed class QueueBehaviourTests
             s["LEASE_DURATION_SECONDS"] = "30";
         }, time, dataDir);
 
+        var passes = Worker(host).Passes;
         time.Advance(TimeSpan.FromSeconds(29));
-        await Task.Delay(300);
+        await WorkerLookedAsync(host, passes);
         Assert.Equal("assigned", (await host.StatusAsync(id)).GetProperty("taskState").GetString());
 
         time.Advance(TimeSpan.FromSeconds(2));
