@@ -7,6 +7,7 @@ command -v git >/dev/null || need+=(git)
 command -v setsid >/dev/null || need+=(util-linux)
 command -v curl >/dev/null || need+=(curl)
 command -v python3 >/dev/null || need+=(python3)
+command -v npm >/dev/null || need+=(npm)
 if ((${#need[@]})); then
   echo "setup: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -19,3 +20,14 @@ command -v dotnet >/dev/null || { echo "setup: the .NET 10 SDK is required (dotn
 # Agents commit under an identity of their own; git refuses to commit without one.
 git config --global user.name >/dev/null || git config --global user.name "Mosaic Orchestrator"
 git config --global user.email >/dev/null || git config --global user.email "orchestrator@mosaic.local"
+
+# The real Claude Code CLI (a native binary from npm), pinned: the claude-code runtime and its tests drive it.
+CLAUDE_CODE_VERSION=2.1.332
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+claude="$root/.tools/claude/node_modules/.bin/claude"
+if ! [[ -x "$claude" ]] || [[ "$("$claude" --version 2>/dev/null)" != "$CLAUDE_CODE_VERSION "* ]]; then
+  echo "setup: installing @anthropic-ai/claude-code@$CLAUDE_CODE_VERSION into .tools/claude"
+  mkdir -p "$root/.tools/claude"
+  npm install --prefix "$root/.tools/claude" --no-audit --no-fund --loglevel=error "@anthropic-ai/claude-code@$CLAUDE_CODE_VERSION" >/dev/null
+  "$claude" --version >/dev/null
+fi

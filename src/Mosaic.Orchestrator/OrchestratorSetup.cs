@@ -9,6 +9,7 @@ using Mosaic.Orchestrator.Events;
 using Mosaic.Orchestrator.Killswitch;
 using Mosaic.Orchestrator.Queue;
 using Mosaic.Orchestrator.Runtimes;
+using Mosaic.Orchestrator.Runtimes.ClaudeCode;
 using Mosaic.Orchestrator.Runtimes.Command;
 using Mosaic.Orchestrator.Storage;
 using Mosaic.Orchestrator.Storage.Embedded;
@@ -27,6 +28,11 @@ public static class OrchestratorSetup
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<OrchestratorOptions>, OrchestratorOptionsValidator>();
+        services.AddOptions<ClaudeCodeOptions>()
+            .Bind(builder.Configuration)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ClaudeCodeOptions>, ClaudeCodeOptionsValidator>();
         var settings = builder.Configuration.Get<OrchestratorOptions>() ?? new OrchestratorOptions();
 
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -71,10 +77,13 @@ public static class OrchestratorSetup
         services.AddSingleton<AgentRunner>();
         services.AddSingleton<LeaseRecovery>();
         services.AddSingleton<IWorkspaceProvider, GitWorkspaceProvider>();
+        // Problems in the template folder stop the start through options validation; here the good ones are used.
+        services.AddSingleton(sp => PromptTemplates.Load(settings.PromptTemplateDir, out _));
         services.AddSingleton<IAgentRuntime>(sp => settings.AgentRuntime switch
         {
             "command" => ActivatorUtilities.CreateInstance<CommandRuntime>(sp),
-            var name => new UnavailableRuntime(name, $"the {name} runtime is not available in this build; set AGENT_RUNTIME=command and AGENT_COMMAND"),
+            "claude-code" => ActivatorUtilities.CreateInstance<ClaudeCodeRuntime>(sp),
+            var name => throw new InvalidOperationException($"AGENT_RUNTIME '{name}' is unknown"), // options validation refuses it first
         });
 
         var cleanupRequests = Channel.CreateBounded<AgentRecord>(new BoundedChannelOptions(100_000) { SingleReader = true });

@@ -47,6 +47,9 @@ public static class AgentEventTypes
     public const string Failed = "agent.failed";
     public const string Killed = "agent.killed";
     public const string Cleanup = "agent.cleanup";
+
+    /// <summary>Throttled news from a running agent (messages, tool calls); no state change goes with it.</summary>
+    public const string Progress = "agent.progress";
 }
 
 /// <summary>A move the lifecycle table does not allow (maps to 409).</summary>

@@ -65,6 +65,11 @@ public sealed record AgentRecord
 
     /// <summary>Files on which the branch conflicts with the latest base (the run then fails with reason conflict).</summary>
     public IReadOnlyList<string>? Conflicts { get; init; }
+    /// <summary>What the runtime reported about the latest attempt (turns, cost, tokens, final answer).</summary>
+    public AgentRunReport? Run { get; init; }
+
+    /// <summary>Model spend over all attempts, in USD, as the runtime reported it.</summary>
+    public double? TotalCostUsd { get; init; }
     public TaskLease? Lease { get; init; }
     public AgentProcess? Process { get; init; }
 

@@ -21,6 +21,7 @@ public sealed partial class AgentRunner(
     AgentCleanup cleanup,
     ITaskQueue queue,
     NodeIdentity node,
+    PromptTemplates prompts,
     IOptions<OrchestratorOptions> options,
     TimeProvider time,
     ILogger<AgentRunner> logger)
@@ -110,12 +111,22 @@ public sealed partial class AgentRunner(
         }, run.Token, token);
 
         var agentDirectory = Path.Combine(options.Value.FullDataDir, "agents", agent.AgentId.ToString());
-        var context = new AgentRunContext(agent, workspace.Path, agentDirectory, PromptBuilder.Build(agent),
+        var context = new AgentRunContext(agent, workspace.Path, agentDirectory, prompts.Render(agent),
             started => transitions.ChangeAsync(agent.AgentId, a => a with
             {
                 Process = new AgentProcess(started.Pid, started.StartTicks, node.Node),
             }, CancellationToken.None, token));
         var result = await runtime.RunAsync(context, run.Token);
+        if (result.Report is { } report)
+        {
+            // Kept before anything else can fail: what the attempt cost is worth knowing however it ends.
+            agent = await transitions.ChangeAsync(agent.AgentId, a => a with
+            {
+                Run = report,
+                TotalCostUsd = report.CostUsd is { } cost ? (a.TotalCostUsd ?? 0) + cost : a.TotalCostUsd,
+            }, CancellationToken.None, token);
+        }
+
         return result.Outcome == RunOutcome.Succeeded ? await DeliverAsync(agent, result, token, run.Token) : result;
     }
 

@@ -26,13 +26,15 @@ public sealed record AgentView(
     string? BaseCommit,
     string? HeadCommit,
     bool Pushed,
-    IReadOnlyList<string>? Conflicts)
+    IReadOnlyList<string>? Conflicts,
+    double? TotalCostUsd,
+    AgentRunReport? Run)
 {
     public static AgentView From(AgentRecord a) => new(
         a.AgentId, a.TaskId, a.AgentType, a.Status, a.SpawnedAt, a.StartedAt, a.CompletedAt, a.Error, a.Reason,
         a.GateProfile, a.Priority, a.TaskState, a.Attempt, a.MaxAttempts, a.NextAttemptAt, a.ExitCode,
         a.Context with { Repository = Workspaces.RepositoryAddress.Redact(a.Context.Repository) }, a.SpawnedBy,
-        a.Branch, a.BaseCommit, a.HeadCommit, a.Pushed, a.Conflicts);
+        a.Branch, a.BaseCommit, a.HeadCommit, a.Pushed, a.Conflicts, a.TotalCostUsd, a.Run);
 }
 
 public sealed record SpawnResponse(Guid AgentId, string Status);

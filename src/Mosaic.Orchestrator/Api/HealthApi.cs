@@ -73,7 +73,7 @@ public sealed class RuntimeReadiness(IAgentRuntime runtime) : IHealthCheck
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
         await runtime.CheckAsync(cancellationToken) is { } problem
             ? HealthCheckResult.Unhealthy($"{runtime.Name}: {problem}")
-            : HealthCheckResult.Healthy($"{runtime.Name} can run");
+            : HealthCheckResult.Healthy($"{runtime.Description} can run");
 }
 
 /// <summary>The git binary answers `git --version` (cached for a minute: readiness is polled often).</summary>

@@ -38,6 +38,10 @@ public sealed class OrchestratorOptions
     [ConfigurationKeyName("AGENT_ENV_PASSTHROUGH")]
     public string? AgentEnvPassthrough { get; set; }
 
+    /// <summary>A folder with worker.md, reviewer.md and/or tester.md replacing the built-in prompt templates.</summary>
+    [ConfigurationKeyName("PROMPT_TEMPLATE_DIR")]
+    public string? PromptTemplateDir { get; set; }
+
     [ConfigurationKeyName("AGENT_TIMEOUT_MINUTES"), Range(1, 10080)]
     public int AgentTimeoutMinutes { get; set; } = 120;
 
@@ -147,6 +151,9 @@ public sealed class OrchestratorOptionsValidator : Microsoft.Extensions.Options.
         {
             failures.Add("RETRY_MAX_DELAY_SECONDS must be at least RETRY_BASE_DELAY_SECONDS.");
         }
+
+        Mosaic.Orchestrator.Runtimes.PromptTemplates.Load(options.PromptTemplateDir, out var templateProblems);
+        failures.AddRange(templateProblems);
 
         if (options.RateLimitWritesBurst < 1 || options.RateLimitReadsBurst < 1)
         {

@@ -2,7 +2,13 @@ using System.Diagnostics;
 
 namespace Mosaic.Orchestrator.Processes;
 
-/// <summary>What to start: the environment is given whole (never inherited), the marker entry is added to it.</summary>
+/// <summary>Sees each whole line the process writes (without its newline), as it is written; called on the reader's thread.</summary>
+public delegate void OutputLineHandler(ReadOnlySpan<byte> line, bool standardError);
+
+/// <summary>
+/// What to start: the environment is given whole (never inherited), the marker entry is added to it. Every byte
+/// of output goes to the capped log; <see cref="OnLine"/>, when set, also sees it line by line.
+/// </summary>
 public sealed record ProcessSpec(
     string FileName,
     IReadOnlyList<string> Arguments,
@@ -11,7 +17,8 @@ public sealed record ProcessSpec(
     string EnvironmentMarker,
     string LogPath,
     long LogMaxBytes,
-    int Nice = 0);
+    int Nice = 0,
+    OutputLineHandler? OnLine = null);
 
 /// <summary>How a process tree ended: its exit code, or cancelled (killed) when the caller cancelled.</summary>
 public sealed record ProcessOutcome(int ExitCode, bool Cancelled, IReadOnlyList<int> SignalledPids);
@@ -65,8 +72,8 @@ public static class ProcessLauncher
         // The agent gets no input: closing stdin stops it waiting on a terminal that is not there.
         process.StandardInput.Close();
         var pumps = Task.WhenAll(
-            log.CopyFromAsync(process.StandardOutput.BaseStream),
-            log.CopyFromAsync(process.StandardError.BaseStream));
+            log.CopyFromAsync(process.StandardOutput.BaseStream, spec.OnLine is null ? null : new LineSplitter(spec.OnLine, standardError: false)),
+            log.CopyFromAsync(process.StandardError.BaseStream, spec.OnLine is null ? null : new LineSplitter(spec.OnLine, standardError: true)));
 
         // setsid execs in place (the child is not a group leader), so the PID we hold leads the new session.
         var root = ProcessTable.Read(process.Id) ?? new ProcessInfo(process.Id, Environment.ProcessId, process.Id, process.Id, 'R', 0);
@@ -111,14 +118,17 @@ public static class ProcessLauncher
         private bool _truncated;
         private bool _disposed;
 
-        public async Task CopyFromAsync(Stream source)
+        public async Task CopyFromAsync(Stream source, LineSplitter? lines)
         {
             var buffer = new byte[8192];
             int read;
             while ((read = await source.ReadAsync(buffer)) > 0)
             {
                 Write(buffer.AsSpan(0, read));
+                lines?.Feed(buffer.AsSpan(0, read));
             }
+
+            lines?.Flush();
         }
 
         private void Write(ReadOnlySpan<byte> bytes)
@@ -174,6 +184,78 @@ public static class ProcessLauncher
                 _disposed = true;
                 _file.Dispose();
             }
+        }
+    }
+
+    /// <summary>
+    /// Cuts a byte stream into lines for <see cref="OutputLineHandler"/>. A line longer than <see cref="MaxLineBytes"/>
+    /// is dropped whole (the log still has its start): one runaway line must not grow memory without bound.
+    /// </summary>
+    private sealed class LineSplitter(OutputLineHandler handler, bool standardError)
+    {
+        public const int MaxLineBytes = 16 * 1024 * 1024;
+        private byte[] _pending = new byte[4096];
+        private int _length;
+        private bool _overlong;
+
+        public void Feed(ReadOnlySpan<byte> bytes)
+        {
+            while (!bytes.IsEmpty)
+            {
+                var newline = bytes.IndexOf((byte)'\n');
+                var part = newline < 0 ? bytes : bytes[..newline];
+                Append(part);
+                if (newline < 0)
+                {
+                    return;
+                }
+
+                EndLine();
+                bytes = bytes[(newline + 1)..];
+            }
+        }
+
+        public void Flush()
+        {
+            if (_length > 0 || _overlong)
+            {
+                EndLine();
+            }
+        }
+
+        private void Append(ReadOnlySpan<byte> part)
+        {
+            if (_overlong)
+            {
+                return;
+            }
+
+            if (_length + part.Length > MaxLineBytes)
+            {
+                _overlong = true;
+                _length = 0;
+                return;
+            }
+
+            if (_length + part.Length > _pending.Length)
+            {
+                Array.Resize(ref _pending, Math.Min(MaxLineBytes, Math.Max(_pending.Length * 2, _length + part.Length)));
+            }
+
+            part.CopyTo(_pending.AsSpan(_length));
+            _length += part.Length;
+        }
+
+        private void EndLine()
+        {
+            if (!_overlong)
+            {
+                var line = _pending.AsSpan(0, _length);
+                handler(line.EndsWith((byte)'\r') ? line[..^1] : line, standardError);
+            }
+
+            _overlong = false;
+            _length = 0;
         }
     }
 }

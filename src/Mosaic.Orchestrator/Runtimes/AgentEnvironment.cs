@@ -2,17 +2,20 @@ namespace Mosaic.Orchestrator.Runtimes;
 
 /// <summary>
 /// The agent's environment is built from an allowlist, never inherited whole: the orchestrator's own secrets
-/// (ORCHESTRATOR_API_KEY, VALKEY_PASSWORD, cloud credentials) must not reach code the agent runs.
+/// (ORCHESTRATOR_API_KEY, VALKEY_PASSWORD, cloud credentials) must not reach code the agent runs. Even names listed
+/// in AGENT_ENV_PASSTHROUGH are refused when they are the orchestrator's own secrets or Claude Code's internal
+/// variables (a parent Claude Code session's CLAUDECODE / CLAUDE_CODE_* would change how the agent's CLI behaves).
 /// </summary>
 public static class AgentEnvironment
 {
     private static readonly string[] Baseline = ["PATH", "LANG", "LC_ALL", "TZ", "TERM"];
+    private static readonly string[] NeverPassed = ["ORCHESTRATOR_API_KEY", "VALKEY_PASSWORD", "CLAUDE_API_KEY", "ANTHROPIC_API_KEY", "CLAUDECODE"];
 
     public static Dictionary<string, string> Build(string? passthroughNames, string home, string tmp)
     {
         var environment = new Dictionary<string, string>(StringComparer.Ordinal);
         var names = Baseline.Concat((passthroughNames ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
-        foreach (var name in names)
+        foreach (var name in names.Where(IsPassable))
         {
             if (Environment.GetEnvironmentVariable(name) is { } value)
             {
@@ -25,4 +28,8 @@ public static class AgentEnvironment
         environment["TMPDIR"] = tmp;
         return environment;
     }
+
+    public static bool IsPassable(string name) =>
+        !NeverPassed.Contains(name, StringComparer.OrdinalIgnoreCase)
+        && !name.StartsWith("CLAUDE_CODE_", StringComparison.OrdinalIgnoreCase);
 }

@@ -13,8 +13,8 @@ public sealed record AgentRunContext(
 
 public enum RunOutcome { Succeeded, Failed, TransientFailure }
 
-/// <summary>How an attempt ended. A transient failure is retried with backoff; a failure is final.</summary>
-public sealed record RuntimeResult(RunOutcome Outcome, int? ExitCode, string? Reason = null, string? Error = null)
+/// <summary>How an attempt ended, and what the runtime reported about it. A transient failure is retried with backoff; a failure is final.</summary>
+public sealed record RuntimeResult(RunOutcome Outcome, int? ExitCode, string? Reason = null, string? Error = null, AgentRunReport? Report = null)
 {
     public static RuntimeResult Success(int exitCode) => new(RunOutcome.Succeeded, exitCode);
 }
@@ -23,6 +23,9 @@ public sealed record RuntimeResult(RunOutcome Outcome, int? ExitCode, string? Re
 public interface IAgentRuntime
 {
     string Name { get; }
+
+    /// <summary>The runtime as readiness names it once a check has passed (e.g. with the CLI's version).</summary>
+    string Description => Name;
 
     /// <summary>Null when the runtime can run here, else why not (readiness, and fast failure of spawns).</summary>
     Task<string?> CheckAsync(CancellationToken cancellationToken);

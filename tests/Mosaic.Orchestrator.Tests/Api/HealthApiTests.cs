@@ -44,19 +44,4 @@ public sealed class HealthApiTests
         Assert.Equal(new[] { "runtime" }, body.GetProperty("failing").EnumerateArray().Select(e => e.GetString()!).ToArray());
         Assert.Contains("AGENT_COMMAND", body.GetProperty("checks").GetProperty("runtime").GetProperty("detail").GetString());
     }
-
-    [Fact]
-    public async Task An_unavailable_runtime_makes_ready_503_and_spawns_fail_fast_with_that_reason()
-    {
-        await using var host = await TestHost.StartAsync(s => s["AGENT_RUNTIME"] = "claude-code");
-        using var ready = await host.Client.GetAsync("/health/ready");
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
-
-        var id = await host.SpawnAsync("T-unavailable");
-        var failed = await host.Events.WaitForAsync(id, "agent.failed");
-        Assert.Equal("runtime-unavailable", failed.Data!.Value.GetProperty("reason").GetString());
-        var status = await host.StatusAsync(id);
-        Assert.Equal("failed", status.GetProperty("status").GetString());
-        Assert.Contains("AGENT_RUNTIME=command", status.GetProperty("error").GetString());
-    }
 }

@@ -102,7 +102,7 @@ public sealed class GitTamperingTests
             SpawnedAt = DateTimeOffset.UnixEpoch,
             MaxAttempts = 1,
         };
-        var prompt = Mosaic.Orchestrator.Runtimes.PromptBuilder.Build(agent);
+        var prompt = Mosaic.Orchestrator.Runtimes.PromptTemplates.BuiltIn.Render(agent);
         Assert.DoesNotContain("s3cret", prompt);
         Assert.Contains("https://***@git.example.test/a.git", prompt);
         var (url, header) = Mosaic.Orchestrator.Workspaces.RepositoryAddress.SplitCredentials(agent.Context.Repository);

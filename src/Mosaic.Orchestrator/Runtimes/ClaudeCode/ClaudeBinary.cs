@@ -1,0 +1,102 @@
+using System.Diagnostics;
+
+namespace Mosaic.Orchestrator.Runtimes.ClaudeCode;
+
+/// <summary>
+/// Finds the claude executable (CLAUDE_PATH, or a name looked up on PATH) and reads its version. The answer is
+/// kept until the file changes: readiness asks often and `claude --version` costs a process start.
+/// </summary>
+public sealed class ClaudeBinary(string configuredPath, string scratchDirectory)
+{
+    private static readonly TimeSpan VersionTimeout = TimeSpan.FromSeconds(15);
+    private volatile Probe? _known;
+
+    /// <summary>The resolved executable and its version, or why it cannot be used.</summary>
+    public async Task<(string? Path, string? Version, string? Problem)> ProbeAsync(CancellationToken cancellationToken)
+    {
+        var path = Resolve(configuredPath);
+        if (path is null)
+        {
+            return (null, null, $"the claude executable was not found (CLAUDE_PATH={configuredPath}); install it with npm install @anthropic-ai/claude-code");
+        }
+
+        // Two callers at once may both read the version; that costs a process, not correctness.
+        var file = new FileInfo(path);
+        if (_known is { } known && known.Path == path && known.Modified == file.LastWriteTimeUtc && known.Length == file.Length)
+        {
+            return (path, known.Version, known.Problem);
+        }
+
+        var (version, problem) = await ReadVersionAsync(path, cancellationToken);
+        _known = new Probe(path, file.LastWriteTimeUtc, file.Length, version, problem);
+        return (path, version, problem);
+    }
+
+    private sealed record Probe(string Path, DateTime Modified, long Length, string? Version, string? Problem);
+
+    public static string? Resolve(string configured)
+    {
+        if (configured.Contains('/', StringComparison.Ordinal))
+        {
+            var full = Path.GetFullPath(configured);
+            return IsExecutable(full) ? full : null;
+        }
+
+        foreach (var directory in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var candidate = Path.Combine(directory, configured);
+            if (IsExecutable(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        return null;
+    }
+
+    private static bool IsExecutable(string path) =>
+        !OperatingSystem.IsWindows() && File.Exists(path) && (File.GetUnixFileMode(path) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0;
+
+    private async Task<(string? Version, string? Problem)> ReadVersionAsync(string path, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(scratchDirectory);
+        var start = new ProcessStartInfo(path, ["--version"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            WorkingDirectory = scratchDirectory,
+        };
+        start.Environment.Clear();
+        start.Environment["PATH"] = Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin";
+        start.Environment["HOME"] = scratchDirectory;
+        start.Environment["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] = "1";
+        try
+        {
+            using var process = Process.Start(start)!;
+            process.StandardInput.Close();
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(VersionTimeout);
+            var output = process.StandardOutput.ReadToEndAsync(timeout.Token);
+            try
+            {
+                await process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                process.Kill(entireProcessTree: true);
+                return (null, $"{path} --version did not answer within {VersionTimeout.TotalSeconds:0} s");
+            }
+
+            var text = (await output).Trim();
+            return process.ExitCode == 0 && text.Length > 0
+                ? (text.Split('\n')[0].Trim(), null)
+                : (null, $"{path} --version exited with code {process.ExitCode}");
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            return (null, $"{path} could not be started: {ex.Message}");
+        }
+    }
+}

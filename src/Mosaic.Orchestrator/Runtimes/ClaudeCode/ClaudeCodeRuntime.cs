@@ -1,0 +1,246 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.Extensions.Options;
+using Mosaic.Orchestrator.Agents;
+using Mosaic.Orchestrator.Configuration;
+using Mosaic.Orchestrator.Events;
+using Mosaic.Orchestrator.Processes;
+
+namespace Mosaic.Orchestrator.Runtimes.ClaudeCode;
+
+/// <summary>
+/// Runs Claude Code headless in the agent's workspace and reads its stream-json output. Three watchdogs end the
+/// whole process tree: no output for CLAUDE_IDLE_TIMEOUT_SECONDS, the process still alive CLAUDE_RESULT_GRACE_SECONDS
+/// after its result line, and (in the runner) AGENT_TIMEOUT_MINUTES in all. The kill order is the launcher's:
+/// stdin is closed from the start (the CLI would otherwise wait for piped input), then SIGTERM to the tree, then
+/// SIGKILL after KILL_GRACE_SECONDS.
+/// </summary>
+public sealed partial class ClaudeCodeRuntime(
+    IOptions<ClaudeCodeOptions> claudeOptions,
+    IOptions<OrchestratorOptions> options,
+    AgentEvents events,
+    TimeProvider time,
+    ILogger<ClaudeCodeRuntime> logger) : IAgentRuntime
+{
+    private const int StderrTailChars = 2000;
+    private readonly ClaudeBinary _binary = new(claudeOptions.Value.ClaudePath, Path.Combine(options.Value.FullDataDir, "runtime", "claude"));
+
+    private string? _version;
+
+    public string Name => "claude-code";
+
+    public string Description => _version is null ? Name : $"{Name} ({_version})";
+
+    public async Task<string?> CheckAsync(CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(claudeOptions.Value.ApiKey))
+        {
+            return "CLAUDE_API_KEY is not set";
+        }
+
+        var (_, version, problem) = await _binary.ProbeAsync(cancellationToken);
+        _version = version;
+        return problem;
+    }
+
+    public async Task<RuntimeResult> RunAsync(AgentRunContext context, CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        var claude = claudeOptions.Value;
+        var agent = context.Agent;
+        var (path, _, problem) = await _binary.ProbeAsync(cancellationToken);
+        if (path is null || problem is not null)
+        {
+            return new RuntimeResult(RunOutcome.Failed, null, "runtime-unavailable", problem ?? "claude was not found");
+        }
+
+        var home = Path.Combine(context.AgentDirectory, "home");
+        var tmp = Path.Combine(context.AgentDirectory, "tmp");
+        Directory.CreateDirectory(home);
+        Directory.CreateDirectory(tmp);
+
+        var stream = new ClaudeStream(time);
+        var stderr = new StringBuilder();
+        void OnLine(ReadOnlySpan<byte> line, bool standardError)
+        {
+            if (!standardError)
+            {
+                stream.Accept(line);
+                return;
+            }
+
+            stream.Touch();
+            lock (stderr)
+            {
+                stderr.Append(Encoding.UTF8.GetString(line)).Append('\n');
+                if (stderr.Length > StderrTailChars * 2)
+                {
+                    stderr.Remove(0, stderr.Length - StderrTailChars);
+                }
+            }
+        }
+
+        var spec = new ProcessSpec(
+            path,
+            Arguments(claude.ProfileFor(agent.AgentType), context.Prompt),
+            context.WorkspacePath,
+            BuildEnvironment(claude, settings.AgentEnvPassthrough, home, tmp, agent),
+            AgentMarker.For(agent.AgentId),
+            Path.Combine(context.AgentDirectory, $"attempt-{agent.Attempt}.log"),
+            settings.AgentLogMaxBytes,
+            settings.AgentNice,
+            OnLine);
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var watchEnd = new CancellationTokenSource();
+        var watchdog = Watchdog.None;
+        var watch = WatchAsync(agent, stream, claude, fired =>
+        {
+            watchdog = fired;
+            stop.Cancel();
+        }, watchEnd.Token);
+
+        ProcessOutcome outcome;
+        try
+        {
+            outcome = await ProcessLauncher.RunAsync(spec, settings.KillGrace, context.OnProcessStarted, stop.Token);
+        }
+        finally
+        {
+            await watchEnd.CancelAsync();
+            await watch;
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        string tail;
+        lock (stderr)
+        {
+            tail = stderr.ToString().Trim();
+        }
+
+        var result = ClaudeOutcome.Classify(stream.Result, outcome.ExitCode, watchdog, tail, claude.IdleTimeout);
+        if (watchdog != Watchdog.None)
+        {
+            LogWatchdog(logger, agent.AgentId, watchdog, outcome.SignalledPids.Count);
+        }
+
+        return result with { Report = stream.Snapshot(agent.Attempt) };
+    }
+
+    /// <summary>
+    /// The options first, each list one argument (tool patterns hold spaces), then -p and the prompt after "--"
+    /// so a prompt can never be read as an option. --tools leaves the agent only the tools it is allowed; project
+    /// settings and MCP servers from the repository are not loaded (they could widen permissions or start programs).
+    /// </summary>
+    public static IReadOnlyList<string> Arguments(ClaudeAgentProfile profile, string prompt)
+    {
+        var arguments = new List<string>
+        {
+            "--output-format", "stream-json",
+            "--verbose",
+            "--permission-mode", profile.PermissionMode,
+            "--tools", string.Join(',', profile.ToolNames),
+            "--allowedTools", string.Join(',', profile.AllowedTools),
+            "--setting-sources", "user",
+            "--strict-mcp-config",
+        };
+        if (profile.Model is { Length: > 0 } model)
+        {
+            arguments.AddRange(["--model", model]);
+        }
+
+        if (profile.MaxTurns is { } turns)
+        {
+            arguments.AddRange(["--max-turns", turns.ToString(CultureInfo.InvariantCulture)]);
+        }
+
+        if (profile.MaxBudgetUsd is { } budget)
+        {
+            arguments.AddRange(["--max-budget-usd", budget.ToString(CultureInfo.InvariantCulture)]);
+        }
+
+        arguments.AddRange(["-p", "--", prompt]);
+        return arguments;
+    }
+
+    /// <summary>
+    /// The allowlisted base (never the orchestrator's own environment) plus what Claude Code needs: the key under the
+    /// name it reads, the base URL when set, no non-essential traffic, and a HOME and TMPDIR of this agent's own.
+    /// </summary>
+    public static Dictionary<string, string> BuildEnvironment(ClaudeCodeOptions claude, string? passthrough, string home, string tmp, AgentRecord agent)
+    {
+        var environment = AgentEnvironment.Build(passthrough, home, tmp);
+        environment["ANTHROPIC_API_KEY"] = claude.ApiKey ?? "";
+        if (!string.IsNullOrEmpty(claude.BaseUrl))
+        {
+            environment["ANTHROPIC_BASE_URL"] = claude.BaseUrl;
+        }
+
+        environment["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] = "1";
+        environment["DISABLE_AUTOUPDATER"] = "1";
+        if (claude.MaxRetries is { } retries)
+        {
+            environment["CLAUDE_CODE_MAX_RETRIES"] = retries.ToString(CultureInfo.InvariantCulture);
+        }
+
+        environment["MOSAIC_AGENT_ID"] = agent.AgentId.ToString();
+        environment["MOSAIC_TASK_ID"] = agent.TaskId;
+        return environment;
+    }
+
+    private async Task WatchAsync(AgentRecord agent, ClaudeStream stream, ClaudeCodeOptions claude, Action<Watchdog> fire, CancellationToken cancellationToken)
+    {
+        var shortest = new[] { claude.IdleTimeout, claude.ResultGrace, claude.ProgressInterval }.Where(t => t > TimeSpan.Zero).DefaultIfEmpty(TimeSpan.FromSeconds(1)).Min();
+        var tick = TimeSpan.FromMilliseconds(Math.Clamp(shortest.TotalMilliseconds / 4, 20, 1000));
+        using var timer = new PeriodicTimer(tick, time);
+        var published = 0L;
+        var publishedAt = DateTimeOffset.MinValue;
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                var now = time.GetUtcNow();
+                if (stream.ResultAt is { } resultAt && now - resultAt >= claude.ResultGrace)
+                {
+                    fire(Watchdog.AfterResult);
+                    return;
+                }
+
+                if (stream.ResultAt is null && now - stream.LastOutputAt >= claude.IdleTimeout)
+                {
+                    fire(Watchdog.Idle);
+                    return;
+                }
+
+                if (stream.Changes != published && now - publishedAt >= claude.ProgressInterval)
+                {
+                    published = stream.Changes;
+                    publishedAt = now;
+                    await PublishProgressAsync(agent, stream, cancellationToken);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The process ended.
+        }
+    }
+
+    private async Task PublishProgressAsync(AgentRecord agent, ClaudeStream stream, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await events.PublishAsync(AgentEventTypes.Progress, agent, stream.Progress(), cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogProgressFailed(logger, ex, agent.AgentId); // progress is a courtesy; the run goes on
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Watchdog {Watchdog} ended claude for agent {AgentId} ({Signalled} processes signalled)")]
+    private static partial void LogWatchdog(ILogger logger, Guid agentId, Watchdog watchdog, int signalled);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Publishing progress of agent {AgentId} failed")]
+    private static partial void LogProgressFailed(ILogger logger, Exception ex, Guid agentId);
+}

@@ -1,0 +1,170 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Mosaic.Orchestrator.Processes;
+using Mosaic.Orchestrator.Tests.Support;
+
+namespace Mosaic.Orchestrator.Tests.Runtimes.ClaudeCode;
+
+/// <summary>What keeps an agent contained and honest: its environment, its limits, the watchdogs, readiness.</summary>
+public sealed class ClaudeCodeGuardTests
+{
+    [Fact]
+    public async Task The_cli_process_gets_the_key_it_needs_and_none_of_the_orchestrators_secrets()
+    {
+        var marker = Guid.NewGuid().ToString("N");
+        Environment.SetEnvironmentVariable("VALKEY_PASSWORD", "valkey-secret-" + marker);
+        Environment.SetEnvironmentVariable("CLAUDECODE", "1");
+        Environment.SetEnvironmentVariable("CLAUDE_CODE_ENTRYPOINT", "parent-" + marker);
+        Environment.SetEnvironmentVariable("MOSAIC_TEST_ALLOWED", "allowed-" + marker);
+        try
+        {
+            await using var api = await FakeMessagesApi.StartAsync(new FakeReply.Stall("reading..."));
+            await using var host = await ClaudeCodeRunTests.StartAsync(api, s =>
+            {
+                s["ORCHESTRATOR_API_KEY"] = "orchestrator-key-" + marker;
+                s["AGENT_ENV_PASSTHROUGH"] = "MOSAIC_TEST_ALLOWED,VALKEY_PASSWORD,CLAUDECODE,CLAUDE_CODE_ENTRYPOINT";
+            });
+            host.Client.DefaultRequestHeaders.Add("X-API-Key", "orchestrator-key-" + marker);
+            var id = await host.SpawnAsync("T-claude-env", agentType: "reviewer");
+            await api.Stalled.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            var pid = (await host.Get<Mosaic.Orchestrator.Agents.IAgentStore>().GetAsync(id, default))!.Process!.Pid;
+
+            var environ = Encoding.UTF8.GetString(await File.ReadAllBytesAsync($"/proc/{pid}/environ"));
+            var variables = environ.Split('\0', StringSplitOptions.RemoveEmptyEntries).Select(v => v.Split('=', 2)).ToDictionary(v => v[0], v => v[1]);
+            var agentDirectory = Path.Combine(host.DataDir, "agents", id.ToString());
+
+            Assert.Equal(api.ApiKey, variables["ANTHROPIC_API_KEY"]);
+            Assert.Equal(api.BaseUrl, variables["ANTHROPIC_BASE_URL"]);
+            Assert.Equal("1", variables["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"]);
+            Assert.Equal(Path.Combine(agentDirectory, "home"), variables["HOME"]);
+            Assert.Equal(Path.Combine(agentDirectory, "tmp"), variables["TMPDIR"]);
+            Assert.Equal("allowed-" + marker, variables["MOSAIC_TEST_ALLOWED"]);
+            Assert.DoesNotContain(marker, environ.Replace("allowed-" + marker, "", StringComparison.Ordinal));
+            Assert.DoesNotContain("VALKEY_PASSWORD", variables.Keys);
+            Assert.DoesNotContain("CLAUDECODE", variables.Keys);
+            Assert.DoesNotContain("CLAUDE_CODE_ENTRYPOINT", variables.Keys);
+            Assert.DoesNotContain("CLAUDE_API_KEY", variables.Keys);
+
+            using var kill = await host.Client.PostAsync($"/agents/{id}/kill", null);
+            await host.Events.WaitForAsync(id, "agent.cleanup");
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("VALKEY_PASSWORD", null);
+            Environment.SetEnvironmentVariable("CLAUDECODE", null);
+            Environment.SetEnvironmentVariable("CLAUDE_CODE_ENTRYPOINT", null);
+            Environment.SetEnvironmentVariable("MOSAIC_TEST_ALLOWED", null);
+        }
+    }
+
+    [Fact]
+    public async Task Reaching_the_turn_limit_fails_with_reason_max_turns()
+    {
+        await using var api = await FakeMessagesApi.StartAsync();
+        api.Always = new FakeReply.ToolUse("Read", new { file_path = "/etc/hostname" });
+        await using var host = await ClaudeCodeRunTests.StartAsync(api, s => s["CLAUDE_REVIEWER_MAX_TURNS"] = "2");
+        var id = await host.SpawnAsync("T-claude-turns", agentType: "reviewer");
+
+        var status = await ClaudeCodeRunTests.EndOfAsync(host, id);
+
+        Assert.True(status.GetProperty("status").GetString() == "failed", status.GetRawText());
+        Assert.Equal("max-turns", status.GetProperty("reason").GetString());
+        Assert.Equal("error_max_turns", status.GetProperty("run").GetProperty("subtype").GetString());
+    }
+
+    [Fact]
+    public async Task A_reviewer_cannot_write_even_when_the_model_asks_to()
+    {
+        await using var api = await FakeMessagesApi.StartAsync();
+        await using var host = await ClaudeCodeRunTests.StartAsync(api);
+        var id = await host.SpawnAsync("T-claude-readonly", agentType: "reviewer");
+        var worktree = await host.WorktreeOfAsync(id);
+        api.Then(
+            new FakeReply.ToolUse("Write", new { file_path = Path.Combine(worktree, "sneaky.txt"), content = "x" }),
+            new FakeReply.ToolUse("Bash", new { command = "touch bash-sneaky.txt", description = "write" }),
+            new FakeReply.Text("Could not write."));
+
+        var status = await ClaudeCodeRunTests.EndOfAsync(host, id);
+
+        Assert.True(status.GetProperty("status").GetString() == "completed", status.GetRawText());
+        Assert.False(status.GetProperty("pushed").GetBoolean());
+        Assert.Null(status.GetProperty("headCommit").GetString() is { } head && head != status.GetProperty("baseCommit").GetString() ? head : null);
+        var denied = status.GetProperty("run").GetProperty("permissionDenials").EnumerateArray().Select(d => d.GetProperty("tool").GetString()).ToList();
+        Assert.Contains("Bash", denied);
+        Assert.All(api.Requests.Skip(1), r => Assert.NotEmpty(r.ToolResults));
+    }
+
+    [Fact]
+    public async Task A_process_that_lingers_after_its_result_is_ended_and_the_result_stands()
+    {
+        // The real CLI exits after its result; this stand-in (same output format) does not, as a hung one might.
+        var dir = TempDirectory.Create("linger");
+        var script = Path.Combine(dir, "claude");
+        await File.WriteAllTextAsync(script, """
+            #!/bin/sh
+            if [ "$1" = "--version" ]; then echo "0.0.1 (stand-in)"; exit 0; fi
+            echo '{"type":"system","subtype":"init","session_id":"s-1","model":"m"}'
+            echo '{"type":"result","subtype":"success","is_error":false,"num_turns":1,"result":"done","total_cost_usd":0.5,"session_id":"s-1"}'
+            sleep 300 &
+            exec sleep 300
+            """.Replace("\r", "", StringComparison.Ordinal));
+        if (OperatingSystem.IsLinux())
+        {
+            File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        await using var api = await FakeMessagesApi.StartAsync();
+        await using var host = await ClaudeCodeRunTests.StartAsync(api, s =>
+        {
+            s["CLAUDE_PATH"] = script;
+            s["CLAUDE_RESULT_GRACE_SECONDS"] = "1";
+        });
+        var id = await host.SpawnAsync("T-claude-linger", agentType: "reviewer");
+
+        var status = await ClaudeCodeRunTests.EndOfAsync(host, id);
+
+        Assert.True(status.GetProperty("status").GetString() == "completed", status.GetRawText());
+        Assert.Equal(0.5, status.GetProperty("run").GetProperty("costUsd").GetDouble());
+        Assert.False(ProcessTable.AgentProcesses().ContainsKey(id), "no process of the agent is left");
+    }
+
+    [Fact]
+    public async Task Readiness_names_what_keeps_the_runtime_from_running_and_such_a_spawn_fails_fast()
+    {
+        await using var api = await FakeMessagesApi.StartAsync();
+        await using (var host = await ClaudeCodeRunTests.StartAsync(api, s => s["CLAUDE_API_KEY"] = null))
+        {
+            var (code, detail) = await RuntimeCheckAsync(host);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, code);
+            Assert.Contains("CLAUDE_API_KEY is not set", detail);
+
+            var id = await host.SpawnAsync("T-claude-unready", agentType: "reviewer");
+            var status = await ClaudeCodeRunTests.EndOfAsync(host, id);
+            Assert.Equal("failed", status.GetProperty("status").GetString());
+            Assert.Equal("runtime-unavailable", status.GetProperty("reason").GetString());
+            Assert.Empty(api.Requests);
+        }
+
+        await using (var host = await ClaudeCodeRunTests.StartAsync(api, s => s["CLAUDE_PATH"] = "/nonexistent/claude"))
+        {
+            var (code, detail) = await RuntimeCheckAsync(host);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, code);
+            Assert.Contains("not found", detail);
+        }
+
+        await using (var host = await ClaudeCodeRunTests.StartAsync(api))
+        {
+            var (code, detail) = await RuntimeCheckAsync(host);
+            Assert.True(code == HttpStatusCode.OK, detail);
+            Assert.Contains("2.1.332", detail);
+        }
+    }
+
+    private static async Task<(HttpStatusCode Code, string Detail)> RuntimeCheckAsync(TestHost host)
+    {
+        using var response = await host.Client.GetAsync("/health/ready");
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return (response.StatusCode, body.RootElement.GetProperty("checks").GetProperty("runtime").GetProperty("detail").GetString() ?? "");
+    }
+}
