@@ -204,13 +204,20 @@ public sealed class ClaudeCodeRunTests
     }
 
     [Fact]
-    public async Task Kill_during_a_run_ends_the_cli_and_everything_it_started()
+    public async Task Kill_during_a_tool_call_ends_the_cli_and_the_shell_it_started_even_when_that_ignores_sigterm()
     {
-        await using var api = await FakeMessagesApi.StartAsync(new FakeReply.Stall("working..."));
+        // The model runs a shell that ignores SIGTERM and sleeps: the kill must reach it by the tree, then SIGKILL.
+        await using var api = await FakeMessagesApi.StartAsync(new FakeReply.ToolUse("Bash", new
+        {
+            command = "sh -c 'trap \"\" TERM; echo started > started.txt; sleep 300'",
+            description = "a stubborn process",
+        }));
         await using var host = await StartAsync(api);
-        var id = await host.SpawnAsync("T-claude-kill", agentType: "reviewer");
-        await api.Stalled.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        Assert.NotEmpty(ProcessTable.AgentProcesses()[id]);
+        var id = await host.SpawnAsync("T-claude-kill");
+        var worktree = await host.WorktreeOfAsync(id);
+        await Wait.UntilAsync(() => File.Exists(Path.Combine(worktree, "started.txt")), "the tool's shell to start");
+        var members = ProcessTable.AgentProcesses()[id];
+        Assert.True(members.Count >= 2, "claude and the shell it started carry the agent's marker");
 
         var started = DateTime.UtcNow;
         using var kill = await host.Client.PostAsync($"/agents/{id}/kill", null);
@@ -219,6 +226,23 @@ public sealed class ClaudeCodeRunTests
         await host.Events.WaitForAsync(id, "agent.cleanup");
 
         Assert.Equal("killed", (await host.StatusAsync(id)).GetProperty("status").GetString());
+        Assert.All(members, pid => Assert.False(ProcessTable.Read(pid) is { IsAlive: true }, $"process {pid} survived"));
         Assert.False(ProcessTable.AgentProcesses().ContainsKey(id), "no process of the agent is left");
+    }
+
+    [Fact]
+    public async Task Spending_past_the_budget_fails_with_reason_max_budget()
+    {
+        await using var api = await FakeMessagesApi.StartAsync();
+        api.Always = new FakeReply.ToolUse("Read", new { file_path = "/etc/hostname" });
+        api.InputTokensPerMessage = 50_000; // a few cents a message at the model's list price
+        await using var host = await StartAsync(api, s => s["CLAUDE_MAX_BUDGET_USD"] = "0.05");
+        var id = await host.SpawnAsync("T-claude-budget", agentType: "reviewer");
+
+        var status = await EndOfAsync(host, id);
+
+        Assert.True(status.GetProperty("status").GetString() == "failed", Explain(status));
+        Assert.Equal("max-budget", status.GetProperty("reason").GetString());
+        Assert.True(status.GetProperty("run").GetProperty("costUsd").GetDouble() >= 0.05, Explain(status));
     }
 }
