@@ -6,6 +6,7 @@ using Mosaic.Orchestrator.Agents;
 using Mosaic.Orchestrator.Api;
 using Mosaic.Orchestrator.Configuration;
 using Mosaic.Orchestrator.Events;
+using Mosaic.Orchestrator.Gates;
 using Mosaic.Orchestrator.Killswitch;
 using Mosaic.Orchestrator.Queue;
 using Mosaic.Orchestrator.Runtimes;
@@ -33,6 +34,11 @@ public static class OrchestratorSetup
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<ClaudeCodeOptions>, ClaudeCodeOptionsValidator>();
+        services.AddOptions<GateOptions>()
+            .Bind(builder.Configuration)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<GateOptions>, GateOptionsValidator>();
         var settings = builder.Configuration.Get<OrchestratorOptions>() ?? new OrchestratorOptions();
 
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -76,7 +82,12 @@ public static class OrchestratorSetup
         services.AddSingleton<ActiveRuns>();
         services.AddSingleton<AgentRunner>();
         services.AddSingleton<LeaseRecovery>();
-        services.AddSingleton<IWorkspaceProvider, GitWorkspaceProvider>();
+        services.AddSingleton<GitWorkspaceProvider>();
+        services.AddSingleton<IWorkspaceProvider>(sp => sp.GetRequiredService<GitWorkspaceProvider>());
+        services.AddSingleton<IWorkspaceInspector>(sp => sp.GetRequiredService<GitWorkspaceProvider>());
+        services.AddSingleton<LocalGateRunner>();
+        services.AddSingleton<QualityGates>();
+        AddCoordinatorClient(services, builder.Configuration.Get<GateOptions>() ?? new GateOptions());
         // Problems in the template folder stop the start through options validation; here the good ones are used.
         services.AddSingleton(sp => PromptTemplates.Load(settings.PromptTemplateDir, out _));
         services.AddSingleton<IAgentRuntime>(sp => settings.AgentRuntime switch
@@ -104,6 +115,34 @@ public static class OrchestratorSetup
         app.MapHealthApi();
         app.MapAgentsApi();
         return app;
+    }
+
+    /// <summary>
+    /// The Coordinator client: each attempt limited to COORDINATOR_TIMEOUT_SECONDS, 3 attempts in all with
+    /// exponential backoff and jitter, a circuit breaker that stops asking a Coordinator that keeps failing.
+    /// </summary>
+    private static void AddCoordinatorClient(IServiceCollection services, GateOptions gates)
+    {
+        var attempt = TimeSpan.FromSeconds(gates.CoordinatorTimeoutSeconds);
+        services.AddHttpClient<CoordinatorClient>(http =>
+        {
+            if (gates.CoordinatorUrl is { Length: > 0 } url)
+            {
+                http.BaseAddress = new Uri(url.EndsWith('/') ? url : url + "/");
+            }
+
+            http.Timeout = Timeout.InfiniteTimeSpan; // the resilience pipeline owns time limits
+        })
+        .AddStandardResilienceHandler(resilience =>
+        {
+            resilience.AttemptTimeout.Timeout = attempt;
+            resilience.Retry.MaxRetryAttempts = 2;
+            resilience.Retry.BackoffType = Polly.DelayBackoffType.Exponential;
+            resilience.Retry.UseJitter = true;
+            resilience.Retry.Delay = TimeSpan.FromSeconds(Math.Min(1, gates.CoordinatorTimeoutSeconds / 4));
+            resilience.TotalRequestTimeout.Timeout = attempt * 3 + TimeSpan.FromSeconds(10);
+            resilience.CircuitBreaker.SamplingDuration = attempt * 2 + TimeSpan.FromSeconds(30);
+        });
     }
 
     private static void AddEmbeddedStorage(IServiceCollection services, OrchestratorOptions settings)

@@ -65,6 +65,12 @@ public sealed record AgentRecord
 
     /// <summary>Files on which the branch conflicts with the latest base (the run then fails with reason conflict).</summary>
     public IReadOnlyList<string>? Conflicts { get; init; }
+    /// <summary>Gates named by the spawn request for the custom profile (null: GATES_CUSTOM).</summary>
+    public IReadOnlyList<string>? CustomGates { get; init; }
+
+    /// <summary>Verdicts of the quality gates on this attempt, in the order they ran.</summary>
+    public IReadOnlyList<GateResult>? Gates { get; init; }
+
     /// <summary>What the runtime reported about the latest attempt (turns, cost, tokens, final answer).</summary>
     public AgentRunReport? Run { get; init; }
 

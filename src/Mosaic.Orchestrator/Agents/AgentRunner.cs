@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Options;
 using Mosaic.Orchestrator.Configuration;
+using Mosaic.Orchestrator.Events;
+using Mosaic.Orchestrator.Gates;
 using Mosaic.Orchestrator.Processes;
 using Mosaic.Orchestrator.Queue;
 using Mosaic.Orchestrator.Runtimes;
@@ -22,6 +24,8 @@ public sealed partial class AgentRunner(
     ITaskQueue queue,
     NodeIdentity node,
     PromptTemplates prompts,
+    QualityGates gates,
+    AuditTrail audit,
     IOptions<OrchestratorOptions> options,
     TimeProvider time,
     ILogger<AgentRunner> logger)
@@ -108,42 +112,72 @@ public sealed partial class AgentRunner(
             HeadCommit = null,
             Pushed = false,
             Conflicts = null,
+            Gates = null,
         }, run.Token, token);
 
+        var result = await RunAgentAsync(agent, token, prompts.Render(agent), agent.AgentType, run.Token);
+        return result.Outcome == RunOutcome.Succeeded ? await DeliverAsync(agent, result, token, run.Token) : result;
+    }
+
+    /// <summary>One run of the runtime in the agent's workspace (the task, a fix after a gate, or the AI review).</summary>
+    private async Task<RuntimeResult> RunAgentAsync(AgentRecord agent, string token, string prompt, AgentType asType, CancellationToken cancellationToken)
+    {
         var agentDirectory = Path.Combine(options.Value.FullDataDir, "agents", agent.AgentId.ToString());
-        var context = new AgentRunContext(agent, workspace.Path, agentDirectory, prompts.Render(agent),
+        var context = new AgentRunContext(agent with { AgentType = asType }, agent.Workspace!, agentDirectory, prompt,
             started => transitions.ChangeAsync(agent.AgentId, a => a with
             {
                 Process = new AgentProcess(started.Pid, started.StartTicks, node.Node),
             }, CancellationToken.None, token));
-        var result = await runtime.RunAsync(context, run.Token);
+        var result = await runtime.RunAsync(context, cancellationToken);
         if (result.Report is { } report)
         {
-            // Kept before anything else can fail: what the attempt cost is worth knowing however it ends.
-            agent = await transitions.ChangeAsync(agent.AgentId, a => a with
+            // Kept before anything else can fail: what the run cost is worth knowing however the attempt ends.
+            await transitions.ChangeAsync(agent.AgentId, a => a with
             {
                 Run = report,
                 TotalCostUsd = report.CostUsd is { } cost ? (a.TotalCostUsd ?? 0) + cost : a.TotalCostUsd,
             }, CancellationToken.None, token);
         }
 
-        return result.Outcome == RunOutcome.Succeeded ? await DeliverAsync(agent, result, token, run.Token) : result;
+        return result;
     }
 
     /// <summary>
-    /// The agent's work leaves as a branch: commit what it left, check the branch against the base as it is now,
-    /// push. (Secret scanning and quality gates will stand between the commit and the push.)
+    /// The agent's work leaves as a branch: commit what it left, then the gates (a failing gate sends the agent back
+    /// to fix it, GATE_FIX_ATTEMPTS times), then check the branch against the base as it is now, and push.
     /// </summary>
     private async Task<RuntimeResult> DeliverAsync(AgentRecord agent, RuntimeResult ran, string token, CancellationToken cancellationToken)
     {
-        var commit = await workspaces.CommitAsync(agent, cancellationToken);
-        agent = await transitions.ChangeAsync(agent.AgentId, a => a with { HeadCommit = commit.HeadCommit }, cancellationToken, token);
-        if (!commit.Changed)
+        for (var round = 0; ; round++)
         {
-            // A worker exists to change the code; a reviewer or tester may rightly find nothing to change.
-            return agent.AgentType == AgentType.Worker
-                ? new RuntimeResult(RunOutcome.Failed, ran.ExitCode, "no-changes", "the agent finished without changing anything")
-                : ran;
+            var commit = await workspaces.CommitAsync(agent, cancellationToken);
+            agent = await transitions.ChangeAsync(agent.AgentId, a => a with { HeadCommit = commit.HeadCommit }, cancellationToken, token);
+            if (!commit.Changed)
+            {
+                // A worker exists to change the code; a reviewer or tester may rightly find nothing to change.
+                return agent.AgentType == AgentType.Worker
+                    ? new RuntimeResult(RunOutcome.Failed, ran.ExitCode, "no-changes", "the agent finished without changing anything")
+                    : ran;
+            }
+
+            var failure = await GateAsync(agent, round, token, cancellationToken);
+            if (failure is null)
+            {
+                break;
+            }
+
+            var gate = failure.Result;
+            if (!failure.Fixable || round >= gates.FixAttempts)
+            {
+                var tries = round == 0 ? "" : $" after {round} fix run(s)";
+                return new RuntimeResult(RunOutcome.Failed, ran.ExitCode, $"gate-failed:{gate.Gate}", $"the {gate.Gate} gate failed{tries}: {gate.Message}");
+            }
+
+            ran = await RunAgentAsync(agent, token, FixPrompt(agent, gate), agent.AgentType, cancellationToken);
+            if (ran.Outcome != RunOutcome.Succeeded)
+            {
+                return ran;
+            }
         }
 
         var conflicts = await workspaces.CheckConflictsAsync(agent, cancellationToken);
@@ -157,6 +191,33 @@ public sealed partial class AgentRunner(
         await workspaces.PushAsync(agent, cancellationToken);
         await transitions.ChangeAsync(agent.AgentId, a => a with { Pushed = true }, cancellationToken, token);
         return ran;
+    }
+
+    /// <summary>Pre-commit gates, then post-commit gates; null when all passed (or YOLO_MODE skipped them, audited).</summary>
+    private async Task<GateFailure?> GateAsync(AgentRecord agent, int round, string token, CancellationToken cancellationToken)
+    {
+        if (gates.Skipped)
+        {
+            if (round == 0)
+            {
+                await gates.RecordSkippedAsync(agent, token, cancellationToken);
+                await audit.RecordAsync(new AuditEntry("gates-skipped", "YOLO_MODE", agent.AgentId, agent.TaskId,
+                    $"YOLO_MODE=true: gates {string.Join(", ", gates.GatesOf(agent))} not run", agent.Status.ToString().ToLowerInvariant(), time.GetUtcNow()), cancellationToken);
+            }
+
+            return null;
+        }
+
+        AgentRun review = (prompt, asType, ct) => RunAgentAsync(agent, token, prompt, asType, ct);
+        return await gates.RunPhaseAsync(agent, GateCatalog.PreCommit, agent.Workspace!, round, token, review, cancellationToken)
+            ?? await gates.RunPhaseAsync(agent, GateCatalog.PostCommit, agent.Workspace!, round, token, review, cancellationToken);
+    }
+
+    private static string FixPrompt(AgentRecord agent, GateResult gate)
+    {
+        var output = gate.OutputTail is null ? "" : "Its output ended with:\n```\n" + gate.OutputTail.TrimEnd() + "\n```\n";
+        return $"The quality gate \"{gate.Gate}\" rejected your work on task {agent.TaskId}: {gate.Message}\n{output}" +
+            "Fix the cause in this working directory (do not weaken or skip the check) and commit your changes.\n";
     }
 
     /// <summary>Writes the end of the attempt; null when the record is no longer ours to write (lease lost).</summary>

@@ -6,7 +6,7 @@ using Mosaic.Orchestrator.Queue;
 namespace Mosaic.Orchestrator.Agents;
 
 /// <summary>A validated spawn request.</summary>
-public sealed record SpawnCommand(string TaskId, AgentType AgentType, GateProfile? GateProfile, int Priority, AgentContext Context);
+public sealed record SpawnCommand(string TaskId, AgentType AgentType, GateProfile? GateProfile, int Priority, AgentContext Context, IReadOnlyList<string>? Gates = null);
 
 /// <summary>Creates the agent record and queues its task in one store step, then publishes agent.spawned and wakes the worker.</summary>
 public sealed class SpawnService(ITaskQueue queue, AgentEvents events, QueueSignal signal, IOptions<OrchestratorOptions> options, TimeProvider time)
@@ -28,6 +28,7 @@ public sealed class SpawnService(ITaskQueue queue, AgentEvents events, QueueSign
             TaskId = command.TaskId,
             AgentType = command.AgentType,
             GateProfile = command.GateProfile ?? DefaultProfile(command.AgentType),
+            CustomGates = command.Gates,
             Priority = command.Priority,
             Context = command.Context,
             Status = AgentStatus.Spawning,

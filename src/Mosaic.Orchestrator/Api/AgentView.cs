@@ -28,13 +28,15 @@ public sealed record AgentView(
     bool Pushed,
     IReadOnlyList<string>? Conflicts,
     double? TotalCostUsd,
-    AgentRunReport? Run)
+    AgentRunReport? Run,
+    IReadOnlyList<string>? CustomGates,
+    IReadOnlyList<GateResult>? Gates)
 {
     public static AgentView From(AgentRecord a) => new(
         a.AgentId, a.TaskId, a.AgentType, a.Status, a.SpawnedAt, a.StartedAt, a.CompletedAt, a.Error, a.Reason,
         a.GateProfile, a.Priority, a.TaskState, a.Attempt, a.MaxAttempts, a.NextAttemptAt, a.ExitCode,
         a.Context with { Repository = Workspaces.RepositoryAddress.Redact(a.Context.Repository) }, a.SpawnedBy,
-        a.Branch, a.BaseCommit, a.HeadCommit, a.Pushed, a.Conflicts, a.TotalCostUsd, a.Run);
+        a.Branch, a.BaseCommit, a.HeadCommit, a.Pushed, a.Conflicts, a.TotalCostUsd, a.Run, a.CustomGates, a.Gates);
 }
 
 public sealed record SpawnResponse(Guid AgentId, string Status);

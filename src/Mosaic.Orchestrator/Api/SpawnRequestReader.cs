@@ -39,6 +39,22 @@ public static partial class SpawnRequestReader
             }
         }
 
+        IReadOnlyList<string>? gates = null;
+        if (Property(body, "gates") is not null)
+        {
+            var named = StringList(body, "gates", "gates", errors);
+            if (Gates.GateCatalog.Check(named) is { } gatesProblem)
+            {
+                errors["gates"] = [gatesProblem];
+            }
+            else if (gateProfile is not (null or GateProfile.Custom))
+            {
+                errors["gates"] = ["only goes with gateProfile custom"];
+            }
+
+            gates = named;
+        }
+
         AgentContext? context = null;
         if (Property(body, "context") is not { ValueKind: JsonValueKind.Object } c)
         {
@@ -63,7 +79,7 @@ public static partial class SpawnRequestReader
             context = new AgentContext(repository ?? "", branch ?? "", workItems, skills);
         }
 
-        return errors.Count == 0 ? new SpawnCommand(taskId!, agentType!.Value, gateProfile, priority, context!) : null;
+        return errors.Count == 0 ? new SpawnCommand(taskId!, agentType!.Value, gates is null ? gateProfile : GateProfile.Custom, priority, context!, gates) : null;
     }
 
     private static JsonElement? Property(JsonElement parent, string name) =>

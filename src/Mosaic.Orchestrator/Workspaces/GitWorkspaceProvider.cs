@@ -15,7 +15,7 @@ namespace Mosaic.Orchestrator.Workspaces;
 /// shared repository (clone, fetch, worktree add and remove, push) are serialised per repository; agents on different
 /// repositories never wait for each other, and commits inside worktrees run in parallel.
 /// </summary>
-public sealed class GitWorkspaceProvider : IWorkspaceProvider
+public sealed class GitWorkspaceProvider : IWorkspaceProvider, IWorkspaceInspector
 {
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _repositoryLocks = new(StringComparer.Ordinal);
     private readonly OrchestratorOptions _settings;
@@ -93,6 +93,23 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider
         return diff.ExitCode is 0 or 1
             ? new CommitOutcome(head, Changed: diff.ExitCode == 1)
             : throw GitCommand.Failure(["diff", "--quiet"], diff);
+    }
+
+    public async Task<string?> ReadAtBaseAsync(AgentRecord agent, string path, CancellationToken cancellationToken)
+    {
+        var baseCommit = agent.BaseCommit ?? throw new InvalidOperationException("the agent has no base commit");
+        var shown = await _git.RunAsync(CacheFor(agent.Context.Repository), ["show", "--no-ext-diff", "--no-textconv", $"{baseCommit}:{path}"], cancellationToken);
+        return shown.Succeeded ? shown.Output : null;
+    }
+
+    public async Task<ChangeSummary> DescribeChangesAsync(AgentRecord agent, CancellationToken cancellationToken)
+    {
+        var cache = CacheFor(agent.Context.Repository);
+        var baseCommit = agent.BaseCommit ?? throw new InvalidOperationException("the agent has no base commit");
+        var head = agent.HeadCommit ?? throw new InvalidOperationException("the agent has no head commit");
+        var names = await _git.RunCheckedAsync(cache, ["diff", "--name-only", "--no-ext-diff", "--no-textconv", "-z", baseCommit, head], cancellationToken);
+        var stat = await _git.RunCheckedAsync(cache, ["diff", "--stat=200", "--no-ext-diff", "--no-textconv", baseCommit, head], cancellationToken);
+        return new ChangeSummary([.. names.Split('\0', StringSplitOptions.RemoveEmptyEntries)], stat.TrimEnd());
     }
 
     public async Task<ConflictCheck> CheckConflictsAsync(AgentRecord agent, CancellationToken cancellationToken)

@@ -44,8 +44,9 @@ public sealed class EventStreamTests
         Assert.Equal(": connected", await reader.ReadLineAsync());
 
         var id = await host.SpawnAsync("T-sse");
-        var frames = await ReadFramesAsync(reader, 4, TimeSpan.FromSeconds(20));
-        Assert.Equal(["agent.spawned", "agent.running", "agent.completed", "agent.cleanup"], frames.Select(f => f.Event));
+        var frames = await ReadFramesAsync(reader, 8, TimeSpan.FromSeconds(20));
+        // A worker's standard profile: typecheck, lint, tests, coverage, each with its agent.gate event.
+        Assert.Equal(["agent.spawned", "agent.running", "agent.gate", "agent.gate", "agent.gate", "agent.gate", "agent.completed", "agent.cleanup"], frames.Select(f => f.Event));
         Assert.True(frames.Zip(frames.Skip(1)).All(p => p.First.Id < p.Second.Id));
         foreach (var frame in frames)
         {
@@ -68,13 +69,13 @@ public sealed class EventStreamTests
         request.Headers.Add("Last-Event-ID", spawnedId.ToString(System.Globalization.CultureInfo.InvariantCulture));
         using var response = await host.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
-        var replayed = await ReadFramesAsync(reader, 3, TimeSpan.FromSeconds(10));
-        Assert.Equal(["agent.running", "agent.completed", "agent.cleanup"], replayed.Select(f => f.Event));
+        var replayed = await ReadFramesAsync(reader, 7, TimeSpan.FromSeconds(10));
+        Assert.Equal(["agent.running", "agent.gate", "agent.gate", "agent.gate", "agent.gate", "agent.completed", "agent.cleanup"], replayed.Select(f => f.Event));
 
         using var all = new HttpRequestMessage(HttpMethod.Get, "/agents/events?since=0");
         using var allResponse = await host.Client.SendAsync(all, HttpCompletionOption.ResponseHeadersRead);
         using var allReader = new StreamReader(await allResponse.Content.ReadAsStreamAsync());
-        var history = await ReadFramesAsync(allReader, 4, TimeSpan.FromSeconds(10));
+        var history = await ReadFramesAsync(allReader, 8, TimeSpan.FromSeconds(10));
         var second = await host.SpawnAsync("T-resume-2");
         var live = await ReadFramesAsync(allReader, 1, TimeSpan.FromSeconds(10));
         Assert.Equal(second, live[0].Data.GetProperty("agentId").GetGuid());

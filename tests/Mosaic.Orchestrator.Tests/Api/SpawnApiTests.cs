@@ -31,8 +31,11 @@ public sealed class SpawnApiTests
         Assert.Equal(["US-001"], status.GetProperty("context").GetProperty("workItems").EnumerateArray().Select(e => e.GetString()));
         Assert.False(status.TryGetProperty("lease", out _));
         Assert.Equal(
-            ["agent.spawned", "agent.running", "agent.completed", "agent.cleanup"],
+            ["agent.spawned", "agent.running", "agent.gate", "agent.completed", "agent.cleanup"],
             (await WaitForCleanup(host, id)).Select(e => e.Type));
+        // The minimal profile's one gate, tests, has no command in this repository: recorded, and it passes.
+        var gate = Assert.Single(status.GetProperty("gates").EnumerateArray());
+        Assert.Equal(("tests", "not-configured", true), (gate.GetProperty("gate").GetString(), gate.GetProperty("status").GetString(), gate.GetProperty("passed").GetBoolean()));
     }
 
     private static async Task<IReadOnlyList<Mosaic.Orchestrator.Events.AgentEvent>> WaitForCleanup(TestHost host, Guid id)

@@ -15,7 +15,7 @@ public sealed class CommandRuntimeTests
             await using var host = await TestHost.StartAsync(s =>
             {
                 s["ORCHESTRATOR_API_KEY"] = "the-orchestrators-own-key";
-                s["AGENT_COMMAND"] = "env > \"$(dirname \"$MOSAIC_PROMPT_FILE\")/env.txt\"; pwd > \"$(dirname \"$MOSAIC_PROMPT_FILE\")/pwd.txt\"; touch changed.txt";
+                s["AGENT_COMMAND"] = "env > \"$(dirname \"$MOSAIC_PROMPT_FILE\")/env.txt\"; pwd > \"$(dirname \"$MOSAIC_PROMPT_FILE\")/pwd.txt\"";
                 s["AGENT_ENV_PASSTHROUGH"] = "MOSAIC_TEST_PASSED_THROUGH, NOT_SET_ANYWHERE";
             });
             host.Client.DefaultRequestHeaders.Add("X-API-Key", "the-orchestrators-own-key");

@@ -13,6 +13,7 @@ public sealed class CommandRuntime(IOptions<OrchestratorOptions> options) : IAge
 {
     public const int TransientExitCode = 75;
     private const string Shell = "/bin/sh";
+    private const int AnswerChars = 16 * 1024;
 
     public string Name => "command";
 
@@ -50,6 +51,8 @@ public sealed class CommandRuntime(IOptions<OrchestratorOptions> options) : IAge
         environment["MOSAIC_PROMPT"] = context.Prompt;
         environment["MOSAIC_PROMPT_FILE"] = promptFile;
 
+        // The end of stdout is the command's answer (a reviewer's verdict, say), kept on the record as run.result.
+        var answer = new System.Text.StringBuilder();
         var spec = new ProcessSpec(
             Shell,
             ["-c", settings.AgentCommand!],
@@ -58,15 +61,34 @@ public sealed class CommandRuntime(IOptions<OrchestratorOptions> options) : IAge
             AgentMarker.For(agent.AgentId),
             Path.Combine(context.AgentDirectory, $"attempt-{agent.Attempt}.log"),
             settings.AgentLogMaxBytes,
-            settings.AgentNice);
+            settings.AgentNice,
+            (line, standardError) =>
+            {
+                if (!standardError)
+                {
+                    answer.Append(System.Text.Encoding.UTF8.GetString(line)).Append('\n');
+                    if (answer.Length > AnswerChars * 2)
+                    {
+                        answer.Remove(0, answer.Length - AnswerChars);
+                    }
+                }
+            });
 
         var outcome = await ProcessLauncher.RunAsync(spec, settings.KillGrace, context.OnProcessStarted, cancellationToken);
         cancellationToken.ThrowIfCancellationRequested();
-        return outcome.ExitCode switch
+        var text = answer.ToString().TrimEnd();
+        var report = new Agents.AgentRunReport
+        {
+            Runtime = Name,
+            Attempt = agent.Attempt,
+            Result = text.Length == 0 ? null : text.Length > AnswerChars ? text[^AnswerChars..] : text,
+        };
+        var result = outcome.ExitCode switch
         {
             0 => RuntimeResult.Success(0),
             TransientExitCode => new RuntimeResult(RunOutcome.TransientFailure, outcome.ExitCode, "runtime-transient", $"command exited with code {TransientExitCode} (temporary failure)"),
             var code => new RuntimeResult(RunOutcome.Failed, code, "runtime-failed", $"command exited with code {code}"),
         };
+        return result with { Report = report };
     }
 }

@@ -1,0 +1,15 @@
+using Mosaic.Orchestrator.Agents;
+
+namespace Mosaic.Orchestrator.Workspaces;
+
+/// <summary>What the agent's branch holds, read from the repository cache (never through the agent's worktree files).</summary>
+public interface IWorkspaceInspector
+{
+    /// <summary>A file as it is at the agent's base commit; null when it does not exist there. The agent cannot change this.</summary>
+    Task<string?> ReadAtBaseAsync(AgentRecord agent, string path, CancellationToken cancellationToken);
+
+    /// <summary>The files the branch changes against its base, and git's --stat summary of it.</summary>
+    Task<ChangeSummary> DescribeChangesAsync(AgentRecord agent, CancellationToken cancellationToken);
+}
+
+public sealed record ChangeSummary(IReadOnlyList<string> Files, string Stat);
