@@ -60,6 +60,25 @@ public sealed class GitRemote
         return head;
     }
 
+    /// <summary>Commits several files (folders created as needed) to a branch of the remote.</summary>
+    public string CommitFiles(string branch, IReadOnlyDictionary<string, string> files, string message = "change")
+    {
+        var work = Path.Combine(Root, $"work-{Guid.NewGuid():N}");
+        Git(Root, "clone", "--quiet", "--branch", branch, Bare, work);
+        foreach (var (file, content) in files)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(work, file))!);
+            File.WriteAllText(Path.Combine(work, file), content);
+        }
+
+        Git(work, "add", "--all");
+        Git(work, "commit", "--quiet", "-m", message);
+        Git(work, "push", "--quiet", "origin", $"HEAD:refs/heads/{branch}");
+        var head = Git(work, "rev-parse", "HEAD").Trim();
+        Directory.Delete(work, recursive: true);
+        return head;
+    }
+
     public string? BranchHead(string branch)
     {
         var line = Git(Bare, "ls-remote", Bare, $"refs/heads/{branch}").Trim();
