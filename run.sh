@@ -19,7 +19,10 @@ if [[ "${DEMO:-1}" == 1 && ! -d "$remote" ]]; then
   seed=$(mktemp -d)
   git init -q --initial-branch=main "$seed"
   printf '# Demo project\n' > "$seed/README.md"
-  git -C "$seed" add README.md
+  # The repository declares its quality gates: the demo's "tests" check that the agent left a RESULT.md.
+  mkdir -p "$seed/.mosaic"
+  printf 'gates:\n  tests: { command: "test -s RESULT.md && echo RESULT.md is there", timeout: 60 }\n' > "$seed/.mosaic/gates.yml"
+  git -C "$seed" add README.md .mosaic/gates.yml
   git -C "$seed" -c user.name=Demo -c user.email=demo@example.test commit -qm "initial"
   mkdir -p "$DATA_DIR"
   git clone -q --bare "$seed" "$remote"
