@@ -4,7 +4,7 @@ using Mosaic.Orchestrator.Cli;
 
 if (args.Length > 0 && args[0] != "serve" && !args[0].StartsWith("--", StringComparison.Ordinal))
 {
-    return CommandLine.Run(args);
+    return await CommandLine.RunAsync(args);
 }
 
 // The content root is the install folder, not the working directory: appsettings.json is found wherever the

@@ -1,0 +1,212 @@
+using Mosaic.Orchestrator.Secrets;
+using Mosaic.Orchestrator.Workspaces;
+
+namespace Mosaic.Orchestrator.Cli;
+
+/// <summary>
+/// <c>mosaic-orchestrator scan</c>: the secret scanner on files, a git range or the staged changes. Exit 0 when clean,
+/// 1 on findings, 2 when it could not scan as asked (bad arguments, rules file, revision or path).
+/// </summary>
+internal static class ScanCommand
+{
+    public const string Usage = """
+        usage: mosaic-orchestrator scan [PATH...] [--git <rev-range>] [--staged] [--format text|json|sarif] [--rules FILE]
+          PATH...          files or folders to scan (default: the current folder); skips .git, symbolic links, files over 10 MiB
+          --git A..B       scan the lines the commits A..B add (A alone means A..HEAD); the allowlist comes from A
+          --staged         scan what is staged for commit (a pre-commit hook); the allowlist comes from HEAD
+          --format F       text (default), json, or sarif (SARIF 2.1.0)
+          --rules FILE     a rules file that extends the defaults (or replaces them with "extend": false)
+        A line containing mosaic:allow is not reported. Exit status: 0 clean, 1 secrets found, 2 usage or scan error.
+        """;
+
+    public static async Task<int> RunAsync(IReadOnlyList<string> args, TextWriter output, TextWriter error, string workingDirectory, CancellationToken cancellationToken)
+    {
+        Options options;
+        try
+        {
+            options = Parse(args);
+        }
+        catch (UsageException ex)
+        {
+            await error.WriteLineAsync($"mosaic-orchestrator scan: {ex.Message}\n{Usage}");
+            return 2;
+        }
+
+        if (options.Help)
+        {
+            await output.WriteLineAsync(Usage);
+            return 0;
+        }
+
+        IReadOnlyList<SecretFinding> findings;
+        SecretRules rules;
+        try
+        {
+            rules = options.RulesFile is null ? SecretRules.Default : SecretRules.Load(Path.GetFullPath(options.RulesFile, workingDirectory));
+            var git = new GitSecretScanner(rules, honorInlineAllow: true, GitSecretScanner.DefaultTimeout);
+            findings = options switch
+            {
+                { Range: { } range } => await ScanRangeAsync(git, workingDirectory, range, cancellationToken),
+                { Staged: true } => await git.ScanStagedAsync(workingDirectory, cancellationToken),
+                _ => await ScanPathsAsync(git, rules, options.Paths, workingDirectory, error, cancellationToken),
+            };
+        }
+        catch (Exception ex) when (ex is SecretRulesException or GitException or FileNotFoundException or IOException or UnauthorizedAccessException)
+        {
+            await error.WriteLineAsync($"mosaic-orchestrator scan: {ex.Message}");
+            return 2;
+        }
+
+        switch (options.Format)
+        {
+            case "json":
+                await output.WriteLineAsync(SecretReports.Json(findings));
+                break;
+            case "sarif":
+                await output.WriteLineAsync(SecretReports.Sarif(findings, rules));
+                break;
+            default:
+                SecretReports.WriteText(output, findings);
+                await error.WriteLineAsync(findings.Count == 0 ? "no secrets found" : $"{SecretReports.Plural(findings.Count, "secret")} found");
+                break;
+        }
+
+        return findings.Count == 0 ? 0 : 1;
+    }
+
+    private static async Task<IReadOnlyList<SecretFinding>> ScanRangeAsync(GitSecretScanner git, string repository, string range, CancellationToken cancellationToken)
+    {
+        var dots = range.IndexOf("..", StringComparison.Ordinal);
+        var (from, to) = dots < 0 ? (range, "HEAD") : (range[..dots], range[(dots + 2)..] is { Length: > 0 } head ? head : "HEAD");
+        if (from.Length == 0 || to.StartsWith('.'))
+        {
+            throw new GitException($"--git wants A..B or A, not '{range}'", transient: false, "git-failed");
+        }
+
+        return await git.ScanCommitsAsync(repository, from, to, cancellationToken);
+    }
+
+    /// <summary>
+    /// Inside a git work tree, names are relative to its top folder (so the allowlist's path globs read the same as in
+    /// the pipeline) and the allowlist is the one committed at HEAD; elsewhere names are relative to the working folder
+    /// and the allowlist is <c>./.mosaic/secrets-allowlist</c> if there is one.
+    /// </summary>
+    private static async Task<IReadOnlyList<SecretFinding>> ScanPathsAsync(GitSecretScanner git, SecretRules rules, List<string> paths, string workingDirectory, TextWriter error, CancellationToken cancellationToken)
+    {
+        var root = workingDirectory;
+        SecretsAllowlist allowlist;
+        try
+        {
+            var top = await new GitCommand(allowLocal: false, GitSecretScanner.DefaultTimeout).RunAsync(workingDirectory, ["rev-parse", "--show-toplevel"], cancellationToken);
+            if (top.Succeeded)
+            {
+                root = top.Output.Trim();
+                allowlist = await git.ReadAllowlistAsync(root, "HEAD", cancellationToken);
+            }
+            else
+            {
+                var file = Path.Combine(workingDirectory, SecretsAllowlist.RepositoryPath);
+                allowlist = File.Exists(file) ? SecretsAllowlist.Parse(await File.ReadAllTextAsync(file, cancellationToken)) : SecretsAllowlist.Empty;
+            }
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            allowlist = SecretsAllowlist.Empty; // no git on this machine: plain files are still scannable
+        }
+
+        foreach (var warning in allowlist.Warnings)
+        {
+            await error.WriteLineAsync($"warning: {warning}");
+        }
+
+        foreach (var path in paths)
+        {
+            var full = Path.GetFullPath(path, workingDirectory);
+            if (!File.Exists(full) && !Directory.Exists(full))
+            {
+                throw new FileNotFoundException($"no such file or directory: {path}", path);
+            }
+        }
+
+        var scanner = new PathScanner(new SecretEngine(rules, new ScanPolicy { HonorInlineAllow = true, Allowlist = allowlist }));
+        var findings = new List<SecretFinding>();
+        scanner.Scan(paths.Count == 0 ? [workingDirectory] : paths.Select(p => Path.GetFullPath(p, workingDirectory)), root, findings);
+        foreach (var skipped in scanner.Skipped)
+        {
+            await error.WriteLineAsync($"skipped {skipped}");
+        }
+
+        return findings;
+    }
+
+    private static Options Parse(IReadOnlyList<string> args)
+    {
+        var options = new Options();
+        var onlyPaths = false;
+        for (var i = 0; i < args.Count; i++)
+        {
+            var arg = args[i];
+            if (onlyPaths || !arg.StartsWith('-') || arg == "-")
+            {
+                options.Paths.Add(arg);
+                continue;
+            }
+
+            var (name, inline) = arg.IndexOf('=', StringComparison.Ordinal) is var eq and > 0 ? (arg[..eq], arg[(eq + 1)..]) : (arg, null);
+            string Value() => inline ?? (i + 1 < args.Count ? args[++i] : throw new UsageException($"{name} needs a value"));
+            switch (name)
+            {
+                case "--":
+                    onlyPaths = true;
+                    break;
+                case "-h" or "--help":
+                    options.Help = true;
+                    break;
+                case "--staged" or "--cached" when inline is null:
+                    options.Staged = true;
+                    break;
+                case "--git":
+                    options.Range = Value();
+                    break;
+                case "--format":
+                    options.Format = Value();
+                    if (options.Format is not ("text" or "json" or "sarif"))
+                    {
+                        throw new UsageException($"unknown format '{options.Format}' (text, json or sarif)");
+                    }
+
+                    break;
+                case "--rules":
+                    options.RulesFile = Value();
+                    break;
+                default:
+                    throw new UsageException($"unknown option '{arg}'");
+            }
+        }
+
+        var modes = (options.Paths.Count > 0 ? 1 : 0) + (options.Range is null ? 0 : 1) + (options.Staged ? 1 : 0);
+        if (modes > 1)
+        {
+            throw new UsageException("PATH, --git and --staged cannot be combined");
+        }
+
+        return options;
+    }
+
+    private sealed class Options
+    {
+        public List<string> Paths { get; } = [];
+
+        public string? Range { get; set; }
+
+        public bool Staged { get; set; }
+
+        public string Format { get; set; } = "text";
+
+        public string? RulesFile { get; set; }
+
+        public bool Help { get; set; }
+    }
+
+    private sealed class UsageException(string message) : Exception(message);
+}

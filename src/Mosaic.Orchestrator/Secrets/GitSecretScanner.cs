@@ -1,0 +1,131 @@
+using System.Text;
+using Mosaic.Orchestrator.Workspaces;
+
+namespace Mosaic.Orchestrator.Secrets;
+
+/// <summary>Scans what a range of commits adds to a repository: the check the pipeline runs before it pushes.</summary>
+public interface ISecretScanner
+{
+    /// <summary>
+    /// Finds secrets in the lines that the commits <c>baseCommit..headCommit</c> add (each finding names the commit
+    /// that added its line). Renamed files are not re-reported, binary files are skipped (file-name rules still apply),
+    /// and the allowlist is read from <paramref name="baseCommit"/>. Inline <c>mosaic:allow</c> comments do not count:
+    /// the author of the commits could have written them. Throws <see cref="GitException"/> when git cannot read the range.
+    /// </summary>
+    Task<IReadOnlyList<SecretFinding>> ScanCommitsAsync(string repositoryPath, string baseCommit, string headCommit, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// The git side of the scanner: runs <c>git log -p</c> / <c>git diff --cached</c> through <see cref="GitCommand"/>
+/// (hooks, fsmonitor, external diff and credential helpers off; no global or system config), with settings that a
+/// repository's own config cannot change the output format with, and hands the added lines to the matching engine.
+/// </summary>
+public sealed class GitSecretScanner : ISecretScanner
+{
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(5);
+
+    // Before the subcommand: a repository's config (which an agent can edit) must not change the diff's shape.
+    private static readonly string[] OutputSettings =
+    [
+        "-c", "core.quotePath=false",
+        "-c", "diff.noprefix=false",
+        "-c", "diff.mnemonicPrefix=false",
+        "-c", "diff.relative=false",
+        "-c", "log.showSignature=false",
+        "-c", "color.ui=false",
+    ];
+
+    // --text: a file git would call binary (by content or by a .gitattributes line the change itself adds) is read
+    // anyway and judged binary here by its NUL bytes, so attributes cannot hide text from the scan. -M: a renamed file's
+    // unchanged lines are not "added". --full-index: file-rule fingerprints use the full blob id.
+    private static readonly string[] DiffOptions =
+    [
+        "-p", "-U0", "--no-color", "--no-ext-diff", "--no-textconv", "--text", "--full-index", "-M",
+        "--no-relative", "--src-prefix=a/", "--dst-prefix=b/",
+    ];
+
+    // Replace refs could show us other commits than the ones pushed; lazy fetches would reach the network.
+    private static readonly Dictionary<string, string> GitEnvironment = new()
+    {
+        ["GIT_NO_REPLACE_OBJECTS"] = "1",
+        ["GIT_NO_LAZY_FETCH"] = "1",
+    };
+
+    private readonly SecretRules _rules;
+    private readonly bool _honorInlineAllow;
+    private readonly GitCommand _git;
+
+    public GitSecretScanner(SecretRules rules)
+        : this(rules, honorInlineAllow: false, DefaultTimeout)
+    {
+    }
+
+    internal GitSecretScanner(SecretRules rules, bool honorInlineAllow, TimeSpan timeout)
+    {
+        _rules = rules;
+        _honorInlineAllow = honorInlineAllow;
+        _git = new GitCommand(allowLocal: false, timeout);
+    }
+
+    public async Task<IReadOnlyList<SecretFinding>> ScanCommitsAsync(string repositoryPath, string baseCommit, string headCommit, CancellationToken cancellationToken)
+    {
+        var from = await ResolveCommitAsync(repositoryPath, baseCommit, cancellationToken);
+        var to = await ResolveCommitAsync(repositoryPath, headCommit, cancellationToken);
+        var allowlist = await ReadAllowlistAsync(repositoryPath, from, cancellationToken);
+        // Oldest first, merges shown as what they add beyond a clean re-merge of their parents (git 2.36+).
+        var output = await _git.RunCheckedAsync(repositoryPath,
+            [.. OutputSettings, "log", "--reverse", "--diff-merges=remerge", $"--format={DiffReader.CommitMarker}%H", .. DiffOptions, "--end-of-options", $"{from}..{to}", "--"],
+            cancellationToken, GitEnvironment);
+        return ScanDiff(output, allowlist);
+    }
+
+    /// <summary>Scans what <c>git commit</c> would commit now (the index against HEAD), with the allowlist of HEAD.</summary>
+    public async Task<IReadOnlyList<SecretFinding>> ScanStagedAsync(string repositoryPath, CancellationToken cancellationToken)
+    {
+        var head = await _git.RunAsync(repositoryPath, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], cancellationToken, GitEnvironment);
+        var allowlist = head.Succeeded ? await ReadAllowlistAsync(repositoryPath, head.Output.Trim(), cancellationToken) : SecretsAllowlist.Empty;
+        var output = await _git.RunCheckedAsync(repositoryPath, [.. OutputSettings, "diff", "--cached", .. DiffOptions, "--"], cancellationToken, GitEnvironment);
+        return ScanDiff(output, allowlist);
+    }
+
+    /// <summary>The allowlist file as it is at <paramref name="revision"/>; empty when it has none.</summary>
+    public async Task<SecretsAllowlist> ReadAllowlistAsync(string repositoryPath, string revision, CancellationToken cancellationToken)
+    {
+        // cat-file shows the blob as stored: no textconv or filters, whatever the repository's attributes say.
+        var result = await _git.RunAsync(repositoryPath, ["cat-file", "blob", $"{revision}:{SecretsAllowlist.RepositoryPath}"], cancellationToken, GitEnvironment);
+        return result.Succeeded ? SecretsAllowlist.Parse(result.Output) : SecretsAllowlist.Empty;
+    }
+
+    /// <summary>The full id of a commit; refuses option-like revisions.</summary>
+    public async Task<string> ResolveCommitAsync(string repositoryPath, string revision, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(revision) || revision.StartsWith('-') || revision.Any(char.IsControl))
+        {
+            throw new GitException($"not a revision: '{revision}'", transient: false, "git-failed");
+        }
+
+        var result = await _git.RunAsync(repositoryPath, ["rev-parse", "--verify", "--quiet", "--end-of-options", $"{revision}^{{commit}}"], cancellationToken, GitEnvironment);
+        if (!result.Succeeded)
+        {
+            throw new GitException($"no such commit: '{revision}'", transient: false, "git-failed");
+        }
+
+        return result.Output.Trim();
+    }
+
+    private List<SecretFinding> ScanDiff(string output, SecretsAllowlist allowlist)
+    {
+        var engine = new SecretEngine(_rules, new ScanPolicy { HonorInlineAllow = _honorInlineAllow, Allowlist = allowlist });
+        var findings = new List<SecretFinding>();
+        DiffReader.Read(output, file =>
+        {
+            var found = file.Binary ? 0 : engine.Scan(new ScanFragment { File = file.Path, Commit = file.Commit, Text = file.AddedText, LineNumbers = file.LineNumbers }, findings);
+            if (found == 0)
+            {
+                engine.ScanFileName(file.Path, file.Commit, () => file.BlobId ?? SecretFingerprint.BlobId(Encoding.UTF8.GetBytes(file.AddedText)), findings);
+            }
+        });
+
+        return findings;
+    }
+}

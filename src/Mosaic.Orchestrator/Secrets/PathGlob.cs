@@ -1,0 +1,87 @@
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Mosaic.Orchestrator.Secrets;
+
+/// <summary>
+/// A path glob as in .gitignore, matched against a repository-relative path with '/' separators: <c>*</c> is any run
+/// of characters within one path segment, <c>?</c> one such character, <c>**</c> any number of whole segments. A glob
+/// without a '/' matches the file name in any folder (<c>*.p12</c> is <c>**/*.p12</c>); a glob ending in '/' matches
+/// everything under that folder.
+/// </summary>
+public sealed class PathGlob
+{
+    private readonly Regex _regex;
+
+    public PathGlob(string pattern)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(pattern);
+        Pattern = pattern.Trim();
+        var body = Pattern.TrimStart('/');
+        if (!Pattern.TrimEnd('/').Contains('/', StringComparison.Ordinal))
+        {
+            body = "**/" + body;
+        }
+
+        if (body.EndsWith('/'))
+        {
+            body += "**";
+        }
+
+        _regex = new Regex(Translate(body), RegexOptions.CultureInvariant | RegexOptions.NonBacktracking);
+    }
+
+    public string Pattern { get; }
+
+    public bool IsMatch(string path) => _regex.IsMatch(path);
+
+    public static bool MatchesAny(IReadOnlyList<PathGlob> globs, string path)
+    {
+        foreach (var glob in globs)
+        {
+            if (glob.IsMatch(path))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static string Translate(string glob)
+    {
+        var regex = new StringBuilder("^");
+        for (var i = 0; i < glob.Length; i++)
+        {
+            var c = glob[i];
+            if (c == '*' && i + 1 < glob.Length && glob[i + 1] == '*')
+            {
+                var wholeSegment = (i == 0 || glob[i - 1] == '/') && (i + 2 == glob.Length || glob[i + 2] == '/');
+                if (wholeSegment && i + 2 < glob.Length)
+                {
+                    regex.Append("(?:[^/]*/)*"); // "**/" is zero or more folders
+                    i += 2;
+                }
+                else
+                {
+                    regex.Append(".*");
+                    i++;
+                }
+            }
+            else if (c == '*')
+            {
+                regex.Append("[^/]*");
+            }
+            else if (c == '?')
+            {
+                regex.Append("[^/]");
+            }
+            else
+            {
+                regex.Append(Regex.Escape(c.ToString()));
+            }
+        }
+
+        return regex.Append('$').ToString();
+    }
+}

@@ -1,0 +1,117 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Mosaic.Orchestrator.Secrets;
+
+/// <summary>
+/// One detection rule. A content rule has a regex (with a group named <c>secret</c>; without it the whole match is the
+/// secret) and keywords: the regex runs only on lines containing one of them. A file rule has no regex: any file whose
+/// path matches <see cref="Paths"/> is itself a finding (an <c>id_rsa</c>, a <c>.p12</c>).
+/// </summary>
+public sealed class SecretRule
+{
+    internal SecretRule(string id, string description, Regex? regex, IReadOnlyList<string> keywords, double minEntropy, bool multiline, IReadOnlyList<PathGlob> paths, RuleAllowlist allowlist)
+    {
+        Id = id;
+        Description = description;
+        Regex = regex;
+        Keywords = keywords;
+        MinEntropy = minEntropy;
+        Multiline = multiline;
+        Paths = paths;
+        Allowlist = allowlist;
+        SecretGroup = regex?.GroupNumberFromName("secret") is int g and >= 0 ? g : 0;
+    }
+
+    public string Id { get; }
+
+    public string Description { get; }
+
+    public IReadOnlyList<string> Keywords { get; }
+
+    /// <summary>Minimum Shannon entropy (bits per character) of the secret; 0 = no floor.</summary>
+    public double MinEntropy { get; }
+
+    /// <summary>The regex may match across lines (it runs on a window that starts at the keyword's line).</summary>
+    public bool Multiline { get; }
+
+    public bool IsFileRule => Regex is null;
+
+    internal Regex? Regex { get; }
+
+    internal int SecretGroup { get; }
+
+    /// <summary>Only files matching one of these globs (none = every file).</summary>
+    internal IReadOnlyList<PathGlob> Paths { get; }
+
+    internal RuleAllowlist Allowlist { get; }
+
+    /// <summary>Whether the rule looks at this file at all (its path restriction and its path allowlist).</summary>
+    internal bool AppliesTo(string path) =>
+        (Paths.Count == 0 || PathGlob.MatchesAny(Paths, path)) && !PathGlob.MatchesAny(Allowlist.Paths, path);
+
+    public override string ToString() => Id;
+}
+
+/// <summary>
+/// What a rule (or the whole rule set) lets through: secrets matching a regex, matches or lines matching a regex,
+/// secrets containing a stopword, files matching a path glob, and exact secrets known by their SHA-256.
+/// </summary>
+internal sealed class RuleAllowlist
+{
+    public static readonly RuleAllowlist Empty = new([], [], [], [], [], []);
+
+    public RuleAllowlist(IReadOnlyList<Regex> secretRegexes, IReadOnlyList<Regex> matchRegexes, IReadOnlyList<Regex> lineRegexes, IReadOnlyList<string> stopwords, IReadOnlyList<PathGlob> paths, IReadOnlyCollection<string> sha256)
+    {
+        SecretRegexes = secretRegexes;
+        MatchRegexes = matchRegexes;
+        LineRegexes = lineRegexes;
+        Stopwords = stopwords;
+        Paths = paths;
+        Sha256 = new HashSet<string>(sha256, StringComparer.OrdinalIgnoreCase);
+    }
+
+    public IReadOnlyList<Regex> SecretRegexes { get; }
+
+    public IReadOnlyList<Regex> MatchRegexes { get; }
+
+    public IReadOnlyList<Regex> LineRegexes { get; }
+
+    public IReadOnlyList<string> Stopwords { get; }
+
+    public IReadOnlyList<PathGlob> Paths { get; }
+
+    public HashSet<string> Sha256 { get; }
+
+    public bool Allows(string secret, ReadOnlySpan<char> match, ReadOnlySpan<char> line)
+    {
+        foreach (var stopword in Stopwords)
+        {
+            if (secret.Contains(stopword, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        if (AnyMatch(SecretRegexes, secret) || AnyMatch(MatchRegexes, match) || AnyMatch(LineRegexes, line))
+        {
+            return true;
+        }
+
+        return Sha256.Count > 0 && Sha256.Contains(Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(secret))));
+    }
+
+    private static bool AnyMatch(IReadOnlyList<Regex> regexes, ReadOnlySpan<char> text)
+    {
+        foreach (var regex in regexes)
+        {
+            if (regex.IsMatch(text))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}

@@ -1,0 +1,14 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Mosaic.Orchestrator.Secrets;
+
+/// <summary>Registers the secret scanner for the pipeline: the embedded default rules and <see cref="ISecretScanner"/>.</summary>
+public static class SecretScanningSetup
+{
+    public static IServiceCollection AddSecretScanning(this IServiceCollection services)
+    {
+        services.TryAddSingleton(_ => SecretRules.Default);
+        services.TryAddSingleton<ISecretScanner>(sp => new GitSecretScanner(sp.GetRequiredService<SecretRules>()));
+        return services;
+    }
+}

@@ -1,0 +1,238 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Mosaic.Orchestrator.Cli;
+using Mosaic.Orchestrator.Secrets;
+using Mosaic.Orchestrator.Tests.Secrets;
+using Mosaic.Orchestrator.Tests.Support;
+using static Mosaic.Orchestrator.Tests.Secrets.FakeSecrets;
+
+namespace Mosaic.Orchestrator.Tests.Cli;
+
+/// <summary><c>mosaic-orchestrator scan</c> on real files and real git repositories.</summary>
+public sealed class ScanSecretsCommandTests
+{
+    private static async Task<(int Exit, string Output, string Error)> RunAsync(string workingDirectory, params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var exit = await ScanCommand.RunAsync(args, output, error, workingDirectory, CancellationToken.None);
+        return (exit, output.ToString(), error.ToString());
+    }
+
+    /// <summary>One secret of every kind the generators make, each on its own line of a .env-style file.</summary>
+    private static readonly string[] Secrets =
+    [
+        AwsAccessKeyId(), GitHubClassic(), GitHubFineGrained(), GitHubOAuth(), GitHubApp(), GitHubRefresh(), GitLabPat(),
+        GitLabRunner(), SlackBot(), StripeLive(), StripeWebhook(), GoogleApiKey(), OpenAiProject(), OpenAiLegacy(), Anthropic(),
+        TwilioApiKey(), SendGrid(), Npm(), PyPi(), NuGet(), Jwt(),
+    ];
+
+    private static string SecretsFile() => string.Concat(Secrets.Select((s, i) => $"VALUE_{i}={s}\n"));
+
+    [Fact]
+    public async Task A_clean_folder_exits_0_and_a_folder_with_secrets_exits_1_naming_each_without_the_secret()
+    {
+        var folder = TempDirectory.Create("cli-clean");
+        File.WriteAllText(Path.Combine(folder, "app.py"), "print('hello')\n");
+        var clean = await RunAsync(folder);
+        Assert.Equal((0, ""), (clean.Exit, clean.Output));
+        Assert.Contains("no secrets found", clean.Error, StringComparison.Ordinal);
+
+        Directory.CreateDirectory(Path.Combine(folder, "config"));
+        File.WriteAllText(Path.Combine(folder, "config", "values.txt"), "intro\n" + SecretsFile());
+        var dirty = await RunAsync(folder, "--format", "text");
+        Assert.Equal(1, dirty.Exit);
+        Assert.Contains($"{Secrets.Length} secrets found", dirty.Error, StringComparison.Ordinal);
+        Assert.Contains("config/values.txt:2:9: aws-access-key-id: AWS access key id: AKIA*** fingerprint ", dirty.Output, StringComparison.Ordinal);
+        AssertNoSecret(dirty.Output + dirty.Error);
+    }
+
+    [Fact]
+    public async Task Json_and_sarif_reports_hold_every_finding_and_no_secret()
+    {
+        var folder = TempDirectory.Create("cli-formats");
+        File.WriteAllText(Path.Combine(folder, "all secrets.txt"), SecretsFile());
+        File.WriteAllText(Path.Combine(folder, "key.pem"), Pem());
+
+        var json = await RunAsync(folder, "--format=json", ".");
+        Assert.Equal(1, json.Exit);
+        AssertNoSecret(json.Output + json.Error);
+        using (var document = JsonDocument.Parse(json.Output))
+        {
+            var root = document.RootElement;
+            Assert.Equal(Secrets.Length + 1, root.GetProperty("count").GetInt32());
+            var first = root.GetProperty("findings")[0];
+            Assert.Equal("all secrets.txt", first.GetProperty("file").GetString());
+            Assert.Equal(1, first.GetProperty("line").GetInt32());
+            Assert.Matches("^[0-9a-f]{32}$", first.GetProperty("fingerprint").GetString());
+            Assert.False(first.TryGetProperty("commit", out _));
+        }
+
+        var sarif = await RunAsync(folder, "--format", "sarif");
+        Assert.Equal(1, sarif.Exit);
+        AssertNoSecret(sarif.Output);
+        using var log = JsonDocument.Parse(sarif.Output);
+        Assert.Equal("2.1.0", log.RootElement.GetProperty("version").GetString());
+        Assert.Equal(SecretReports.SarifSchema, log.RootElement.GetProperty("$schema").GetString());
+        var run = log.RootElement.GetProperty("runs")[0];
+        var driver = run.GetProperty("tool").GetProperty("driver");
+        Assert.Equal("mosaic-orchestrator", driver.GetProperty("name").GetString());
+        var rules = driver.GetProperty("rules").EnumerateArray().Select(r => r.GetProperty("id").GetString()).ToList();
+        Assert.Equal(SecretRules.Default.Rules.Count, rules.Count);
+        var results = run.GetProperty("results").EnumerateArray().ToList();
+        Assert.Equal(Secrets.Length + 1, results.Count);
+        foreach (var result in results)
+        {
+            Assert.Equal(rules[result.GetProperty("ruleIndex").GetInt32()], result.GetProperty("ruleId").GetString());
+            Assert.Equal("error", result.GetProperty("level").GetString());
+            Assert.EndsWith("***", result.GetProperty("message").GetProperty("text").GetString(), StringComparison.Ordinal);
+            var location = result.GetProperty("locations")[0].GetProperty("physicalLocation");
+            Assert.True(location.GetProperty("region").GetProperty("startLine").GetInt32() >= 1);
+            Assert.Matches("^[0-9a-f]{32}$", result.GetProperty("partialFingerprints").GetProperty("mosaicSecretFingerprint/v1").GetString());
+            Assert.Contains(location.GetProperty("artifactLocation").GetProperty("uri").GetString(), new[] { "all%20secrets.txt", "key.pem" });
+        }
+    }
+
+    [Fact]
+    public async Task A_git_range_reports_the_commits_and_reads_the_allowlist_from_its_base()
+    {
+        var repo = TestRepository.Create("cli-range");
+        var fixture = GitHubClassic("cli-fixture");
+        repo.Write(".mosaic/secrets-allowlist", SecretFingerprint.Compute("github-pat", "fixture.txt", fixture) + "\n");
+        var baseCommit = repo.Commit("base");
+        repo.Write("fixture.txt", $"t={fixture}\n").Write("leak.txt", $"stripe={StripeLive()}\n");
+        var head = repo.Commit("work");
+
+        var range = await RunAsync(repo.Path, "--git", $"{baseCommit}..{head}", "--format", "json");
+        Assert.Equal(1, range.Exit);
+        using var document = JsonDocument.Parse(range.Output);
+        var finding = Assert.Single(document.RootElement.GetProperty("findings").EnumerateArray());
+        Assert.Equal(("leak.txt", head), (finding.GetProperty("file").GetString(), finding.GetProperty("commit").GetString()));
+        Assert.Equal(1, (await RunAsync(repo.Path, "--git", baseCommit)).Exit); // A alone is A..HEAD
+        Assert.Equal(1, (await RunAsync(repo.Path, $"--git={baseCommit}..")).Exit);
+        var text = await RunAsync(repo.Path, "--git", $"{head}..{head}");
+        Assert.Equal((0, "no secrets found\n"), (text.Exit, text.Error.Replace("\r", "", StringComparison.Ordinal)));
+        var sarif = await RunAsync(repo.Path, "--git", $"{baseCommit}..{head}", "--format", "sarif");
+        Assert.Contains(head, sarif.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Staged_scans_what_would_be_committed_and_honours_inline_allow_comments()
+    {
+        var repo = TestRepository.Create("cli-staged");
+        repo.Commit("base");
+        repo.Write("ok.py", $"TOKEN = \"{GitHubClassic("ok")}\"  # mosaic:allow: documented test value\n").Git("add", "ok.py");
+        Assert.Equal(0, (await RunAsync(repo.Path, "--staged")).Exit);
+        repo.Write("bad.py", $"TOKEN = \"{GitHubClassic("bad")}\"\n").Git("add", "bad.py");
+        var staged = await RunAsync(repo.Path, "--staged");
+        Assert.Equal(1, staged.Exit);
+        Assert.StartsWith("bad.py:1:10: github-pat:", staged.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Path_scans_skip_git_folders_and_links_and_use_the_committed_or_local_allowlist()
+    {
+        var repo = TestRepository.Create("cli-paths");
+        var fixture = Npm("cli-allowed");
+        repo.Write(".mosaic/secrets-allowlist", $"path generated/**\n{SecretFingerprint.Compute("npm-access-token", "src/a.txt", fixture)}\nbogus line\n");
+        repo.Commit("allowlist");
+        repo.Write("src/a.txt", $"n={fixture}\n").Write("generated/b.txt", $"g={GitHubClassic()}\n");
+        File.WriteAllText(Path.Combine(repo.Path, ".git", "leak.txt"), $"t={GitHubClassic("in-git")}\n");
+        File.CreateSymbolicLink(Path.Combine(repo.Path, "src", "link.txt"), Path.Combine(repo.Path, "generated", "b.txt"));
+        var inRepo = await RunAsync(repo.Path);
+        Assert.Equal((0, ""), (inRepo.Exit, inRepo.Output));
+        Assert.Contains("warning: .mosaic/secrets-allowlist:3:", inRepo.Error, StringComparison.Ordinal);
+        Assert.Contains("skipped src/link.txt: symbolic link", inRepo.Error, StringComparison.Ordinal);
+
+        var plain = TempDirectory.Create("cli-plain");
+        File.WriteAllText(Path.Combine(plain, "c.txt"), $"n={fixture}\n");
+        Assert.Equal(1, (await RunAsync(plain, "c.txt")).Exit);
+        Directory.CreateDirectory(Path.Combine(plain, ".mosaic"));
+        File.WriteAllText(Path.Combine(plain, ".mosaic", "secrets-allowlist"), "path *.txt\n");
+        Assert.Equal(0, (await RunAsync(plain, "c.txt")).Exit);
+    }
+
+    [Fact]
+    public async Task A_rules_file_adds_rules()
+    {
+        var folder = TempDirectory.Create("cli-rules");
+        File.WriteAllText(Path.Combine(folder, "rules.json"), """{ "rules": [ { "id": "acme-key", "description": "ACME key", "regex": "\\b(?<secret>acme_[a-z0-9]{16})\\b", "keywords": ["acme_"] } ] }""");
+        File.WriteAllText(Path.Combine(folder, "a.txt"), "k = acme_0123456789abcdef\n");
+        Assert.Equal(0, (await RunAsync(folder, "a.txt")).Exit);
+        var custom = await RunAsync(folder, "--rules", "rules.json", "a.txt");
+        Assert.Equal(1, custom.Exit);
+        Assert.Contains("acme-key: ACME key: acme***", custom.Output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--frobnicate")]
+    [InlineData("--format", "xml")]
+    [InlineData("--format")]
+    [InlineData("--git", "HEAD", "--staged")]
+    [InlineData("src", "--staged")]
+    [InlineData("--staged=yes")]
+    public async Task Usage_errors_exit_2_with_the_usage(params string[] args)
+    {
+        var result = await RunAsync(TempDirectory.Create("cli-usage"), args);
+        Assert.Equal(2, result.Exit);
+        Assert.Contains("usage: mosaic-orchestrator scan", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Scan_errors_exit_2_with_a_message()
+    {
+        var folder = TempDirectory.Create("cli-errors");
+        File.WriteAllText(Path.Combine(folder, "bad.json"), "{ not json");
+        Assert.Contains("no such file or directory: missing.txt", (await RunAsync(folder, "missing.txt")).Error, StringComparison.Ordinal);
+        Assert.Contains("bad.json: not a valid rules document", (await RunAsync(folder, "--rules", "bad.json")).Error, StringComparison.Ordinal);
+        var notRepo = await RunAsync(folder, "--git", "main..HEAD");
+        Assert.Equal(2, notRepo.Exit);
+        Assert.Contains("no such commit", notRepo.Error, StringComparison.Ordinal);
+        Assert.Equal(2, (await RunAsync(folder, "--git", "..HEAD")).Exit);
+        Assert.Equal(2, (await RunAsync(folder, "--staged")).Exit);
+        var help = await RunAsync(folder, "--help");
+        Assert.Equal(0, help.Exit);
+        Assert.Contains("--staged", help.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Large_files_are_skipped_and_listed()
+    {
+        var folder = TempDirectory.Create("cli-large");
+        File.WriteAllText(Path.Combine(folder, "big.log"), new string('x', 2048) + GitHubClassic());
+        var scanner = new PathScanner(new SecretEngine(SecretRules.Default, new ScanPolicy()), maxFileBytes: 1024);
+        var findings = new List<SecretFinding>();
+        scanner.Scan(["."], folder, findings);
+        Assert.Empty(findings);
+        Assert.Contains("big.log", Assert.Single(scanner.Skipped), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_real_executable_scans_and_exits_1_on_findings()
+    {
+        var folder = TempDirectory.Create("cli-exe");
+        File.WriteAllText(Path.Combine(folder, "settings.yaml"), $"slack:\n  token: {SlackBot()}\n");
+        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "mosaic-orchestrator.dll"), "scan", "--format", "sarif" })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 1, error);
+        Assert.Contains("\"ruleId\": \"slack-token\"", await output, StringComparison.Ordinal);
+        Assert.Equal(0, await CommandLine.RunAsync(["help"]));
+    }
+
+    private static void AssertNoSecret(string text)
+    {
+        foreach (var secret in Secrets.Append(PemBody()))
+        {
+            // Nothing past the first four characters may appear.
+            Assert.DoesNotContain(secret[4..Math.Min(secret.Length, 24)], text, StringComparison.Ordinal);
+        }
+    }
+}

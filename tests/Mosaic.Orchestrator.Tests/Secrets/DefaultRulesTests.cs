@@ -1,0 +1,199 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using Mosaic.Orchestrator.Secrets;
+using static Mosaic.Orchestrator.Tests.Secrets.FakeSecrets;
+
+namespace Mosaic.Orchestrator.Tests.Secrets;
+
+/// <summary>Each default rule on true positives and near misses, in the syntaxes people commit them in.</summary>
+public sealed class DefaultRulesTests
+{
+    internal static List<SecretFinding> Scan(string file, string text, SecretRules? rules = null, bool inlineAllow = true)
+    {
+        var findings = new List<SecretFinding>();
+        var engine = new SecretEngine(rules ?? SecretRules.Default, new ScanPolicy { HonorInlineAllow = inlineAllow });
+        if (engine.Scan(new ScanFragment { File = file, Text = text }, findings) == 0)
+        {
+            engine.ScanFileName(file, null, () => SecretFingerprint.BlobId(Encoding.UTF8.GetBytes(text)), findings);
+        }
+
+        return findings;
+    }
+
+    public static TheoryData<string, string, string> Positives() => new()
+    {
+        // rule, file, content
+        { "private-key", "deploy/key.pem", Pem() },
+        { "private-key", "notes.txt", "here it is:\n" + Pem("OPENSSH PRIVATE KEY", "openssh") },
+        { "private-key", "keys/ec.key", Pem("EC PRIVATE KEY", "ec") },
+        { "private-key", "secring.asc", "-----BEGIN PGP PRIVATE KEY BLOCK-----\nVersion: GnuPG v2\n\n" + PemBody("pgp") + "\n-----END PGP PRIVATE KEY BLOCK-----\n" },
+        { "private-key", "legacy.pem", "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,0F1E2D3C4B5A69788796A5B4C3D2E1F0\n\n" + PemBody("enc") + "\n-----END RSA PRIVATE KEY-----\n" },
+        { "private-key", "src/Signer.cs", "const string Key = \"-----BEGIN PRIVATE KEY-----\\n" + PemBody("cs").Replace("\n", "\\n", StringComparison.Ordinal) + "\\n-----END PRIVATE KEY-----\";" },
+        { "private-key", "signer.py", "KEY = \"\"\"-----BEGIN RSA PRIVATE KEY-----\n" + PemBody("py") + "\n-----END RSA PRIVATE KEY-----\"\"\"\n" },
+        { "private-key", "values.yaml", "tls:\n  key: |\n    -----BEGIN EC PRIVATE KEY-----\n    " + PemBody("yaml").Replace("\n", "\n    ", StringComparison.Ordinal) + "\n    -----END EC PRIVATE KEY-----\n" },
+        { "gcp-service-account", "sa.json", "{\n  \"type\": \"service_account\",\n  \"project_id\": \"demo-123\",\n  \"private_key_id\": \"" + Random("kid", 40, Hex) + "\",\n  \"private_key\": \"-----BEGIN PRIVATE KEY-----\\n" + PemBody("gcp").Replace("\n", "\\n", StringComparison.Ordinal) + "\\n-----END PRIVATE KEY-----\\n\",\n  \"client_email\": \"bot@demo-123.iam.gserviceaccount.com\"\n}\n" },
+        { "gcp-service-account", "sa-min.json", "{\"type\":\"service_account\",\"private_key\":\"-----BEGIN PRIVATE KEY-----\\n" + PemBody("gcp2").Replace("\n", "\\n", StringComparison.Ordinal) + "\\n-----END PRIVATE KEY-----\\n\"}" },
+        { "aws-access-key-id", ".env", "AWS_ACCESS_KEY_ID=" + AwsAccessKeyId() },
+        { "aws-access-key-id", "deploy.sh", "aws configure set aws_access_key_id " + AwsAccessKeyId("sh") },
+        { "aws-access-key-id", "config.json", "{\"accessKeyId\": \"" + AwsAccessKeyId("json") + "\"}" },
+        { "aws-secret-access-key", "credentials", "[default]\nregion = eu-west-1\naws_secret_access_key = " + AwsSecretKey() + "\n" },
+        { "aws-secret-access-key", "template.yaml", "Outputs:\n  SecretAccessKey: " + AwsSecretKey("yaml") + "\n" },
+        { "aws-secret-access-key", "Program.cs", "var awsSecretKey = \"" + AwsSecretKey("cs") + "\";" },
+        { "github-pat", "ci.sh", "export GITHUB_TOKEN=" + GitHubClassic() },
+        { "github-pat", "bot.py", "token = \"" + GitHubClassic("py") + "\"" },
+        { "github-pat", "remote.txt", "https://" + GitHubClassic("url") + "@github.com/org/repo.git" },
+        { "github-fine-grained-pat", "settings.json", "{\"github\": {\"token\": \"" + GitHubFineGrained() + "\"}}" },
+        { "github-oauth-token", "hosts.yml", "github.com:\n    oauth_token: " + GitHubOAuth() + "\n" },
+        { "github-app-token", "action.js", "const token = '" + GitHubApp() + "';" },
+        { "github-app-token", "action.ts", "headers.set('x-token', '" + GitHubApp("ghu", 'u') + "')" },
+        { "github-refresh-token", "tokens.txt", GitHubRefresh() },
+        { "gitlab-pat", ".gitlab-ci.yml", "variables:\n  GITLAB_TOKEN: " + GitLabPat() + "\n" },
+        { "gitlab-token", "runner.toml", "token = \"" + GitLabRunner() + "\"" },
+        { "gitlab-token", "trigger.sh", "curl -X POST -F token=" + GitLabTrigger() + " https://gitlab.example.org/api/v4/projects/1/trigger/pipeline" },
+        { "slack-token", "slack.py", "client = WebClient(token=\"" + SlackBot() + "\")" },
+        { "slack-webhook", "notify.sh", "curl -X POST -d '{\"text\":\"hi\"}' " + SlackWebhook() },
+        { "stripe-key", "billing.rb", "Stripe.api_key = '" + StripeLive() + "'" },
+        { "stripe-key", "appsettings.json", "{\"Stripe\": {\"SecretKey\": \"" + StripeRestrictedTest() + "\"}}" },
+        { "stripe-webhook-secret", "webhook.go", "endpointSecret := \"" + StripeWebhook() + "\"" },
+        { "google-api-key", "maps.html", "<script src=\"https://maps.googleapis.com/maps/api/js?key=" + GoogleApiKey() + "&callback=init\"></script>" },
+        { "google-api-key", "firebase.js", "const firebaseConfig = { apiKey: \"" + GoogleApiKey("fb") + "\" };" },
+        { "openai-api-key", "chat.py", "client = OpenAI(api_key=\"" + OpenAiProject() + "\")" },
+        { "openai-api-key", ".envrc", "export OPENAI_API_KEY=" + OpenAiLegacy() },
+        { "anthropic-api-key", "agent.ts", "const anthropic = new Anthropic({ apiKey: '" + Anthropic() + "' });" },
+        { "azure-storage-account-key", "appsettings.json", "{\"ConnectionStrings\": {\"Blob\": \"DefaultEndpointsProtocol=https;AccountName=acct1;AccountKey=" + AzureStorageKey() + ";EndpointSuffix=core.windows.net\"}}" },
+        { "azure-storage-key", "deploy.yaml", "env:\n  AZURE_STORAGE_KEY: \"" + AzureStorageKey("yaml") + "\"\n" },
+        { "azure-sas-token", "download.sh", "curl 'https://acct1.blob.core.windows.net/c/file.zip?sv=2022-11-02&ss=b&srt=o&sp=r&se=2030-01-01T00:00:00Z&spr=https&sig=" + Random("sas", 43, Alnum) + "%3D'" },
+        { "twilio-api-key", ".env", "TWILIO_API_KEY=" + TwilioApiKey() },
+        { "twilio-auth-token", "sms.py", "twilio_auth_token = \"" + Random("twilio-auth", 32, Hex) + "\"" },
+        { "sendgrid-api-key", "mail.cs", "var client = new SendGridClient(\"" + SendGrid() + "\");" },
+        { "npm-access-token", ".npmrc", "//registry.npmjs.org/:_authToken=" + Npm() },
+        { "npmrc-auth", ".npmrc", "//npm.pkg.example-registry.net/:_authToken=" + Random("npmrc", 40, Alnum) },
+        { "pypi-token", ".pypirc", "[pypi]\nusername = __token__\npassword = " + PyPi() + "\n" },
+        { "nuget-api-key", "publish.sh", "dotnet nuget push pkg.nupkg --api-key " + NuGet() + " --source nuget.org" },
+        { "docker-config-auth", "config.json", "{\n  \"auths\": {\n    \"registry.example-corp.io\": {\n      \"auth\": \"" + Convert.ToBase64String(Encoding.UTF8.GetBytes("deploy:" + Password("docker"))) + "\"\n    }\n  }\n}\n" },
+        { "jwt", "fixtures.yaml", "session: " + Jwt() },
+        { "url-password", ".env.production", "DATABASE_URL=postgres://app:" + Password("db") + "@db.internal:5432/app" },
+        { "url-password", "clone.sh", "git clone https://builder:" + Random("url-tok", 30) + "@git.internal.corp/org/repo.git" },
+        { "connection-string-password", "Db.cs", "var cs = \"Server=db01;Database=app;User Id=sa;Password=" + Password("conn") + ";\";" },
+        { "authorization-header", "call.sh", "curl -H \"Authorization: Bearer " + Random("bearer", 40, Base64Url) + "\" https://api.internal.corp/v1/items" },
+        { "dotenv-secret", ".env", "NODE_ENV=production\nSESSION_SECRET=" + Random("session", 8, Lower) + "\n" },
+        { "dotenv-secret", "config/.env.local", "DB_PASSWORD='" + Random("dbpw", 12, Lower) + "'\n" },
+        { "generic-secret", "auth.py", "CLIENT_SECRET = \"" + Random("client-secret", 32) + "\"" },
+        { "generic-hex-secret", "Settings.cs", "private const string ApiKey = \"" + Random("cs-key", 32, Hex) + "\";" },
+        { "generic-hex-secret", "mailer.env.yaml", "mail:\n  api-key: " + Random("hex-key", 40, Hex) + "\n" },
+        { "generic-secret", "Client.cs", "private const string ApiKey = \"" + Random("cs-key", 32) + "\";" },
+        { "generic-secret", "values.yaml", "service:\n  api_key: " + Random("yaml-key", 24) + "\n" },
+        { "generic-secret", "appsettings.json", "{\"Auth\": {\"Password\": \"" + Password("json") + "\"}}" },
+        { "generic-secret", "run.sh", "export SERVICE_TOKEN=" + Random("sh-token", 28) },
+        { "generic-secret", "app.properties", "db.password=" + Password("props") },
+        { "ssh-private-key-file", "deploy/id_ed25519", "PuTTY-User-Key-File-3: ssh-ed25519\n" + Random("putty", 80, Base64) },
+        { "pkcs12-file", "certs/client.p12", "\u0030\u0082\u0009\u0000\u0002\u0001\u0003" + Random("p12", 200, Base64) },
+        { "java-keystore-file", "android/release.jks", Random("jks", 100, Base64) },
+    };
+
+    [Theory]
+    [MemberData(nameof(Positives))]
+    public void Each_rule_finds_its_secret(string rule, string file, string text)
+    {
+        var findings = Scan(file, text);
+        Assert.True(findings.Count == 1, $"expected one {rule} finding, got: {string.Join(", ", findings.Select(f => f.RuleId))}");
+        Assert.Equal(rule, findings[0].RuleId);
+        Assert.Equal(file, findings[0].File);
+        Assert.EndsWith("***", findings[0].Preview, StringComparison.Ordinal);
+        Assert.Matches("^[0-9a-f]{32}$", findings[0].Fingerprint);
+    }
+
+    public static TheoryData<string, string> NearMisses() => new()
+    {
+        // file, content: nothing here is a secret
+        { "cert.pem", "-----BEGIN CERTIFICATE-----\n" + PemBody("cert") + "\n-----END CERTIFICATE-----\n" },
+        { "pub.pem", "-----BEGIN PUBLIC KEY-----\n" + PemBody("pub") + "\n-----END PUBLIC KEY-----\n" },
+        { "Pem.cs", "if (text.StartsWith(\"-----BEGIN PRIVATE KEY-----\", StringComparison.Ordinal)) { return Parse(text); }" },
+        { "pem.py", "HEADER = '-----BEGIN RSA PRIVATE KEY-----'\nFOOTER = '-----END RSA PRIVATE KEY-----'\n" },
+        { "sa.json", "{\"type\": \"service_account\", \"private_key\": \"<your-private-key>\"}" },
+        { "docs.md", "Use AWS_ACCESS_KEY_ID=" + "AKIA" + "IOSFODNN7EXAMPLE in the examples." },
+        { "credentials", "aws_secret_access_key = " + "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYEXAMPLEKEY" },
+        { "credentials.tmpl", "aws_secret_access_key = ${AWS_SECRET_ACCESS_KEY}" },
+        { "tz.txt", "TZ=Asia/Tokyo and ASIAN markets" },
+        { "low.txt", "id = " + "AKIA" + new string('A', 16) },
+        { "gh.md", "GITHUB_TOKEN=" + "gh" + "p_" + new string('x', 36) },
+        { "gh-short.txt", "gh" + "p_" + Random("short", 35) + " is one short" },
+        { "gh-long.txt", "gh" + "p_" + Random("long", 37) },
+        { "gitlab.md", "GITLAB_TOKEN: " + "gl" + "pat-" + "xxxxxxxxxxxxxxxxxxxx" },
+        { "slack.md", "SLACK_TOKEN=" + "xo" + "xb-your-token-here" },
+        { "hook.md", "https://hooks." + "slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX" },
+        { "stripe.js", "const publishable = 'pk" + "_live_" + Random("pk", 24) + "';" },
+        { "maps.md", "Google keys look like " + "AI" + "za" + Random("short-aiza", 30, Base64Url) + " (truncated here)" },
+        { "hashes.py", "cache_key = \"" + Random("cache", 40, Hex) + "\"\ncommit_sha = \"" + Random("sha", 40, Hex) + "\"\nkeyId: " + Random("kid2", 32, Hex) },
+        { "openai.md", "export OPENAI_API_KEY=" + "sk" + "-your-key-here" },
+        { "tasks.txt", "task-1234 mask-layer desk-lamp risk-assessment" },
+        { "anthropic.md", "ANTHROPIC_API_KEY=" + "sk" + "-ant-api03-" + "REPLACE_ME" },
+        { "azurite.json", "{\"Storage\": \"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=" + "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/" + "K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;\"}" },
+        { "skip.txt", "SKIP_TESTS=1 SK" + Random("sk31", 31, Hex) },
+        { "npm.md", "//registry.npmjs.org/:_authToken=${NPM_TOKEN}" },
+        { "jwt.md", "Example: " + "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9" + ".eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ" + ".SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c" },
+        { "urls.md", "See https://github.com/org/repo and http://localhost:8080/health and https://user:password@example.com/x" },
+        { "db.yaml", "url: postgres://app:${DB_PASSWORD}@db:5432/app\nother: https://docs.example.org/a:b@c" },
+        { "Db.cs", "var cs = $\"Server={host};Database=app;User Id=sa;Password={0};\";" },
+        { "call.sh", "curl -H \"Authorization: Bearer ${TOKEN}\" -H 'Authorization: Bearer <token>' https://api.internal.corp" },
+        { ".env.example", "SESSION_SECRET=keyboardcat\nAPI_KEY=abc123" },
+        { ".env", "PORT=3000\nAPI_TIMEOUT=30\nAPI_URL=https://api.internal.corp\nSESSION_DRIVER=redis\nAUTH_ENABLED=true\nDB_PASSWORD=changeme\n" },
+        { "Code.cs", "var token = cancellationToken;\nvar key = dictionary.Keys.First();\nthis.authService = authService;\nvar secret = options.Value.ClientSecret;" },
+        { "code.py", "password = getpass.getpass()\nkey = os.environ[\"API_KEY\"]\ntoken = request.headers.get(\"Authorization\")" },
+        { "ids.json", "{\"keyId\": \"" + Random("key-id", 32) + "\", \"publicKey\": \"" + Random("public", 44, Base64) + "\"}" },
+        { "api.py", "api_version = \"2023-10-01-preview\"\ntoken_type = \"bearer\"" },
+        { "k8s.yaml", "secretName: my-app-database-password\nsecret_name: my-app-database-password\nkey_file: /etc/ssl/private/server.key" },
+        { "config.yaml", "password: changeme\napi_key: <your-api-key>\ntoken: \"{{ .Values.token }}\"\nsecret: xxxxxxxxxxxxxxxx" },
+        { "package-lock.json", "\"integrity\": \"sha512-" + Random("lock", 86, Base64) + "==\", \"token\": \"" + Random("lock-token", 32) + "\"" },
+        { "constants.cs", "public const string TokenHeader = \"X-Session-Token-Header\";\nprivate const string AuthScheme = \"SUPER_SECRET_SCHEME\";" },
+        { "deploy/id_rsa.pub", "ssh-ed25519 " + Random("pubkey", 68, Base64) + " me@host" },
+        { "android/debug.keystore", Random("debug-ks", 100, Base64) },
+        { "stdlib.py", "self.key = '_threading_local._localimpl.' + str(id(self))\nRegOpenKeyEx = win32api.RegOpenKeyEx\nX509_PUBKEY = X509_pubkey_st\nbase_key = \"Software\\\\Python\\\\PythonCore\\\\{}.{}\".format(a, b)\nkey = \"Europe/Dublin\"\n_key = \"python.xml.sax.parser\"" },
+        { "Keys.cs", "var hmacKey = GenerateKey(32);\nvar keyboard = new KeyboardLayout(\"us-international\");" },
+    };
+
+    [Theory]
+    [MemberData(nameof(NearMisses))]
+    public void Near_misses_are_not_reported(string file, string text)
+    {
+        var findings = Scan(file, text);
+        Assert.True(findings.Count == 0, $"unexpected: {string.Join(", ", findings.Select(f => $"{f.RuleId} line {f.Line} {f.Preview}"))}");
+    }
+
+    [Fact]
+    public void Every_default_rule_has_a_positive_case_and_runs_on_the_non_backtracking_engine()
+    {
+        // These run on many lines, so they ask for the faster backtracking engine; Hostile_lines_take_linear_time covers them.
+        string[] backtracking = ["url-password", "twilio-api-key", "generic-hex-secret", "generic-secret"];
+        var covered = Positives().Select(row => (string)row[0]).ToHashSet();
+        foreach (var rule in SecretRules.Default.Rules)
+        {
+            Assert.Contains(rule.Id, covered);
+            if (!rule.IsFileRule)
+            {
+                Assert.Equal(!backtracking.Contains(rule.Id), rule.Regex!.Options.HasFlag(RegexOptions.NonBacktracking));
+                _ = new Regex(rule.Regex.ToString(), RegexOptions.NonBacktracking); // throws for lookarounds and backreferences
+            }
+        }
+    }
+
+    [Fact]
+    public void Hostile_lines_take_linear_time()
+    {
+        // Long runs of what the rules' repetitions accept, after every keyword: a backtracking engine would stall here.
+        var keywords = SecretRules.Default.ContentRules.SelectMany(r => r.Keywords).Distinct().ToList();
+        var text = new StringBuilder();
+        foreach (var keyword in keywords)
+        {
+            text.Append(keyword).Append(" = \"").Append('a', 20_000).Append(' ').Append(keyword).Append(":=").Append('A', 20_000).Append('\n');
+            text.Append("-----BEGIN PRIVATE KEY-----").Append('\n', 5_000).Append(keyword).Append("://").Append(':', 5_000).Append('\n');
+            text.Append("-----BEGIN PRIVATE KEY-----").Append('+', 60).Append(';').Append(keyword).Append("://u:").Append('p', 5_000).Append('\n');
+            text.Append(keyword).Append('=').Append('0', 20_000).Append("z ").Append(keyword).Append(' ', 5_000).Append(":\"").Append('x', 149).Append('\n');
+        }
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var findings = Scan("hostile.txt", text.ToString());
+        Assert.DoesNotContain(findings, f => f.RuleId == SecretEngine.TimeoutRuleId);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"took {clock.Elapsed}");
+    }
+}
