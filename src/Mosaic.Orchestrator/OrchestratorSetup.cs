@@ -7,6 +7,7 @@ using Mosaic.Orchestrator.Api;
 using Mosaic.Orchestrator.Configuration;
 using Mosaic.Orchestrator.Events;
 using Mosaic.Orchestrator.Gates;
+using Mosaic.Orchestrator.Secrets;
 using Mosaic.Orchestrator.Killswitch;
 using Mosaic.Orchestrator.Queue;
 using Mosaic.Orchestrator.Runtimes;
@@ -85,6 +86,12 @@ public static class OrchestratorSetup
         services.AddSingleton<GitWorkspaceProvider>();
         services.AddSingleton<IWorkspaceProvider>(sp => sp.GetRequiredService<GitWorkspaceProvider>());
         services.AddSingleton<IWorkspaceInspector>(sp => sp.GetRequiredService<GitWorkspaceProvider>());
+        if (settings.SecretRulesFile is { Length: > 0 } rules)
+        {
+            services.AddSingleton(_ => SecretRules.Load(rules));
+        }
+
+        services.AddSecretScanning();
         services.AddSingleton<LocalGateRunner>();
         services.AddSingleton<QualityGates>();
         AddCoordinatorClient(services, builder.Configuration.Get<GateOptions>() ?? new GateOptions());

@@ -65,6 +65,9 @@ public sealed record AgentRecord
 
     /// <summary>Files on which the branch conflicts with the latest base (the run then fails with reason conflict).</summary>
     public IReadOnlyList<string>? Conflicts { get; init; }
+    /// <summary>Secrets found in the agent's commits (redacted: rule, file, line, commit, preview, fingerprint); the run then failed.</summary>
+    public IReadOnlyList<Secrets.SecretFinding>? SecretFindings { get; init; }
+
     /// <summary>Gates named by the spawn request for the custom profile (null: GATES_CUSTOM).</summary>
     public IReadOnlyList<string>? CustomGates { get; init; }
 

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Mosaic.Orchestrator.Configuration;
 using Mosaic.Orchestrator.Events;
 using Mosaic.Orchestrator.Gates;
+using Mosaic.Orchestrator.Secrets;
 using Mosaic.Orchestrator.Processes;
 using Mosaic.Orchestrator.Queue;
 using Mosaic.Orchestrator.Runtimes;
@@ -25,6 +26,8 @@ public sealed partial class AgentRunner(
     NodeIdentity node,
     PromptTemplates prompts,
     QualityGates gates,
+    ISecretScanner secrets,
+    IWorkspaceInspector inspector,
     AuditTrail audit,
     IOptions<OrchestratorOptions> options,
     TimeProvider time,
@@ -143,8 +146,9 @@ public sealed partial class AgentRunner(
     }
 
     /// <summary>
-    /// The agent's work leaves as a branch: commit what it left, then the gates (a failing gate sends the agent back
-    /// to fix it, GATE_FIX_ATTEMPTS times), then check the branch against the base as it is now, and push.
+    /// The agent's work leaves as a branch: commit what it left, scan the commits for secrets, then the gates (a
+    /// failing gate sends the agent back to fix it, GATE_FIX_ATTEMPTS times), then check the branch against the base
+    /// as it is now, and push.
     /// </summary>
     private async Task<RuntimeResult> DeliverAsync(AgentRecord agent, RuntimeResult ran, string token, CancellationToken cancellationToken)
     {
@@ -158,6 +162,16 @@ public sealed partial class AgentRunner(
                 return agent.AgentType == AgentType.Worker
                     ? new RuntimeResult(RunOutcome.Failed, ran.ExitCode, "no-changes", "the agent finished without changing anything")
                     : ran;
+            }
+
+            // Secrets first: a leaked key is final (no fix run can take it out of history that would be pushed).
+            var findings = await secrets.ScanCommitsAsync(inspector.RepositoryOf(agent), agent.BaseCommit!, commit.HeadCommit, cancellationToken);
+            if (findings.Count > 0)
+            {
+                await transitions.ChangeAsync(agent.AgentId, a => a with { SecretFindings = [.. findings.Take(100)] }, cancellationToken, token);
+                return new RuntimeResult(RunOutcome.Failed, ran.ExitCode, "secrets-detected",
+                    $"{findings.Count} secret(s) in the agent's commits; nothing was pushed: " +
+                    string.Join("; ", findings.Take(5).Select(f => $"{f.RuleId} in {f.File}:{f.Line} ({f.Preview})")));
             }
 
             var failure = await GateAsync(agent, round, token, cancellationToken);

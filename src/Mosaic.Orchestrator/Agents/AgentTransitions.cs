@@ -73,6 +73,8 @@ public sealed class AgentTransitions(IAgentStore store, AgentEvents events)
     {
         AgentStatus.Running => new { attempt = agent.Attempt },
         AgentStatus.Completed => new { attempt = agent.Attempt, exitCode = agent.ExitCode },
+        AgentStatus.Failed when agent.SecretFindings is { Count: > 0 } findings =>
+            new { reason = agent.Reason, error = agent.Error, attempt = agent.Attempt, secretFindings = findings },
         AgentStatus.Failed or AgentStatus.Killed => new { reason = agent.Reason, error = agent.Error, attempt = agent.Attempt },
         _ => null,
     };

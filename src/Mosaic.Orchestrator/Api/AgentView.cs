@@ -30,13 +30,14 @@ public sealed record AgentView(
     double? TotalCostUsd,
     AgentRunReport? Run,
     IReadOnlyList<string>? CustomGates,
-    IReadOnlyList<GateResult>? Gates)
+    IReadOnlyList<GateResult>? Gates,
+    IReadOnlyList<Secrets.SecretFinding>? SecretFindings)
 {
     public static AgentView From(AgentRecord a) => new(
         a.AgentId, a.TaskId, a.AgentType, a.Status, a.SpawnedAt, a.StartedAt, a.CompletedAt, a.Error, a.Reason,
         a.GateProfile, a.Priority, a.TaskState, a.Attempt, a.MaxAttempts, a.NextAttemptAt, a.ExitCode,
         a.Context with { Repository = Workspaces.RepositoryAddress.Redact(a.Context.Repository) }, a.SpawnedBy,
-        a.Branch, a.BaseCommit, a.HeadCommit, a.Pushed, a.Conflicts, a.TotalCostUsd, a.Run, a.CustomGates, a.Gates);
+        a.Branch, a.BaseCommit, a.HeadCommit, a.Pushed, a.Conflicts, a.TotalCostUsd, a.Run, a.CustomGates, a.Gates, a.SecretFindings);
 }
 
 public sealed record SpawnResponse(Guid AgentId, string Status);

@@ -110,6 +110,10 @@ public sealed class OrchestratorOptions
     [ConfigurationKeyName("AGENT_BRANCH_TEMPLATE"), Required]
     public string AgentBranchTemplate { get; set; } = "agent/{taskId}-{shortId}";
 
+    /// <summary>A rules file for the pipeline's secret scan (same format as `scan --rules`), over the embedded defaults.</summary>
+    [ConfigurationKeyName("SECRET_RULES_FILE")]
+    public string? SecretRulesFile { get; set; }
+
     public TimeSpan KillGrace => TimeSpan.FromSeconds(KillGraceSeconds);
 
     public TimeSpan LeaseDuration => TimeSpan.FromSeconds(LeaseDurationSeconds);
@@ -150,6 +154,18 @@ public sealed class OrchestratorOptionsValidator : Microsoft.Extensions.Options.
         if (options.RetryMaxDelaySeconds < options.RetryBaseDelaySeconds)
         {
             failures.Add("RETRY_MAX_DELAY_SECONDS must be at least RETRY_BASE_DELAY_SECONDS.");
+        }
+
+        if (options.SecretRulesFile is { Length: > 0 } rulesFile)
+        {
+            try
+            {
+                Mosaic.Orchestrator.Secrets.SecretRules.Load(rulesFile);
+            }
+            catch (Mosaic.Orchestrator.Secrets.SecretRulesException ex)
+            {
+                failures.Add($"SECRET_RULES_FILE: {ex.Message}");
+            }
         }
 
         Mosaic.Orchestrator.Runtimes.PromptTemplates.Load(options.PromptTemplateDir, out var templateProblems);

@@ -102,6 +102,8 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider, IWorkspaceInspect
         return shown.Succeeded ? shown.Output : null;
     }
 
+    public string RepositoryOf(AgentRecord agent) => CacheFor(agent.Context.Repository);
+
     public async Task<ChangeSummary> DescribeChangesAsync(AgentRecord agent, CancellationToken cancellationToken)
     {
         var cache = CacheFor(agent.Context.Repository);

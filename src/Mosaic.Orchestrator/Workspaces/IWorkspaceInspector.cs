@@ -8,6 +8,12 @@ public interface IWorkspaceInspector
     /// <summary>A file as it is at the agent's base commit; null when it does not exist there. The agent cannot change this.</summary>
     Task<string?> ReadAtBaseAsync(AgentRecord agent, string path, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The repository holding the agent's commits, for readers that run git themselves (the secret scanner): the
+    /// cache, never the worktree, whose .git file is the agent's to edit.
+    /// </summary>
+    string RepositoryOf(AgentRecord agent);
+
     /// <summary>The files the branch changes against its base, and git's --stat summary of it.</summary>
     Task<ChangeSummary> DescribeChangesAsync(AgentRecord agent, CancellationToken cancellationToken);
 }
