@@ -85,6 +85,12 @@ public sealed partial class GitCommand(bool allowLocal, TimeSpan timeout, int ni
         start.Environment["SSH_ASKPASS"] = "/bin/false";
         start.Environment["GIT_SSH_COMMAND"] = "ssh -oBatchMode=yes -oConnectTimeout=20";
         start.Environment["LC_ALL"] = "C";
+        // The cache's refs and files are shared with the agents' worktrees: an agent could add a replace ref, a graft
+        // or a shallow file to make "the base's gate file" or "what base..head adds" read as it likes. Our git calls
+        // see the real object graph only (a path under /dev/null cannot exist).
+        start.Environment["GIT_NO_REPLACE_OBJECTS"] = "1";
+        start.Environment["GIT_GRAFT_FILE"] = "/dev/null/no-grafts";
+        start.Environment["GIT_SHALLOW_FILE"] = "/dev/null/not-shallow";
         // Settings from the operator's global and system git config must not change what we do (hooksPath, aliases...).
         start.Environment["GIT_CONFIG_NOSYSTEM"] = "1";
         start.Environment["GIT_CONFIG_GLOBAL"] = "/dev/null"; // e.g. url.<base>.insteadOf could rewrite a URL past our checks

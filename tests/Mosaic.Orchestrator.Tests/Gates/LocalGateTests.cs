@@ -105,6 +105,22 @@ public sealed class LocalGateTests
     }
 
     [Fact]
+    public async Task A_replace_ref_in_the_shared_cache_cannot_swap_the_base_gate_file()
+    {
+        var remote = RepositoryWithGates("gate-replace", $"gates:\n  tests: \"{Check.Replace("\"", "\\\"", StringComparison.Ordinal)}\"\n");
+        await using var host = await TestHost.StartAsync(s =>
+        {
+            s["AGENT_COMMAND"] = "git replace $(git rev-parse HEAD:.mosaic/gates.yml) $(printf 'gates:\\n  tests: \"true\"\\n' | git hash-object -w --stdin); echo broken > feature.txt";
+            s["GATE_FIX_ATTEMPTS"] = "0";
+        });
+        var id = await SpawnAsync(host, "T-gate-replace", remote);
+
+        var status = await EndOfAsync(host, id);
+
+        Assert.True(status.GetProperty("reason").GetString() == "gate-failed:tests", status.GetRawText());
+    }
+
+    [Fact]
     public async Task The_fix_loop_sends_the_agent_back_with_the_gate_output_and_a_fixed_run_passes()
     {
         var remote = RepositoryWithGates("gate-fix", TestsGate());

@@ -42,6 +42,25 @@ public sealed class SecretPipelineTests
     }
 
     [Fact]
+    public async Task A_graft_in_the_shared_cache_cannot_hide_the_commit_that_added_a_key()
+    {
+        var key = FakeSecrets.GitHubClassic("graft-leak");
+        var remote = GitRemote.Create("secret-graft");
+        // Commit the key, remove it in a second commit, then graft the head straight onto the base in the cache the
+        // worktree shares, so that base..head looks like one harmless commit.
+        await using var host = await TestHost.StartAsync(s => s["AGENT_COMMAND"] =
+            "base=$(git rev-parse HEAD); c='git -c user.name=a -c user.email=a@b commit -qm'; " +
+            $"echo 'token: {key}' > deploy.yml && git add -A && $c leak && echo 'token: from-vault' > deploy.yml && git add -A && $c clean && " +
+            "echo \"$(git rev-parse HEAD) $base\" > \"$(git rev-parse --git-common-dir)/info/grafts\"");
+        var id = await host.SpawnAsync("T-secret-graft", repository: remote.Bare);
+        await host.Events.WaitForAsync(id, "agent.cleanup", TimeSpan.FromSeconds(60));
+        var status = await host.StatusAsync(id);
+
+        Assert.True(status.GetProperty("reason").GetString() == "secrets-detected", status.GetRawText());
+        Assert.Null(remote.BranchHead(status.GetProperty("branch").GetString()!));
+    }
+
+    [Fact]
     public async Task A_clean_change_is_scanned_and_pushed()
     {
         var remote = GitRemote.Create("secret-clean");
