@@ -56,6 +56,12 @@ public sealed partial class ClaudeCodeRuntime(
 
         var home = Path.Combine(context.AgentDirectory, "home");
         var tmp = Path.Combine(context.AgentDirectory, "tmp");
+        // A fresh HOME for every run: whatever an earlier run or a gate command left there (settings, hooks) is gone.
+        if (Directory.Exists(home))
+        {
+            Directory.Delete(home, recursive: true);
+        }
+
         Directory.CreateDirectory(home);
         Directory.CreateDirectory(tmp);
 
@@ -129,8 +135,9 @@ public sealed partial class ClaudeCodeRuntime(
 
     /// <summary>
     /// The options first, each list one argument (tool patterns hold spaces), then -p and the prompt after "--"
-    /// so a prompt can never be read as an option. --tools leaves the agent only the tools it is allowed; project
-    /// settings and MCP servers from the repository are not loaded (they could widen permissions or start programs).
+    /// so a prompt can never be read as an option. --tools leaves the agent only the tools it is allowed; no settings
+    /// file is loaded (not the repository's, not one in HOME: the agent's own earlier run could have planted one that
+    /// widens permissions, adds hooks or points the CLI at another API), and no MCP servers.
     /// </summary>
     public static IReadOnlyList<string> Arguments(ClaudeAgentProfile profile, string prompt)
     {
@@ -141,7 +148,7 @@ public sealed partial class ClaudeCodeRuntime(
             "--permission-mode", profile.PermissionMode,
             "--tools", string.Join(',', profile.ToolNames),
             "--allowedTools", string.Join(',', profile.AllowedTools),
-            "--setting-sources", "user",
+            "--setting-sources", "",
             "--strict-mcp-config",
         };
         if (profile.Model is { Length: > 0 } model)

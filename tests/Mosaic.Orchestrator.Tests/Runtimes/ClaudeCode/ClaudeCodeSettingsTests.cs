@@ -41,6 +41,7 @@ public sealed class ClaudeCodeSettingsTests
         Assert.Equal("3", arguments[arguments.ToList().IndexOf("--max-turns") + 1]);
         Assert.Equal("1.5", arguments[arguments.ToList().IndexOf("--max-budget-usd") + 1]);
         Assert.Contains("--strict-mcp-config", arguments);
+        Assert.Equal("", arguments[arguments.ToList().IndexOf("--setting-sources") + 1]);
         Assert.DoesNotContain("--dangerously-skip-permissions", arguments);
     }
 
