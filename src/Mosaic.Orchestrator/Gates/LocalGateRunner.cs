@@ -44,6 +44,12 @@ public sealed class LocalGateRunner(IOptions<OrchestratorOptions> options, IOpti
             settings.AgentNice,
             (line, _) => tail.Add(line));
 
+        if (gate == GateCatalog.Coverage && InsideWorktree(worktree, command.Report) is { } stale && File.Exists(stale))
+        {
+            // A report the agent committed must not stand in for one the command failed to write.
+            File.Delete(stale);
+        }
+
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         limit.CancelAfter(timeout);
         var started = TimeProvider.System.GetTimestamp();
@@ -68,7 +74,7 @@ public sealed class LocalGateRunner(IOptions<OrchestratorOptions> options, IOpti
         }
 
         var threshold = command.Threshold ?? gates.CoverageThreshold;
-        var percent = ReadCoverage(worktree, command.Report);
+        var percent = await ReadCoverageAsync(worktree, command.Report, cancellationToken);
         return percent switch
         {
             null => new GateResult(gate, phase, "failed", false, elapsed, round,
@@ -80,24 +86,50 @@ public sealed class LocalGateRunner(IOptions<OrchestratorOptions> options, IOpti
         };
     }
 
-    /// <summary>The report must lie inside the worktree (no ../ or symlink way out) and be of sane size.</summary>
-    private static double? ReadCoverage(string worktree, string? report)
+    /// <summary>
+    /// The report is read only when it is a non-empty file inside the worktree reached without any symbolic link (so
+    /// not a link out of the worktree, and not a FIFO or device, whose size is 0: reading those could block or never
+    /// end), of sane size, with the attempt's cancellation.
+    /// </summary>
+    private static async Task<double?> ReadCoverageAsync(string worktree, string? report, CancellationToken cancellationToken)
+    {
+        if (InsideWorktree(worktree, report) is not { } path)
+        {
+            return null;
+        }
+
+        var root = Path.GetFullPath(worktree).TrimEnd(Path.DirectorySeparatorChar);
+        for (var part = path; part.Length > root.Length; part = Path.GetDirectoryName(part)!)
+        {
+            FileSystemInfo entry = Directory.Exists(part) ? new DirectoryInfo(part) : new FileInfo(part);
+            if (entry.LinkTarget is not null)
+            {
+                return null;
+            }
+        }
+
+        var file = new FileInfo(path);
+        if (!file.Exists || file.Length == 0 || file.Length > MaxReportBytes)
+        {
+            return null;
+        }
+
+        await using var stream = new FileStream(path, new FileStreamOptions { Mode = FileMode.Open, Access = FileAccess.Read, Share = FileShare.ReadWrite, Options = FileOptions.Asynchronous });
+        var buffer = new byte[(int)Math.Min(file.Length, MaxReportBytes)];
+        var read = await stream.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken);
+        return CoverageReport.LinePercent(System.Text.Encoding.UTF8.GetString(buffer, 0, read));
+    }
+
+    private static string? InsideWorktree(string worktree, string? report)
     {
         if (string.IsNullOrEmpty(report))
         {
             return null;
         }
 
-        var root = Path.GetFullPath(worktree) + Path.DirectorySeparatorChar;
+        var root = Path.GetFullPath(worktree).TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar;
         var path = Path.GetFullPath(Path.Combine(worktree, report));
-        var file = new FileInfo(path);
-        if (!path.StartsWith(root, StringComparison.Ordinal) || !file.Exists || file.Length > MaxReportBytes
-            || (file.LinkTarget is not null && !(file.ResolveLinkTarget(returnFinalTarget: true)?.FullName.StartsWith(root, StringComparison.Ordinal) ?? false)))
-        {
-            return null;
-        }
-
-        return CoverageReport.LinePercent(File.ReadAllText(path));
+        return path.StartsWith(root, StringComparison.Ordinal) ? path : null;
     }
 
     /// <summary>The last bytes a gate wrote, whole lines, for the record and the fix prompt.</summary>

@@ -182,6 +182,29 @@ public sealed class LocalGateTests
         Assert.Equal("custom", status.GetProperty("gateProfile").GetString());
     }
 
+    [Theory]
+    [InlineData("fifo", "mkfifo coverage.xml")]
+    [InlineData("stale", "printf '<coverage line-rate=\\\"1.0\\\"/>' > coverage.xml")]
+    [InlineData("link", "mkdir -p /tmp/mosaic-tests/outside && printf '<coverage line-rate=\\\"1.0\\\"/>' > /tmp/mosaic-tests/outside/coverage.xml && ln -s /tmp/mosaic-tests/outside reports")]
+    public async Task A_coverage_report_the_command_did_not_write_is_not_believed(string kind, string plant)
+    {
+        // The gate's command writes nothing; the agent left a FIFO (reading it would block forever), a committed
+        // report claiming 100%, or a folder link pointing outside the worktree.
+        var report = kind == "link" ? "reports/coverage.xml" : "coverage.xml";
+        var remote = RepositoryWithGates($"gate-cov-{kind}", $"gates:\n  coverage: {{ command: \"true\", report: {report} }}\n");
+        await using var host = await TestHost.StartAsync(s =>
+        {
+            s["AGENT_COMMAND"] = plant + "; echo works > feature.txt";
+            s["GATE_FIX_ATTEMPTS"] = "0";
+        });
+        var id = await SpawnAsync(host, $"T-cov-{kind}", remote, gates: ["coverage"]);
+
+        var status = await EndOfAsync(host, id);
+
+        Assert.True(status.GetProperty("reason").GetString() == "gate-failed:coverage", status.GetRawText());
+        Assert.Contains("no readable coverage report", status.GetProperty("error").GetString());
+    }
+
     [Fact]
     public async Task A_gate_that_runs_too_long_is_ended_and_fails()
     {
