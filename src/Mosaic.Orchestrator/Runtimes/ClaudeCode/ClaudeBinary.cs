@@ -22,17 +22,22 @@ public sealed class ClaudeBinary(string configuredPath, string scratchDirectory)
 
         // Two callers at once may both read the version; that costs a process, not correctness.
         var file = new FileInfo(path);
-        if (_known is { } known && known.Path == path && known.Modified == file.LastWriteTimeUtc && known.Length == file.Length)
+        // A failure is kept only briefly: a --version that timed out once on a busy machine must not fail every
+        // spawn until a restart.
+        if (_known is { } known && known.Path == path && known.Modified == file.LastWriteTimeUtc && known.Length == file.Length
+            && (known.Problem is null || Environment.TickCount64 - known.CheckedAt < FailureKeptMs))
         {
             return (path, known.Version, known.Problem);
         }
 
         var (version, problem) = await ReadVersionAsync(path, cancellationToken);
-        _known = new Probe(path, file.LastWriteTimeUtc, file.Length, version, problem);
+        _known = new Probe(path, file.LastWriteTimeUtc, file.Length, version, problem, Environment.TickCount64);
         return (path, version, problem);
     }
 
-    private sealed record Probe(string Path, DateTime Modified, long Length, string? Version, string? Problem);
+    private const long FailureKeptMs = 10_000;
+
+    private sealed record Probe(string Path, DateTime Modified, long Length, string? Version, string? Problem, long CheckedAt);
 
     public static string? Resolve(string configured)
     {
@@ -83,9 +88,10 @@ public sealed class ClaudeBinary(string configuredPath, string scratchDirectory)
             {
                 await process.WaitForExitAsync(timeout.Token);
             }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            catch (OperationCanceledException)
             {
                 process.Kill(entireProcessTree: true);
+                cancellationToken.ThrowIfCancellationRequested();
                 return (null, $"{path} --version did not answer within {VersionTimeout.TotalSeconds:0} s");
             }
 

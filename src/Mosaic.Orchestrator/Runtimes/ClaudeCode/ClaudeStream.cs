@@ -90,37 +90,52 @@ public sealed class ClaudeStream(TimeProvider time)
             return; // a torn or foreign line: the log keeps it, the record does not need it
         }
 
-        using (document)
+        // Anything a line can make a reader throw (a lone surrogate in a string, say) stops at this line: the output
+        // pump must go on draining, or the CLI would block on a full pipe.
+        try
         {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || String(root, "type") is not { } type)
-            {
-                return;
-            }
-
-            lock (_gate)
-            {
-                switch (type)
-                {
-                    case "system" when String(root, "subtype") == "init":
-                        _sessionId = String(root, "session_id") ?? _sessionId;
-                        _model = String(root, "model") ?? _model;
-                        break;
-                    case "assistant":
-                        AcceptAssistant(root);
-                        break;
-                    case "result":
-                        _result = ClaudeResult.From(root);
-                        _sessionId = _result.SessionId ?? _sessionId;
-                        _resultAt = time.GetUtcNow();
-                        break;
-                    default:
-                        return;
-                }
-            }
-
-            Interlocked.Increment(ref _changes);
+            AcceptDocument(document);
         }
+        catch (Exception ex) when (ex is InvalidOperationException or FormatException or ArgumentException)
+        {
+            // the line is skipped; the log keeps it
+        }
+        finally
+        {
+            document.Dispose();
+        }
+    }
+
+    private void AcceptDocument(JsonDocument document)
+    {
+        var root = document.RootElement;
+        if (root.ValueKind != JsonValueKind.Object || String(root, "type") is not { } type)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            switch (type)
+            {
+                case "system" when String(root, "subtype") == "init":
+                    _sessionId = String(root, "session_id") ?? _sessionId;
+                    _model = String(root, "model") ?? _model;
+                    break;
+                case "assistant":
+                    AcceptAssistant(root);
+                    break;
+                case "result":
+                    _result = ClaudeResult.From(root);
+                    _sessionId = _result.SessionId ?? _sessionId;
+                    _resultAt = time.GetUtcNow();
+                    break;
+                default:
+                    return;
+            }
+        }
+
+        Interlocked.Increment(ref _changes);
     }
 
     private void AcceptAssistant(JsonElement root)
@@ -218,8 +233,9 @@ public sealed class ClaudeStream(TimeProvider time)
     internal static long? Long(JsonElement element, string name) =>
         element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var number) ? number : null;
 
+    /// <summary>Finite numbers only: an overflowing figure (1e400 reads as infinity) would make the record unwritable as JSON.</summary>
     internal static double? Double(JsonElement element, string name) =>
-        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number ? value.GetDouble() : null;
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.GetDouble() is var number && double.IsFinite(number) ? number : null;
 }
 
 /// <summary>The stream's last line: how the CLI says the run ended.</summary>
@@ -257,7 +273,8 @@ public sealed record ClaudeResult(
             ClaudeStream.Long(line, "duration_api_ms"),
             ClaudeStream.Double(line, "total_cost_usd"),
             line.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object ? ClaudeStream.Tokens(usage) : null,
-            text is { Length: > ClaudeStream.MaxResultChars } ? text[..ClaudeStream.MaxResultChars] + " [truncated]" : text,
+            // The end is kept: a reviewer's verdict comes last.
+            text is { Length: > ClaudeStream.MaxResultChars } ? "[truncated] " + text[^ClaudeStream.MaxResultChars..] : text,
             ClaudeStream.String(line, "session_id"),
             ClaudeStream.String(line, "terminal_reason"),
             (int?)ClaudeStream.Long(line, "api_error_status"),

@@ -86,11 +86,23 @@ public sealed class ClaudeStreamTests
     }
 
     [Fact]
-    public void A_very_long_result_is_capped()
+    public void A_very_long_result_keeps_its_end_where_a_verdict_is()
     {
-        var text = new string('x', ClaudeStream.MaxResultChars + 500);
+        var text = new string('x', ClaudeStream.MaxResultChars + 500) + "verdict at the end";
         var stream = Read($$"""{"type":"result","subtype":"success","is_error":false,"result":"{{text}}"}""");
-        Assert.Equal(ClaudeStream.MaxResultChars + " [truncated]".Length, stream.Result!.Text!.Length);
+        Assert.Equal(ClaudeStream.MaxResultChars + "[truncated] ".Length, stream.Result!.Text!.Length);
+        Assert.EndsWith("verdict at the end", stream.Result.Text);
+    }
+
+    [Fact]
+    public void Lines_that_make_readers_throw_or_overflow_are_survived()
+    {
+        var stream = Read(
+            """{"type":"system","subtype":"init","session_id":"\ud83d","model":"m"}""",
+            """{"type":"result","subtype":"success","is_error":false,"total_cost_usd":1e400,"num_turns":1}""");
+        Assert.Null(stream.Result!.TotalCostUsd);
+        Assert.Equal(1, stream.Result.NumTurns);
+        _ = System.Text.Json.JsonSerializer.Serialize(stream.Snapshot(1));
     }
 
     private static ClaudeResult ResultOf(string json) => Read(json).Result!;
