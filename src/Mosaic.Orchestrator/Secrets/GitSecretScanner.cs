@@ -84,7 +84,15 @@ public sealed class GitSecretScanner : ISecretScanner
     {
         var head = await _git.RunAsync(repositoryPath, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], cancellationToken, GitEnvironment);
         var allowlist = head.Succeeded ? await ReadAllowlistAsync(repositoryPath, head.Output.Trim(), cancellationToken) : SecretsAllowlist.Empty;
-        var output = await _git.RunCheckedAsync(repositoryPath, [.. OutputSettings, "diff", "--cached", .. DiffOptions, "--"], cancellationToken, GitEnvironment);
+        // Run from a pre-commit hook, git names the index it is building in GIT_INDEX_FILE (for `commit -a` and
+        // `commit <paths>` that is not .git/index): the staged content is that index's, so pass it on.
+        var environment = new Dictionary<string, string>(GitEnvironment);
+        if (Environment.GetEnvironmentVariable("GIT_INDEX_FILE") is { Length: > 0 } index)
+        {
+            environment["GIT_INDEX_FILE"] = Path.GetFullPath(index, repositoryPath);
+        }
+
+        var output = await _git.RunCheckedAsync(repositoryPath, [.. OutputSettings, "diff", "--cached", .. DiffOptions, "--"], cancellationToken, environment);
         return ScanDiff(output, allowlist);
     }
 

@@ -227,6 +227,38 @@ public sealed class ScanSecretsCommandTests
         Assert.Equal(0, await CommandLine.RunAsync(["help"]));
     }
 
+    [Fact]
+    public void As_a_pre_commit_hook_it_refuses_commit_dash_a_that_adds_a_secret()
+    {
+        // `git commit -a` stages into a temporary index (GIT_INDEX_FILE) that only the hook's environment names.
+        var repo = TestRepository.Create("cli-hook");
+        repo.Write("config.yml", "region: eu\n");
+        repo.Git("add", "config.yml");
+        repo.Git("commit", "-qm", "initial");
+        var hook = System.IO.Path.Combine(repo.Path, ".git", "hooks", "pre-commit");
+        File.WriteAllText(hook, $"#!/bin/sh\nexec dotnet \"{System.IO.Path.Combine(AppContext.BaseDirectory, "mosaic-orchestrator.dll")}\" scan --staged\n");
+        if (OperatingSystem.IsLinux())
+        {
+            File.SetUnixFileMode(hook, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        var before = repo.Git("rev-parse", "HEAD").Trim();
+        repo.Write("config.yml", $"region: eu\ntoken: {GitHubClassic("hook")}\n");
+
+        var start = new ProcessStartInfo("git") { WorkingDirectory = repo.Path, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in new[] { "-c", "user.name=a", "-c", "user.email=a@b", "commit", "-a", "-m", "leak" })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var commit = Process.Start(start)!;
+        var error = commit.StandardError.ReadToEnd();
+        commit.WaitForExit();
+
+        Assert.True(commit.ExitCode != 0, "the hook must refuse the commit: " + error);
+        Assert.Equal(before, repo.Git("rev-parse", "HEAD").Trim());
+    }
+
     private static void AssertNoSecret(string text)
     {
         foreach (var secret in Secrets.Append(PemBody()))
