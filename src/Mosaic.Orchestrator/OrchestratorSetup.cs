@@ -138,7 +138,8 @@ public static class OrchestratorSetup
                 http.BaseAddress = new Uri(url.EndsWith('/') ? url : url + "/");
             }
 
-            http.Timeout = Timeout.InfiniteTimeSpan; // the resilience pipeline owns time limits
+            // The pipeline limits each attempt; this also bounds reading the body, which happens after it returned.
+            http.Timeout = attempt * 3 + TimeSpan.FromSeconds(15);
         })
         .AddStandardResilienceHandler(resilience =>
         {

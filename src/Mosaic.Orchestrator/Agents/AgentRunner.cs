@@ -181,13 +181,18 @@ public sealed partial class AgentRunner(
             }
 
             var gate = failure.Result;
+            if (failure.Transient)
+            {
+                return new RuntimeResult(RunOutcome.TransientFailure, ran.ExitCode, $"gate-unavailable:{gate.Gate}", $"the {gate.Gate} gate could not judge: {gate.Message}");
+            }
+
             if (!failure.Fixable || round >= gates.FixAttempts)
             {
                 var tries = round == 0 ? "" : $" after {round} fix run(s)";
                 return new RuntimeResult(RunOutcome.Failed, ran.ExitCode, $"gate-failed:{gate.Gate}", $"the {gate.Gate} gate failed{tries}: {gate.Message}");
             }
 
-            ran = await RunAgentAsync(agent, token, FixPrompt(agent, gate), agent.AgentType, cancellationToken);
+            ran = await RunAgentAsync(agent, token, FixPrompt(prompts.Render(agent), gate), agent.AgentType, cancellationToken);
             if (ran.Outcome != RunOutcome.Succeeded)
             {
                 return ran;
@@ -227,11 +232,13 @@ public sealed partial class AgentRunner(
             ?? await gates.RunPhaseAsync(agent, GateCatalog.PostCommit, agent.Workspace!, round, token, review, cancellationToken);
     }
 
-    private static string FixPrompt(AgentRecord agent, GateResult gate)
+    /// <summary>The task again (the agent must not "fix" a check by dropping the feature), then what the gate said.</summary>
+    private static string FixPrompt(string task, GateResult gate)
     {
         var output = gate.OutputTail is null ? "" : "Its output ended with:\n```\n" + gate.OutputTail.TrimEnd() + "\n```\n";
-        return $"The quality gate \"{gate.Gate}\" rejected your work on task {agent.TaskId}: {gate.Message}\n{output}" +
-            "Fix the cause in this working directory (do not weaken or skip the check) and commit your changes.\n";
+        return task.TrimEnd() + "\n\n" +
+            $"Your work on this task was committed, but the quality gate \"{gate.Gate}\" rejected it: {gate.Message}\n{output}" +
+            "Fix the cause in this working directory (do not weaken, skip or delete the check, and keep the work items done) and commit your changes.\n";
     }
 
     /// <summary>Writes the end of the attempt; null when the record is no longer ours to write (lease lost).</summary>

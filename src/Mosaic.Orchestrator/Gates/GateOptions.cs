@@ -36,7 +36,8 @@ public sealed class GateOptions
     [ConfigurationKeyName("AI_REVIEW_MIN_CONFIDENCE"), Range(0, 1)]
     public double AiReviewMinConfidence { get; set; } = 0.9;
 
-    [ConfigurationKeyName("GATE_OUTPUT_TAIL_BYTES"), Range(256, 1024 * 1024)]
+    /// <summary>At most 64 KiB: the tail goes into the fix prompt, which travels as one command-line argument.</summary>
+    [ConfigurationKeyName("GATE_OUTPUT_TAIL_BYTES"), Range(256, 64 * 1024)]
     public int GateOutputTailBytes { get; set; } = 4096;
 
     public IReadOnlyList<string> CustomGates =>

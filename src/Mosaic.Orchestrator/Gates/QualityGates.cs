@@ -6,8 +6,12 @@ using Mosaic.Orchestrator.Workspaces;
 
 namespace Mosaic.Orchestrator.Gates;
 
-/// <summary>A gate that said no; <see cref="Fixable"/> false when another agent run cannot help (a broken gate file).</summary>
-public sealed record GateFailure(GateResult Result, bool Fixable);
+/// <summary>
+/// A gate that said no. <see cref="Fixable"/> false when another agent run cannot help (a broken gate file);
+/// <see cref="Transient"/> when the gate itself could not judge for a passing reason (the model API overloaded during
+/// the AI review): the attempt is retried with backoff instead of sending the agent to fix what is not broken.
+/// </summary>
+public sealed record GateFailure(GateResult Result, bool Fixable, bool Transient = false);
 
 /// <summary>Runs the agent again for the AI review: the prompt and agent type given, in the same worktree.</summary>
 public delegate Task<RuntimeResult> AgentRun(string prompt, AgentType asType, CancellationToken cancellationToken);
@@ -58,9 +62,10 @@ public sealed partial class QualityGates(
 
         foreach (var gate in GatesOf(agent).Where(g => GateCatalog.PhaseOf(g) == phase))
         {
+            var transient = false;
             var result = gate switch
             {
-                GateCatalog.AiReview => await ReviewAsync(agent, round, review, cancellationToken),
+                GateCatalog.AiReview => await ReviewAsync(agent, round, review, t => transient = t, cancellationToken),
                 _ when commands.TryGetValue(gate, out var command) => await local.RunAsync(agent, gate, command, worktree, round, cancellationToken),
                 _ => new GateResult(gate, phase, "not-configured", agent.GateProfile != GateProfile.Strict, 0, round,
                     agent.GateProfile == GateProfile.Strict ? "no command is configured, and the strict profile requires every gate" : "no command is configured"),
@@ -68,7 +73,7 @@ public sealed partial class QualityGates(
             await RecordAsync(agent, result, leaseToken, cancellationToken);
             if (!result.Passed)
             {
-                return new GateFailure(result, Fixable: true);
+                return new GateFailure(result, Fixable: !transient, transient);
             }
         }
 
@@ -92,7 +97,9 @@ public sealed partial class QualityGates(
         {
             var config = GatesFile.LoadConfig(await File.ReadAllTextAsync(file, cancellationToken));
             Merge(merged, config.Defaults);
-            if (config.Repositories.TryGetValue(agent.Context.Repository, out var forRepository))
+            // Matched without credentials, a trailing slash or ".git", as people write URLs in config files.
+            var wanted = Normalize(agent.Context.Repository);
+            foreach (var (url, forRepository) in config.Repositories.Where(r => Normalize(r.Key) == wanted))
             {
                 Merge(merged, forRepository);
             }
@@ -105,6 +112,12 @@ public sealed partial class QualityGates(
 
         return merged;
 
+        static string Normalize(string url)
+        {
+            var plain = RepositoryAddress.SplitCredentials(url).Url.TrimEnd('/');
+            return plain.EndsWith(".git", StringComparison.OrdinalIgnoreCase) ? plain[..^4] : plain;
+        }
+
         static void Merge(Dictionary<string, GateCommand> into, IReadOnlyDictionary<string, GateCommand> from)
         {
             foreach (var (name, command) in from)
@@ -114,17 +127,18 @@ public sealed partial class QualityGates(
         }
     }
 
-    private async Task<GateResult> ReviewAsync(AgentRecord agent, int round, AgentRun review, CancellationToken cancellationToken)
+    private async Task<GateResult> ReviewAsync(AgentRecord agent, int round, AgentRun review, Action<bool> transient, CancellationToken cancellationToken)
     {
         var started = TimeProvider.System.GetTimestamp();
         var changes = await inspector.DescribeChangesAsync(agent, cancellationToken);
         var prompt = prompts.Render(agent with { AgentType = AgentType.Reviewer }) +
-            $"\n\nThe change under review ({agent.BaseCommit}..{agent.HeadCommit}):\n{changes.Stat}\n";
+            $"\n\nThe change under review ({agent.BaseCommit}..{agent.HeadCommit}):\n{Cap(changes.Stat, MaxStatChars)}\n";
         var ran = await review(prompt, AgentType.Reviewer, cancellationToken);
         var elapsed = (long)TimeProvider.System.GetElapsedTime(started).TotalMilliseconds;
         var minimum = options.Value.AiReviewMinConfidence;
         if (ran.Outcome != RunOutcome.Succeeded)
         {
+            transient(ran.Outcome == RunOutcome.TransientFailure);
             return new GateResult(GateCatalog.AiReview, GateCatalog.PostCommit, "failed", false, elapsed, round, $"the review run failed: {ran.Reason}: {ran.Error}");
         }
 
@@ -144,7 +158,7 @@ public sealed partial class QualityGates(
     {
         var started = TimeProvider.System.GetTimestamp();
         var changes = await inspector.DescribeChangesAsync(agent, cancellationToken);
-        var verdict = await services.GetRequiredService<CoordinatorClient>().CheckAsync(agent, changes.Files, changes.Stat, GatesOf(agent), cancellationToken);
+        var verdict = await services.GetRequiredService<CoordinatorClient>().CheckAsync(agent, changes.Files.Take(10_000).ToList(), Cap(changes.Stat, 256 * 1024), GatesOf(agent), cancellationToken);
         var elapsed = (long)TimeProvider.System.GetElapsedTime(started).TotalMilliseconds;
         var details = verdict.Details is { } d ? d.GetRawText() : null;
         var result = new GateResult(verdict.Gate, GateCatalog.PostCommit, verdict.Approved ? "passed" : "failed", verdict.Approved, elapsed, round,
@@ -152,6 +166,11 @@ public sealed partial class QualityGates(
         await RecordAsync(agent, result, leaseToken, cancellationToken);
         return verdict.Approved ? null : new GateFailure(result, Fixable: verdict.Gate != "coordinator");
     }
+
+    /// <summary>Prompts travel as one argument (Linux caps one at 128 KiB): a huge change's --stat is cut.</summary>
+    private const int MaxStatChars = 32 * 1024;
+
+    private static string Cap(string text, int max) => text.Length <= max ? text : text[..max] + "\n[... cut]";
 
     private Task<AgentRecord> RecordAsync(AgentRecord agent, GateResult result, string leaseToken, CancellationToken cancellationToken) =>
         transitions.ChangeAsync(agent.AgentId, a => a with { Gates = [.. (a.Gates ?? []).TakeLast(99), result] }, cancellationToken, leaseToken,

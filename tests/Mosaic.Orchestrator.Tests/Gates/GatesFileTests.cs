@@ -82,7 +82,7 @@ public sealed class GatesFileTests
     {
         var remote = GitRemote.Create("gate-config");
         var config = Path.Combine(TempDirectory.Create("gates-config"), "gates.yml");
-        await File.WriteAllTextAsync(config, $"defaults:\n  gates:\n    tests: \"true\"\nrepositories:\n  \"{remote.Bare}\":\n    gates:\n      tests: \"echo per-repository; exit 3\"\n");
+        await File.WriteAllTextAsync(config, $"defaults:\n  gates:\n    tests: \"true\"\nrepositories:\n  \"{remote.Bare[..^4]}/\":\n    gates:\n      tests: \"echo per-repository; exit 3\"\n");
         await using var host = await TestHost.StartAsync(s =>
         {
             s["GATES_CONFIG"] = config;

@@ -137,6 +137,7 @@ public sealed class LocalGateTests
         Assert.Contains(("tests", "passed", 1), Gates(status));
         var fixPrompt = await File.ReadAllTextAsync(Path.Combine(host.DataDir, "agents", id.ToString(), "fix-prompt.txt"));
         Assert.Contains("quality gate \"tests\"", fixPrompt);
+        Assert.Contains("- US-7", fixPrompt); // the task itself comes again with the gate's complaint
         Assert.Contains("FAIL: feature is broken", fixPrompt);
     }
 
@@ -301,6 +302,28 @@ public sealed class LocalGateTests
             Assert.Equal("gate-failed:ai-review", status.GetProperty("reason").GetString());
             Assert.Contains("naming", review.GetProperty("outputTail").GetString());
         }
+    }
+
+    [Fact]
+    public async Task A_review_that_could_not_run_for_a_passing_reason_retries_the_attempt_instead_of_a_fix_run()
+    {
+        var remote = GitRemote.Create("gate-review-transient");
+        await using var host = await TestHost.StartAsync(s =>
+        {
+            // The reviewer's run fails transiently (exit 75, as for an overloaded model API).
+            s["AGENT_COMMAND"] = "if [ \"$MOSAIC_AGENT_TYPE\" = reviewer ]; then exit 75; else echo change > feature.txt; echo run >> \"$(dirname \"$MOSAIC_PROMPT_FILE\")/runs.txt\"; fi";
+            s["TASK_MAX_ATTEMPTS"] = "2";
+            s["RETRY_BASE_DELAY_SECONDS"] = "0.1";
+        });
+        var id = await SpawnAsync(host, "T-review-transient", remote, gates: ["ai-review"]);
+
+        var status = await EndOfAsync(host, id);
+
+        Assert.Equal("attempts-exhausted", status.GetProperty("reason").GetString());
+        Assert.Contains("gate-unavailable:ai-review", status.GetProperty("error").GetString());
+        Assert.Equal(2, status.GetProperty("attempt").GetInt32());
+        // Two attempts, each with one worker run: no fix runs were spent on an outage.
+        Assert.Equal(2, (await File.ReadAllLinesAsync(Path.Combine(host.DataDir, "agents", id.ToString(), "runs.txt"))).Length);
     }
 
     [Fact]
