@@ -127,7 +127,8 @@ public sealed class GitSecretScanner : ISecretScanner
         var findings = new List<SecretFinding>();
         DiffReader.Read(output, file =>
         {
-            var found = file.Binary ? 0 : engine.Scan(new ScanFragment { File = file.Path, Commit = file.Commit, Text = file.AddedText, LineNumbers = file.LineNumbers }, findings);
+            var text = !file.Binary ? file.AddedText : _honorInlineAllow ? TextIn(file.AddedText) : file.AddedText.Replace("\0", "", StringComparison.Ordinal);
+            var found = text is null ? 0 : engine.Scan(new ScanFragment { File = file.Path, Commit = file.Commit, Text = text, LineNumbers = file.LineNumbers }, findings);
             if (found == 0)
             {
                 engine.ScanFileName(file.Path, file.Commit, () => file.BlobId ?? SecretFingerprint.BlobId(Encoding.UTF8.GetBytes(file.AddedText)), findings);
@@ -135,5 +136,36 @@ public sealed class GitSecretScanner : ISecretScanner
         });
 
         return findings;
+    }
+
+    /// <summary>
+    /// For a person's scan: what of "binary" added content is text after all. UTF-16 (a NUL beside every character:
+    /// .ps1, .reg files) and text with a few NULs are read with the NULs taken out, which keeps the line numbers;
+    /// content full of control bytes is really binary and skipped. The pipeline (which does not honour inline allow
+    /// comments either) reads every added byte this way: an agent could otherwise pad a file with bytes to hide a key.
+    /// </summary>
+    internal static string? TextIn(string added)
+    {
+        var nuls = 0;
+        var odd = 0;
+        foreach (var c in added)
+        {
+            if (c == '\0')
+            {
+                nuls++;
+            }
+            else if ((c < ' ' && c is not ('\t' or '\n' or '\r')) || c == '\uFFFD')
+            {
+                odd++; // control characters and bytes that were not UTF-8: what real binary is full of
+            }
+        }
+
+        var utf16 = nuls * 3 >= added.Length && nuls * 5 <= added.Length * 3;
+        if (odd * 10 > added.Length || (!utf16 && nuls * 100 > added.Length))
+        {
+            return null;
+        }
+
+        return added.Replace("\0", "", StringComparison.Ordinal);
     }
 }

@@ -113,7 +113,27 @@ public sealed class GitSecretScannerTests
     }
 
     [Fact]
-    public async Task Binary_files_are_skipped_but_secret_files_are_reported_by_name_even_when_attributes_call_text_binary()
+    public async Task A_nul_line_or_utf16_does_not_hide_a_key()
+    {
+        var repo = TestRepository.Create("nul-hide");
+        repo.Write("README.md", "base\n");
+        var baseCommit = repo.Commit("base");
+        repo.WriteBytes("deploy.sh", System.Text.Encoding.UTF8.GetBytes($"#!/bin/sh\n\0\nexport TOKEN={GitHubClassic("nul")}\n"));
+        repo.WriteBytes("setup.ps1", System.Text.Encoding.Unicode.GetBytes($"$token = \"{GitHubClassic("utf16")}\"\r\n"));
+        var head = repo.Commit("hide");
+
+        var findings = await Scanner.ScanCommitsAsync(repo.Path, baseCommit, head, CancellationToken.None);
+
+        Assert.Contains(findings, f => f.File == "deploy.sh" && f.RuleId == "github-pat" && f.Line == 3);
+        Assert.Contains(findings, f => f.File == "setup.ps1" && f.RuleId == "github-pat");
+
+        // A person's scan reads UTF-16 as text too, and skips only content full of control bytes.
+        var person = await new GitSecretScanner(SecretRules.Default, honorInlineAllow: true, GitSecretScanner.DefaultTimeout).ScanCommitsAsync(repo.Path, baseCommit, head, CancellationToken.None);
+        Assert.Contains(person, f => f.File == "setup.ps1" && f.RuleId == "github-pat");
+    }
+
+    [Fact]
+    public async Task A_persons_scan_skips_binary_files_the_pipeline_reads_them_and_secret_files_are_reported_by_name()
     {
         var repo = TestRepository.Create("binary");
         var baseCommit = repo.Commit("base");
@@ -128,8 +148,13 @@ public sealed class GitSecretScannerTests
         repo.Write("notes.txt", $"slack: {SlackBot()}\n");
         var head = repo.Commit("assets");
 
+        // A person's scan skips the binary's content; the pipeline reads every added byte (an agent could hide a key
+        // behind a few binary bytes).
+        var person = new GitSecretScanner(SecretRules.Default, honorInlineAllow: true, GitSecretScanner.DefaultTimeout);
+        var skipped = await person.ScanCommitsAsync(repo.Path, baseCommit, head, CancellationToken.None);
+        Assert.Equal(["certs/client.p12:pkcs12-file", "notes.txt:slack-token"], skipped.Select(f => $"{f.File}:{f.RuleId}").Order(StringComparer.Ordinal));
         var findings = await Scanner.ScanCommitsAsync(repo.Path, baseCommit, head, CancellationToken.None);
-        Assert.Equal(["certs/client.p12:pkcs12-file", "notes.txt:slack-token"], findings.Select(f => $"{f.File}:{f.RuleId}").Order(StringComparer.Ordinal));
+        Assert.Equal(["assets/logo.png:github-pat", "certs/client.p12:pkcs12-file", "notes.txt:slack-token"], findings.Select(f => $"{f.File}:{f.RuleId}").Order(StringComparer.Ordinal));
         var p12 = findings.Single(f => f.RuleId == "pkcs12-file");
         Assert.Equal((1, 0, "***"), (p12.Line, p12.Column, p12.Preview));
         Assert.Equal(SecretFingerprint.Compute("pkcs12-file", "certs/client.p12", "blob:" + repo.Git("rev-parse", $"{head}:certs/client.p12").Trim()), p12.Fingerprint);
