@@ -8,6 +8,8 @@ command -v setsid >/dev/null || need+=(util-linux)
 command -v curl >/dev/null || need+=(curl)
 command -v python3 >/dev/null || need+=(python3)
 command -v npm >/dev/null || need+=(npm)
+# The Valkey backend's tests start their own redis-server processes on free loopback ports (none is left running).
+command -v redis-server >/dev/null || need+=(redis-server)
 if ((${#need[@]})); then
   echo "setup: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

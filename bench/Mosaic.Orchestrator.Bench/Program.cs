@@ -9,7 +9,8 @@ using Mosaic.Orchestrator.Bench;
 //   spawn [seconds=5] [concurrency=8] [rate=20]   spawn latency and throughput next to GET /health (see README)
 //   git [agents=10] [files=10000]                  spawn-to-agent-start on a large repository next to raw git
 //   secrets [megabytes=100] [planted=50] [source-folder]   secret-scan MiB/s next to secretlint on the same files
-// Usage: dotnet run -c Release --project bench/Mosaic.Orchestrator.Bench -- spawn|git|secrets [...]
+//   queue <port> [jobs=20000] [concurrencies=1,8]  the Valkey queue alone on a running server (bench/queue-bench.sh)
+// Usage: dotnet run -c Release --project bench/Mosaic.Orchestrator.Bench -- spawn|git|secrets|queue [...]
 var mode = args.Length > 0 && !char.IsAsciiDigit(args[0][0]) ? args[0] : "spawn";
 var rest = mode == args.FirstOrDefault() ? args[1..] : args;
 if (mode == "git")
@@ -21,6 +22,12 @@ if (mode == "git")
 if (mode == "secrets")
 {
     await SecretsBench.RunAsync(rest);
+    return;
+}
+
+if (mode == "queue")
+{
+    await QueueBench.RunAsync(rest);
     return;
 }
 

@@ -15,6 +15,7 @@ using Mosaic.Orchestrator.Runtimes.ClaudeCode;
 using Mosaic.Orchestrator.Runtimes.Command;
 using Mosaic.Orchestrator.Storage;
 using Mosaic.Orchestrator.Storage.Embedded;
+using Mosaic.Orchestrator.Storage.Valkey;
 using Mosaic.Orchestrator.Workspaces;
 
 namespace Mosaic.Orchestrator;
@@ -66,9 +67,16 @@ public static class OrchestratorSetup
         services.AddOrchestratorRateLimits(settings);
         services.AddReadinessChecks();
 
-        AddEmbeddedStorage(services, settings);
+        if (settings.UsesValkey)
+        {
+            AddValkeyStorage(services, settings);
+        }
+        else
+        {
+            AddEmbeddedStorage(services, settings);
+        }
 
-        services.AddSingleton(new NodeIdentity(settings.NodeId));
+        services.AddSingleton(new NodeIdentity(settings.ResolvedNodeId));
         services.AddSingleton<ServiceClock>();
         services.AddSingleton<EventBroadcaster>();
         services.AddSingleton<IEventSink>(sp => sp.GetRequiredService<EventBroadcaster>());
@@ -107,6 +115,11 @@ public static class OrchestratorSetup
         var cleanupRequests = Channel.CreateBounded<AgentRecord>(new BoundedChannelOptions(100_000) { SingleReader = true });
         services.AddSingleton(cleanupRequests.Reader);
         services.AddSingleton(cleanupRequests.Writer);
+        if (!settings.UsesValkey)
+        {
+            services.AddSingleton<IKillRelay, LocalKillRelay>();
+        }
+
         services.AddSingleton<KillSwitch>();
         services.AddHostedService<CleanupWorker>();
         services.AddHostedService<AgentWorker>();
@@ -163,5 +176,28 @@ public static class OrchestratorSetup
         services.AddSingleton<IEventHistory, EmbeddedEventHistory>();
         services.AddSingleton<IAuditStore, EmbeddedAuditStore>();
         services.AddSingleton<IStorageHealth, EmbeddedStorageHealth>();
+    }
+
+    /// <summary>
+    /// Valkey/Redis, shared by several instances: the same contracts, plus the services a cluster needs (this
+    /// instance's NODE_ID claim, the event relay from the shared channel, the kill relay). No DATA_DIR lock: the
+    /// NODE_ID claim is the one-instance rule here. Registered before the worker, so they start before it leases.
+    /// </summary>
+    private static void AddValkeyStorage(IServiceCollection services, OrchestratorOptions settings)
+    {
+        services.AddSingleton(_ => ValkeyConnection.Connect(settings));
+        services.AddSingleton(sp => new ValkeyAgentStore(sp.GetRequiredService<ValkeyConnection>(), settings.MaxConcurrentAgents));
+        services.AddSingleton<IAgentStore>(sp => sp.GetRequiredService<ValkeyAgentStore>());
+        services.AddSingleton<ITaskQueue>(sp => sp.GetRequiredService<ValkeyAgentStore>());
+        services.AddSingleton<IQueueAdmin>(sp => sp.GetRequiredService<ValkeyAgentStore>());
+        services.AddSingleton<IEventHistory, ValkeyEventHistory>();
+        services.AddSingleton<IAuditStore, ValkeyAuditStore>();
+        services.AddSingleton<IStorageHealth, ValkeyStorageHealth>();
+        services.AddSingleton<ValkeyInstance>();
+        services.AddHostedService(sp => sp.GetRequiredService<ValkeyInstance>());
+        services.AddHostedService<ValkeyEventRelay>();
+        services.AddSingleton<ValkeyKillRelay>();
+        services.AddSingleton<IKillRelay>(sp => sp.GetRequiredService<ValkeyKillRelay>());
+        services.AddHostedService(sp => sp.GetRequiredService<ValkeyKillRelay>());
     }
 }

@@ -27,7 +27,8 @@ catch (OptionsValidationException ex)
     await Console.Error.WriteLineAsync("mosaic-orchestrator: refusing to start:\n  " + string.Join("\n  ", ex.Failures));
     return 1;
 }
-catch (Mosaic.Orchestrator.Storage.Embedded.DataDirInUseException ex)
+catch (Exception ex) when (ex is Mosaic.Orchestrator.Storage.Embedded.DataDirInUseException
+    or Mosaic.Orchestrator.Storage.Valkey.NodeIdInUseException or NotSupportedException)
 {
     await Console.Error.WriteLineAsync("mosaic-orchestrator: refusing to start: " + ex.Message);
     return 1;

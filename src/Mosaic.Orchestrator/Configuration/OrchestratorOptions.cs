@@ -25,8 +25,43 @@ public sealed class OrchestratorOptions
     [ConfigurationKeyName("STORAGE_BACKEND"), Required]
     public string StorageBackend { get; set; } = "embedded";
 
+    /// <summary>Names this node in lease owners; unset = the machine name (with valkey: machine name and port, see <see cref="ResolvedNodeId"/>).</summary>
     [ConfigurationKeyName("NODE_ID")]
-    public string NodeId { get; set; } = Environment.MachineName;
+    public string? NodeId { get; set; }
+
+    [ConfigurationKeyName("VALKEY_HOST"), Required]
+    public string ValkeyHost { get; set; } = "127.0.0.1";
+
+    [ConfigurationKeyName("VALKEY_PORT"), Range(1, 65535)]
+    public int ValkeyPort { get; set; } = 6379;
+
+    [ConfigurationKeyName("VALKEY_USERNAME")]
+    public string? ValkeyUsername { get; set; }
+
+    [ConfigurationKeyName("VALKEY_PASSWORD")]
+    public string? ValkeyPassword { get; set; }
+
+    [ConfigurationKeyName("VALKEY_DB"), Range(0, 10000)]
+    public int ValkeyDb { get; set; }
+
+    [ConfigurationKeyName("VALKEY_TLS")]
+    public bool ValkeyTls { get; set; }
+
+    /// <summary>First part of every key and channel name: "orchestrator" gives SPEC's orchestrator:agent:{id}.</summary>
+    [ConfigurationKeyName("VALKEY_KEY_PREFIX"), Required]
+    public string ValkeyKeyPrefix { get; set; } = "orchestrator";
+
+    /// <summary>Time limit of every Valkey command and of the connect attempt.</summary>
+    [ConfigurationKeyName("VALKEY_TIMEOUT_MS"), Range(100, 600_000)]
+    public int ValkeyTimeoutMs { get; set; } = 5000;
+
+    /// <summary>Events kept in the history for Last-Event-ID replay (trimmed approximately).</summary>
+    [ConfigurationKeyName("VALKEY_EVENTS_MAX_LENGTH"), Range(1000, 100_000_000)]
+    public long ValkeyEventsMaxLength { get; set; } = 100_000;
+
+    /// <summary>How long a kill waits for the instance running the agent to confirm the stop.</summary>
+    [ConfigurationKeyName("KILL_RELAY_TIMEOUT_SECONDS"), Range(0.1, 300)]
+    public double KillRelayTimeoutSeconds { get; set; } = 3;
 
     [ConfigurationKeyName("AGENT_RUNTIME"), Required]
     public string AgentRuntime { get; set; } = "claude-code";
@@ -116,6 +151,16 @@ public sealed class OrchestratorOptions
 
     public TimeSpan KillGrace => TimeSpan.FromSeconds(KillGraceSeconds);
 
+    public bool UsesValkey => StorageBackend == "valkey";
+
+    /// <summary>
+    /// NODE_ID, or the machine name; with valkey the default adds the HTTP port, so several instances on one machine
+    /// get distinct, restart-stable names (one live instance per node name is enforced through Valkey).
+    /// </summary>
+    public string ResolvedNodeId => !string.IsNullOrWhiteSpace(NodeId) ? NodeId
+        : UsesValkey ? $"{Environment.MachineName}-{Port.ToString(System.Globalization.CultureInfo.InvariantCulture)}"
+        : Environment.MachineName;
+
     public TimeSpan LeaseDuration => TimeSpan.FromSeconds(LeaseDurationSeconds);
 
     public string FullDataDir => Path.GetFullPath(DataDir);
@@ -132,6 +177,8 @@ public sealed class OrchestratorOptionsValidator : Microsoft.Extensions.Options.
 {
     public static readonly string[] Runtimes = ["claude-code", "command"];
 
+    public static readonly string[] Backends = ["embedded", "valkey"];
+
     public Microsoft.Extensions.Options.ValidateOptionsResult Validate(string? name, OrchestratorOptions options)
     {
         var failures = new List<string>();
@@ -141,9 +188,19 @@ public sealed class OrchestratorOptionsValidator : Microsoft.Extensions.Options.
                 "refusing to start with the API open to the network. Set ORCHESTRATOR_API_KEY or bind to 127.0.0.1.");
         }
 
-        if (options.StorageBackend is not "embedded")
+        if (!Backends.Contains(options.StorageBackend))
         {
-            failures.Add($"STORAGE_BACKEND '{options.StorageBackend}' is not available in this build (embedded is).");
+            failures.Add($"STORAGE_BACKEND '{options.StorageBackend}' is unknown; use one of: {string.Join(", ", Backends)}.");
+        }
+
+        if (options.ValkeyKeyPrefix.Length == 0 || options.ValkeyKeyPrefix.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+        {
+            failures.Add("VALKEY_KEY_PREFIX must be non-empty, without whitespace or control characters.");
+        }
+
+        if (options.NodeId is { } node && (node.Contains('/', StringComparison.Ordinal) || node.Any(char.IsControl)))
+        {
+            failures.Add("NODE_ID must not contain '/' or control characters.");
         }
 
         if (!Runtimes.Contains(options.AgentRuntime))

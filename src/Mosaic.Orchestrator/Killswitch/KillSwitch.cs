@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Mosaic.Orchestrator.Agents;
 using Mosaic.Orchestrator.Events;
 
@@ -13,18 +12,21 @@ public sealed record KillError(Guid AgentId, string TaskId, string Error);
 public sealed record KillAllReport(int Total, int Killed, int Failed, IReadOnlyList<KillError> Errors);
 
 /// <summary>
-/// Kill: mark the agent killed (compare-and-set, so a kill and a completion never both win), write the audit entry,
-/// then stop its run. The answer does not wait for the process tree: a running attempt ends its tree (SIGTERM,
-/// grace, SIGKILL) and cleans up; an agent with no run here is cleaned up by <see cref="CleanupWorker"/>.
+/// Kill: mark the agent killed (compare-and-set, so a kill and a completion never both win), stop its run through the
+/// <see cref="IKillRelay"/> (here, or on the instance running it), then write the audit entry. The answer does not wait
+/// for the process tree: a running attempt ends its tree (SIGTERM, grace, SIGKILL) and cleans up; an agent with no
+/// live run is cleaned up by <see cref="CleanupWorker"/>.
 /// </summary>
 public sealed class KillSwitch(
     IAgentStore store,
     AgentTransitions transitions,
-    ActiveRuns runs,
+    IKillRelay relay,
     AuditTrail audit,
-    ChannelWriter<AgentRecord> cleanupQueue,
     TimeProvider time)
 {
+    /// <summary>Kills of a kill-all in flight at once: each may wait for another instance's answer.</summary>
+    public const int KillAllParallelism = 16;
+
     public async Task<KillResult> KillAsync(Guid agentId, string actor, string? reason, CancellationToken cancellationToken)
     {
         var agent = await store.GetAsync(agentId, cancellationToken);
@@ -64,10 +66,7 @@ public sealed class KillSwitch(
 
         // The agent is killed now: what follows must happen even if the caller goes away.
         var priorStatus = (prior ?? agent).Status.ToString().ToLowerInvariant();
-        if (!runs.TryStop(agentId, StopReason.Killed))
-        {
-            await cleanupQueue.WriteAsync(killed, CancellationToken.None);
-        }
+        await relay.StopRunAsync(killed, prior ?? agent, CancellationToken.None);
 
         await audit.RecordAsync(new AuditEntry("kill", actor, agentId, agent.TaskId, reason, priorStatus, time.GetUtcNow()), CancellationToken.None);
 
@@ -78,30 +77,28 @@ public sealed class KillSwitch(
     public async Task<KillAllReport> KillAllAsync(string actor, string? reason, CancellationToken cancellationToken)
     {
         var live = await store.ListLiveAsync(cancellationToken);
-        cancellationToken = CancellationToken.None;
-        var killedCount = 0;
-        var errors = new List<KillError>();
-        foreach (var agent in live)
+        var outcomes = new KillError?[live.Count];
+        // Kills run side by side (a kill may wait for the instance running the agent); errors keep the live order.
+        await Parallel.ForAsync(0, live.Count, new ParallelOptions { MaxDegreeOfParallelism = KillAllParallelism }, async (i, _) =>
         {
+            var agent = live[i];
+            // One agent's failure (the store unreachable, say) is reported and the others still go.
             try
             {
-                var result = await KillAsync(agent.AgentId, actor, reason ?? "kill-all", cancellationToken);
-                if (result.Outcome == KillOutcome.Killed)
-                {
-                    killedCount++;
-                }
-                else
+                var result = await KillAsync(agent.AgentId, actor, reason ?? "kill-all", CancellationToken.None);
+                if (result.Outcome != KillOutcome.Killed)
                 {
                     var status = result.Agent?.Status.ToString().ToLowerInvariant() ?? "gone";
-                    errors.Add(new KillError(agent.AgentId, agent.TaskId, $"agent ended before the kill reached it ({status})"));
+                    outcomes[i] = new KillError(agent.AgentId, agent.TaskId, $"agent ended before the kill reached it ({status})");
                 }
             }
-            catch (Exception ex) when (ex is InvalidOperationException or IOException)
+            catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                errors.Add(new KillError(agent.AgentId, agent.TaskId, ex.Message));
+                outcomes[i] = new KillError(agent.AgentId, agent.TaskId, ex.Message);
             }
-        }
+        });
 
-        return new KillAllReport(live.Count, killedCount, errors.Count, errors);
+        var errors = outcomes.OfType<KillError>().ToList();
+        return new KillAllReport(live.Count, live.Count - errors.Count, errors.Count, errors);
     }
 }

@@ -75,6 +75,8 @@ public sealed class AuthTests
 
     [Theory]
     [InlineData("STORAGE_BACKEND", "mongodb", "STORAGE_BACKEND")]
+    [InlineData("VALKEY_KEY_PREFIX", "with space", "VALKEY_KEY_PREFIX")]
+    [InlineData("NODE_ID", "a/b", "NODE_ID")]
     [InlineData("AGENT_RUNTIME", "gpt-cli", "AGENT_RUNTIME")]
     [InlineData("MAX_CONCURRENT_AGENTS", "0", "MaxConcurrentAgents")]
     [InlineData("RETRY_MAX_DELAY_SECONDS", "1", "RETRY_MAX_DELAY_SECONDS")]

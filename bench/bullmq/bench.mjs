@@ -1,0 +1,47 @@
+// BullMQ doing the work of `bench queue`: enqueue N no-op jobs (one add each), then process them all with a worker
+// at the given concurrency. Usage: node bench.mjs <port> [jobs=20000] [concurrencies=1,8]
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+
+const port = Number(process.argv[2]);
+const jobs = Number(process.argv[3] ?? 20000);
+const concurrencies = (process.argv[4] ?? '1,8').split(',').map(Number);
+// BullMQ 6 takes ioredis as an optional peer: under ESM it wants a client instance.
+const connect = () => new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: null });
+
+async function runOnce(count, concurrency) {
+  const name = `bench-${concurrency}-${Date.now()}-${Math.random().toString(16).slice(2, 8)}`;
+  const queueClient = connect();
+  const queue = new Queue(name, { connection: queueClient });
+  let next = -1;
+  let started = process.hrtime.bigint();
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    for (let i = ++next; i < count; i = ++next) {
+      await queue.add('noop', { i });
+    }
+  }));
+  const add = Number(process.hrtime.bigint() - started) / 1e9;
+
+  let done = 0;
+  let finish;
+  const finished = new Promise((resolve) => { finish = resolve; });
+  const workerClient = connect();
+  const worker = new Worker(name, async () => {}, { connection: workerClient, concurrency, autorun: false });
+  worker.on('completed', () => { if (++done === count) finish(); });
+  started = process.hrtime.bigint();
+  worker.run();
+  await finished;
+  const work = Number(process.hrtime.bigint() - started) / 1e9;
+  await worker.close();
+  await queue.obliterate({ force: true });
+  await queue.close();
+  queueClient.disconnect();
+  workerClient.disconnect();
+  return { add, work };
+}
+
+await runOnce(Math.min(jobs, 3000), 8); // warm-up, not reported
+for (const concurrency of concurrencies) {
+  const { add, work } = await runOnce(jobs, concurrency);
+  console.log(`bullmq concurrency=${concurrency} jobs=${jobs} add=${(jobs / add).toFixed(0)}/s process=${(jobs / work).toFixed(0)}/s total=${(jobs / (add + work)).toFixed(0)}/s`);
+}

@@ -1,0 +1,145 @@
+using Mosaic.Orchestrator.Agents;
+using Mosaic.Orchestrator.Events;
+using Mosaic.Orchestrator.Queue;
+using StackExchange.Redis;
+
+namespace Mosaic.Orchestrator.Storage.Valkey;
+
+/// <summary>
+/// Agents, their tasks and the queue in Valkey, shared by every instance. Each record is the JSON at
+/// {prefix}:agent:{id} (SPEC) with a small hash beside it ({prefix}:agent:{id}:meta: version, status, task state,
+/// lease) that the scripts read instead of parsing JSON. The queue is sorted sets under {prefix}:queue:*: pending
+/// (score = (10 - priority) * 2^43 + arrival), delayed (score = due time), leases (score = lease expiry), plus the
+/// live agent of each task and the pause flag; counts are the sizes of these sets and of the status indexes. Every
+/// change that spans keys is one Lua script (Scripts/), so a transition, its index moves and its event are applied
+/// together or not at all; reads that span keys run in one MULTI, so they see one moment.
+/// </summary>
+public sealed class ValkeyAgentStore(ValkeyConnection valkey, int maxActiveAgents) : IAgentStore, ITaskQueue, IQueueAdmin
+{
+    public async Task<AgentRecord?> GetAsync(Guid agentId, CancellationToken cancellationToken)
+    {
+        var doc = await valkey.Database.StringGetAsync(AgentKey(agentId));
+        return doc.IsNull ? null : ValkeyDocuments.Record(doc.ToString());
+    }
+
+    public async Task<AgentPage> ListAsync(AgentQuery query, CancellationToken cancellationToken)
+    {
+        var db = valkey.Database;
+        if (query.TaskId is { } taskId)
+        {
+            // A task has few agents: read them all and filter by status here.
+            var ofTask = await ReadAllAsync(await db.SortedSetRangeByRankAsync(valkey.Key("index:task", taskId), order: Order.Descending));
+            var matching = ofTask.Where(a => query.Status is null || a.Status == query.Status).ToList();
+            return new AgentPage([.. matching.Skip(query.Offset).Take(query.Limit)], matching.Count);
+        }
+
+        var index = query.Status is { } status ? valkey.Key("index:status", ValkeyDocuments.Name(status)) : valkey.Key("index:all");
+        var read = db.CreateTransaction();
+        var total = read.SortedSetLengthAsync(index);
+        var ids = read.SortedSetRangeByRankAsync(index, query.Offset, query.Offset + query.Limit - 1L, Order.Descending);
+        await read.ExecuteAsync();
+        return new AgentPage(await ReadAllAsync(await ids), (int)await total);
+    }
+
+    public async Task<IReadOnlyList<AgentRecord>> ListLiveAsync(CancellationToken cancellationToken)
+    {
+        // The live statuses' indexes, read at one moment (an agent moving between them is seen once; kill-all relies
+        // on it), merged by arrival (their score).
+        var read = valkey.Database.CreateTransaction();
+        var spawning = read.SortedSetRangeByRankWithScoresAsync(valkey.Key("index:status", "spawning"));
+        var running = read.SortedSetRangeByRankWithScoresAsync(valkey.Key("index:status", "running"));
+        await read.ExecuteAsync();
+        var live = (await spawning).Concat(await running).OrderBy(e => e.Score).Select(e => e.Element).ToArray();
+        return await ReadAllAsync(live);
+    }
+
+    public async Task<AgentRecord?> FindLiveByTaskAsync(string taskId, CancellationToken cancellationToken)
+    {
+        var agentId = await valkey.Database.HashGetAsync(valkey.Key("queue:live-tasks"), taskId);
+        return agentId.IsNull || await GetAsync(Guid.Parse(agentId.ToString()), cancellationToken) is not { IsLive: true } live ? null : live;
+    }
+
+    public async Task<StoredChange?> TryReplaceAsync(AgentRecord record, long expectedVersion, DateTimeOffset? leaseExpiredBefore, AgentEvent? withEvent, CancellationToken cancellationToken)
+    {
+        var result = await valkey.RunAsync(ValkeyScripts.Replace,
+            Id(record.AgentId), expectedVersion, ValkeyConnection.Millis(leaseExpiredBefore),
+            ValkeyDocuments.Name(record.Status), ValkeyDocuments.Name(record.TaskState), record.Priority, ValkeyConnection.Millis(record.NextAttemptAt),
+            record.Attempt, record.Lease?.Token ?? "", record.Lease?.Owner ?? "", RedisValue.EmptyString,
+            ValkeyDocuments.Body(record), ValkeyDocuments.QueueFragment(record), withEvent is null ? "" : ValkeyDocuments.EventBody(withEvent));
+        if (result.IsNull)
+        {
+            return null;
+        }
+
+        var parts = (RedisResult[])result!;
+        var stored = record with { Version = (long)parts[0] };
+        return new StoredChange(stored, withEvent is null ? null : withEvent with { Id = (long)parts[1] });
+    }
+
+    public async Task<EnqueueResult> EnqueueAsync(AgentRecord agent, long maxWaiting, AgentEvent spawned, CancellationToken cancellationToken)
+    {
+        var result = await valkey.RunAsync(ValkeyScripts.Enqueue,
+            Id(agent.AgentId), agent.TaskId, ValkeyDocuments.Name(agent.Status), ValkeyDocuments.Name(agent.TaskState), agent.Priority,
+            ValkeyConnection.Millis(agent.NextAttemptAt), agent.Attempt,
+            ValkeyDocuments.Body(agent), ValkeyDocuments.QueueFragment(agent), ValkeyDocuments.EventBody(spawned), maxWaiting);
+        var parts = (RedisResult[])result!;
+        return (string?)parts[0] switch
+        {
+            "dup" => new EnqueueResult(EnqueueOutcome.DuplicateLiveTask, null, Guid.Parse((string)parts[1]!)),
+            "full" => new EnqueueResult(EnqueueOutcome.QueueFull, null, Waiting: (long)parts[1]),
+            _ => new EnqueueResult(EnqueueOutcome.Enqueued, agent with { Sequence = (long)parts[1], Version = 1 },
+                Waiting: (long)parts[3], Event: spawned with { Id = (long)parts[2] }),
+        };
+    }
+
+    /// <summary>
+    /// Leases the best due task, cluster-wide: the script refuses while the queue is paused or while
+    /// <c>maxActiveAgents</c> tasks are leased (assigned or executing) across all instances.
+    /// </summary>
+    public async Task<AgentRecord?> LeaseNextAsync(TaskLease lease, DateTimeOffset now, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+    {
+        var result = await valkey.RunAsync(ValkeyScripts.Lease,
+            ValkeyConnection.Millis(now), ValkeyConnection.Millis(expiresAt), maxActiveAgents, lease.Owner, lease.Token, ValkeyDocuments.LeaseJson(lease));
+        return result.IsNull ? null : ValkeyDocuments.Record((string)result!);
+    }
+
+    public async Task<bool> RenewLeaseAsync(Guid agentId, string token, DateTimeOffset expiresAt, CancellationToken cancellationToken) =>
+        (long)await valkey.RunAsync(ValkeyScripts.Renew, Id(agentId), token, ValkeyConnection.Millis(expiresAt)) == 1;
+
+    public async Task<IReadOnlyList<AgentRecord>> ListExpiredLeasesAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var ids = await valkey.Database.SortedSetRangeByScoreAsync(valkey.Key("queue:leases"), double.NegativeInfinity, now.ToUnixTimeMilliseconds(), Exclude.Stop);
+        var expired = await ReadAllAsync(ids);
+        return [.. expired.Where(a => a.Lease is not null).OrderBy(a => a.Sequence)];
+    }
+
+    public async Task<QueueStats> GetStatsAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var values = (RedisResult[])(await valkey.RunAsync(ValkeyScripts.Stats, ValkeyConnection.Millis(now)))!;
+        return new QueueStats((long)values[0], (long)values[1], (long)values[2], (long)values[3], (long)values[4], (long)values[5] == 1);
+    }
+
+    public async Task SetPausedAsync(bool paused, CancellationToken cancellationToken)
+    {
+        var key = valkey.Key("queue:paused");
+        _ = paused ? await valkey.Database.StringSetAsync(key, "1") : await valkey.Database.KeyDeleteAsync(key);
+    }
+
+    public Task<bool> IsPausedAsync(CancellationToken cancellationToken) => valkey.Database.KeyExistsAsync(valkey.Key("queue:paused"));
+
+    private async Task<List<AgentRecord>> ReadAllAsync(RedisValue[] ids)
+    {
+        if (ids.Length == 0)
+        {
+            return [];
+        }
+
+        var docs = await valkey.Database.StringGetAsync([.. ids.Select(id => valkey.Key("agent", id.ToString()))]);
+        // Records are never deleted; should one be missing anyway, the list goes on without it.
+        return [.. docs.Where(d => !d.IsNull).Select(d => ValkeyDocuments.Record(d.ToString()))];
+    }
+
+    private RedisKey AgentKey(Guid agentId) => valkey.Key("agent", Id(agentId));
+
+    private static string Id(Guid agentId) => agentId.ToString("D");
+}

@@ -1,0 +1,109 @@
+using Mosaic.Orchestrator.Agents;
+using Mosaic.Orchestrator.Events;
+using Mosaic.Orchestrator.Queue;
+using Mosaic.Orchestrator.Storage.Valkey;
+using Mosaic.Orchestrator.Tests.Support;
+using StackExchange.Redis;
+
+namespace Mosaic.Orchestrator.Tests.Storage.Valkey;
+
+/// <summary>An instance's presence (NODE_ID claim, server checks) and its event relay, on a real redis-server.</summary>
+public sealed class ValkeyInstanceTests(RedisFixture redis) : IClassFixture<RedisFixture>
+{
+    private readonly string _prefix = RedisFixture.NewPrefix();
+
+    [Fact]
+    public async Task A_second_live_instance_with_the_same_NODE_ID_is_refused_and_a_graceful_stop_frees_the_name()
+    {
+        var first = await TestHost.StartAsync(s =>
+        {
+            redis.Server.Configure(s, _prefix);
+            s["NODE_ID"] = "same";
+        });
+        var refused = await Assert.ThrowsAsync<NodeIdInUseException>(() => TestHost.StartAsync(s =>
+        {
+            redis.Server.Configure(s, _prefix);
+            s["NODE_ID"] = "same";
+        }));
+        Assert.Contains("NODE_ID same is in use", refused.Message);
+        var owner = first.Get<NodeIdentity>().Instance;
+        Assert.True(await first.Get<ValkeyInstance>().IsAliveAsync(owner));
+
+        await first.DisposeAsync();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await using var next = await TestHost.StartAsync(s =>
+        {
+            redis.Server.Configure(s, _prefix);
+            s["NODE_ID"] = "same";
+        });
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"the released name was taken after {clock.Elapsed}");
+        Assert.False(await next.Get<ValkeyInstance>().IsAliveAsync(owner));
+    }
+
+    [Fact]
+    public async Task A_server_that_may_evict_keys_or_has_no_append_only_file_is_warned_about()
+    {
+        await using var server = await RedisServer.StartAsync("--maxmemory-policy", "allkeys-lru", "--appendonly", "no");
+        using var multiplexer = server.Connect();
+        await using var valkey = new ValkeyConnection(multiplexer, _prefix);
+        var logs = new LogCollector<ValkeyInstance>();
+        var instance = new ValkeyInstance(valkey, new NodeIdentity("warned"), logs);
+        await instance.StartAsync(default);
+        await instance.StopAsync(default);
+        Assert.Contains(logs.Messages, m => m.Contains("maxmemory-policy is allkeys-lru", StringComparison.Ordinal));
+        Assert.Contains(logs.Messages, m => m.Contains("appendonly is off", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task An_unreachable_server_at_start_is_logged_and_the_instance_starts_anyway()
+    {
+        using var multiplexer = await ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions
+        {
+            EndPoints = { { "127.0.0.1", Loopback.FreePort() } },
+            AbortOnConnectFail = false,
+            ConnectTimeout = 200,
+            BacklogPolicy = BacklogPolicy.FailFast,
+        });
+        await using var valkey = new ValkeyConnection(multiplexer, _prefix);
+        var logs = new LogCollector<ValkeyInstance>();
+        var instance = new ValkeyInstance(valkey, new NodeIdentity("lonely"), logs);
+        await instance.StartAsync(default);
+        await instance.StopAsync(default);
+        Assert.Contains(logs.Messages, m => m.Contains("unreachable at start", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_event_relay_delivers_every_event_once_in_order_and_fills_gaps_from_the_history()
+    {
+        using var multiplexer = redis.Server.Connect();
+        await using var valkey = new ValkeyConnection(multiplexer, _prefix);
+        var history = new ValkeyEventHistory(valkey);
+        var broadcaster = new EventBroadcaster();
+        using var recorder = new EventRecorder(broadcaster);
+        var relay = new ValkeyEventRelay(valkey, history, broadcaster, new QueueSignal(), new LogCollector<ValkeyEventRelay>());
+        await relay.StartAsync(default);
+        try
+        {
+            var agentId = Guid.NewGuid();
+            var first = await history.AppendAsync(new AgentEvent("agent.spawned", agentId, "T", DateTimeOffset.UtcNow, null), default);
+            await recorder.WaitForAsync(e => e.Id == first.Id);
+
+            // An event stored while this instance missed its publication (as during a reconnect).
+            var db = multiplexer.GetDatabase();
+            var lostId = await db.StringIncrementAsync($"{_prefix}:events:seq");
+            var lost = new AgentEvent("agent.running", agentId, "T", DateTimeOffset.UtcNow, null) { Id = lostId };
+            await db.StreamAddAsync($"{_prefix}:events:log", "e",
+                System.Text.Json.JsonSerializer.Serialize(lost, Mosaic.Orchestrator.Configuration.OrchestratorJson.Options), $"{lostId}-0");
+            await recorder.WaitForAsync(e => e.Id == lostId, TimeSpan.FromSeconds(5));
+
+            var third = await history.AppendAsync(new AgentEvent("agent.completed", agentId, "T", DateTimeOffset.UtcNow, null), default);
+            await recorder.WaitForAsync(e => e.Id == third.Id);
+            Assert.Equal([first.Id, lostId, third.Id], recorder.All.Select(e => e.Id));
+            Assert.Equal(["agent.spawned", "agent.running", "agent.completed"], recorder.All.Select(e => e.Type));
+        }
+        finally
+        {
+            await relay.StopAsync(default);
+        }
+    }
+}

@@ -1,0 +1,130 @@
+using Mosaic.Orchestrator.Agents;
+using Mosaic.Orchestrator.Events;
+using Mosaic.Orchestrator.Queue;
+using Mosaic.Orchestrator.Storage.Valkey;
+using Mosaic.Orchestrator.Tests.Support;
+using StackExchange.Redis;
+
+namespace Mosaic.Orchestrator.Tests.Storage.Valkey;
+
+/// <summary>The storage and queue contract against a real redis-server, plus what only this backend has.</summary>
+public sealed class ValkeyStoreContractTests(RedisFixture redis) : AgentStoreContract, IClassFixture<RedisFixture>
+{
+    private ValkeyConnection _valkey = null!;
+
+    public override Task InitializeAsync()
+    {
+        _valkey = new ValkeyConnection(redis.Connection, RedisFixture.NewPrefix());
+        var store = new ValkeyAgentStore(_valkey, maxActiveAgents: 1000);
+        (Agents, Queue, Admin) = (store, store, store);
+        History = new ValkeyEventHistory(_valkey);
+        Audit = new ValkeyAuditStore(_valkey);
+        return Task.CompletedTask;
+    }
+
+    public override async Task DisposeAsync() => await _valkey.DisposeAsync();
+
+    private IDatabase Db => redis.Connection.GetDatabase();
+
+    [Fact]
+    public async Task Records_and_tasks_are_plain_json_under_the_spec_keys()
+    {
+        var agent = NewAgent("T-keys", priority: 7);
+        await EnqueueAsync(agent, 10);
+        var doc = (string?)await Db.StringGetAsync($"{_valkey.Prefix}:agent:{agent.AgentId}");
+        using var record = System.Text.Json.JsonDocument.Parse(doc!);
+        Assert.Equal("T-keys", record.RootElement.GetProperty("taskId").GetString());
+        Assert.Equal("pending", record.RootElement.GetProperty("taskState").GetString());
+        Assert.Equal(1, record.RootElement.GetProperty("version").GetInt64());
+
+        var leased = await Queue.LeaseNextAsync(new TaskLease("n/i", "tok"), Now, Now.AddSeconds(30), default);
+        Assert.Equal("tok", leased!.Lease!.Token);
+        using var task = System.Text.Json.JsonDocument.Parse((string)(await Db.StringGetAsync($"{_valkey.Prefix}:task:T-keys"))!);
+        Assert.Equal("assigned", task.RootElement.GetProperty("state").GetString());
+        Assert.Equal(agent.AgentId, task.RootElement.GetProperty("agentId").GetGuid());
+        Assert.Equal(1, task.RootElement.GetProperty("attempt").GetInt32());
+        var stored = (await Agents.GetAsync(agent.AgentId, default))!;
+        Assert.Equal(leased, stored with { Context = leased.Context }); // what the script wrote is what the store reads
+    }
+
+    [Fact]
+    public async Task Events_are_published_on_the_events_channel_in_id_order()
+    {
+        var heard = new List<string>();
+        var subscriber = redis.Connection.GetSubscriber();
+        var queue = await subscriber.SubscribeAsync(RedisChannel.Literal($"{_valkey.Prefix}:events"));
+        var agent = NewAgent("T-pub");
+        await EnqueueAsync(agent, 10);
+        var appended = await History.AppendAsync(new AgentEvent("agent.cleanup", agent.AgentId, "T-pub", Now, null), default);
+        for (var i = 0; i < 2; i++)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            heard.Add((await queue.ReadAsync(timeout.Token)).Message.ToString());
+        }
+
+        await queue.UnsubscribeAsync();
+        var events = heard.Select(ValkeyDocuments.Event).ToList();
+        Assert.Equal(["agent.spawned", "agent.cleanup"], events.Select(e => e.Type));
+        Assert.Equal(appended.Id, events[1].Id);
+        Assert.True(events[0].Id < events[1].Id);
+    }
+
+    [Fact]
+    public async Task Leasing_stops_at_the_cluster_wide_limit_and_resumes_when_a_task_ends()
+    {
+        var queue = new ValkeyAgentStore(_valkey, maxActiveAgents: 3);
+        for (var i = 0; i < 5; i++)
+        {
+            await EnqueueAsync(NewAgent($"T{i}"), 10);
+        }
+
+        var leased = new List<AgentRecord>();
+        while (await queue.LeaseNextAsync(new TaskLease($"node{leased.Count}/i", Guid.NewGuid().ToString("N")), Now, Now.AddSeconds(30), default) is { } next)
+        {
+            leased.Add(next);
+        }
+
+        Assert.Equal(3, leased.Count); // maxActiveAgents, whoever asks
+        var done = leased[0] with { Status = AgentStatus.Completed, TaskState = TaskState.Completed, Lease = null };
+        Assert.NotNull(await Agents.TryReplaceAsync(done, leased[0].Version, null, null, default));
+        Assert.NotNull(await queue.LeaseNextAsync(new TaskLease("n/i", "t"), Now, Now.AddSeconds(30), default));
+        Assert.Null(await queue.LeaseNextAsync(new TaskLease("n/i", "u"), Now, Now.AddSeconds(30), default));
+        var stats = await Admin.GetStatsAsync(Now, default);
+        Assert.Equal((1, 3, 1), (stats.Pending, stats.Active, stats.Completed));
+    }
+
+    [Fact]
+    public async Task A_retry_waits_in_the_delayed_set_and_is_promoted_in_priority_order_when_due()
+    {
+        var retried = NewAgent("T-retry", priority: 2);
+        await EnqueueAsync(retried, 10);
+        var leased = (await Queue.LeaseNextAsync(new TaskLease("n/i", "a"), Now, Now.AddSeconds(30), default))!;
+        var requeued = leased with { TaskState = TaskState.Pending, Lease = null, NextAttemptAt = Now.AddSeconds(5), Reason = "runtime-transient" };
+        Assert.NotNull(await Agents.TryReplaceAsync(requeued, leased.Version, null, null, default));
+        var urgent = NewAgent("T-urgent", priority: 9);
+        await EnqueueAsync(urgent, 10);
+        Assert.Equal((1, 1), await PendingAndDelayedAsync(Now));
+
+        Assert.Equal("T-urgent", (await Queue.LeaseNextAsync(new TaskLease("n/i", "b"), Now.AddSeconds(6), Now.AddSeconds(36), default))!.TaskId);
+        var again = (await Queue.LeaseNextAsync(new TaskLease("n/i", "c"), Now.AddSeconds(6), Now.AddSeconds(36), default))!;
+        Assert.Equal(("T-retry", 2, null), (again.TaskId, again.Attempt, again.NextAttemptAt));
+        Assert.Equal("runtime-transient", again.Reason);
+    }
+
+    [Fact]
+    public async Task Health_answers_while_connected_and_names_the_server_when_not()
+    {
+        Assert.Null(await new ValkeyStorageHealth(_valkey).CheckAsync(default));
+        await using var nowhere = new ValkeyConnection(
+            await ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions { EndPoints = { { "127.0.0.1", Loopback.FreePort() } }, AbortOnConnectFail = false, ConnectTimeout = 200 }),
+            "x", owned: true);
+        var problem = await new ValkeyStorageHealth(nowhere).CheckAsync(default);
+        Assert.Contains("not connected", problem);
+    }
+
+    private async Task<(long, long)> PendingAndDelayedAsync(DateTimeOffset at)
+    {
+        var stats = await Admin.GetStatsAsync(at, default);
+        return (stats.Pending, stats.Delayed);
+    }
+}
