@@ -269,9 +269,15 @@ public sealed partial class AgentRunner(
         }
     }
 
+    /// <summary>
+    /// Renews the lease every third of its duration. A run that cannot renew for two thirds of the lease stops by
+    /// itself: cut off from the store, it cannot know whether another instance has taken the task over (which it may
+    /// after the lease expires), so it must not go on to push.
+    /// </summary>
     private async Task HeartbeatAsync(Guid agentId, string token, ActiveRun run, CancellationToken stop)
     {
         var lease = options.Value.LeaseDuration;
+        var lastRenewed = time.GetTimestamp();
         using var timer = new PeriodicTimer(lease / 3, time);
         try
         {
@@ -285,6 +291,12 @@ public sealed partial class AgentRunner(
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
                     LogHeartbeatFailed(logger, ex, agentId);
+                    if (time.GetElapsedTime(lastRenewed) >= lease * 2 / 3)
+                    {
+                        run.Stop(StopReason.LeaseLost);
+                        return;
+                    }
+
                     continue; // the store may be back before the lease runs out
                 }
 
@@ -293,6 +305,8 @@ public sealed partial class AgentRunner(
                     run.Stop(StopReason.LeaseLost);
                     return;
                 }
+
+                lastRenewed = time.GetTimestamp();
             }
         }
         catch (OperationCanceledException)

@@ -147,6 +147,6 @@ public static partial class SpawnRequestReader
         return list;
     }
 
-    [GeneratedRegex("^[A-Za-z0-9._-]{1,128}$")]
+    [GeneratedRegex(@"\A[A-Za-z0-9._-]{1,128}\z")] // \z: "$" would let a trailing newline through
     private static partial Regex TaskIdPattern();
 }

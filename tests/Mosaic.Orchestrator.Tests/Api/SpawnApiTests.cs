@@ -74,6 +74,7 @@ public sealed class SpawnApiTests
     [InlineData("""{"taskId":"T","agentType":"worker","priority":2.5,"context":{"repository":"file:///srv/repo","branch":"a b"}}""", new[] { "context.branch", "context.repository", "priority" })]
     [InlineData("""{"taskId":"T","agentType":"worker","context":"https://x/y"}""", new[] { "context" })]
     [InlineData("""[1,2]""", new[] { "body" })]
+    [InlineData("""{"taskId":"T1\n","agentType":"worker","context":{"repository":"https://x/y.git","branch":"main"}}""", new[] { "taskId" })]
     public async Task Bad_requests_name_their_fields(string body, string[] expected)
     {
         await using var host = await TestHost.StartAsync(s => s["ALLOW_LOCAL_REPOSITORIES"] = "false");

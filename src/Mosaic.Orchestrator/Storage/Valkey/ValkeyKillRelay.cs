@@ -31,7 +31,8 @@ public sealed partial class ValkeyKillRelay(
     ILogger<ValkeyKillRelay> logger) : BackgroundService, IKillRelay
 {
     private readonly ConcurrentDictionary<string, TaskCompletionSource<bool>> _waiting = new();
-    private ChannelMessageQueue? _commands;
+    private readonly Lock _subscribeGate = new();
+    private Task<ChannelMessageQueue>? _commands;
 
     public async Task StopRunAsync(AgentRecord killed, AgentRecord prior, CancellationToken cancellationToken)
     {
@@ -154,17 +155,28 @@ public sealed partial class ValkeyKillRelay(
     private Task<long> PublishAsync(RelayCommand command) =>
         valkey.Subscriber.PublishAsync(valkey.CommandsChannel, JsonSerializer.Serialize(command, OrchestratorJson.Options));
 
-    private async Task<ChannelMessageQueue> EnsureSubscribedAsync() =>
-        _commands ??= await valkey.Subscriber.SubscribeAsync(valkey.CommandsChannel);
+    /// <summary>One subscription, however many kills ask at once; a failed attempt is retried by the next caller.</summary>
+    private Task<ChannelMessageQueue> EnsureSubscribedAsync()
+    {
+        lock (_subscribeGate)
+        {
+            if (_commands is null || _commands.IsFaulted || _commands.IsCanceled)
+            {
+                _commands = valkey.Subscriber.SubscribeAsync(valkey.CommandsChannel);
+            }
+
+            return _commands;
+        }
+    }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
-        if (_commands is { } commands)
+        if (_commands is { IsCompletedSuccessfully: true } subscribed)
         {
             try
             {
-                await commands.UnsubscribeAsync();
+                await (await subscribed).UnsubscribeAsync();
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException)
             {

@@ -276,6 +276,28 @@ public sealed class ClusterTests(RedisFixture redis) : IClassFixture<RedisFixtur
     }
 
     [Fact]
+    public async Task An_instance_cut_off_from_the_store_stops_its_run_before_its_lease_could_be_taken_over()
+    {
+        await using var server = await RedisServer.StartAsync("--appendonly", "yes");
+        var host = await StartAsync("cutoff", s =>
+        {
+            s["AGENT_COMMAND"] = "sleep 300";
+            s["LEASE_DURATION_SECONDS"] = "3";
+        }, server);
+        var id = await host.SpawnAsync("T-cutoff", agentType: "reviewer");
+        await Wait.UntilAsync(() => ProcessTable.AgentProcesses().ContainsKey(id), "the agent's process");
+
+        await server.StopProcessAsync();
+        var cutAt = DateTime.UtcNow;
+
+        // Renewals fail; after two thirds of the lease the run stops itself and ends its tree (grace 2 s), so no
+        // other instance that recovers the expired lease can find this one still working on the task.
+        await Wait.UntilAsync(() => !ProcessTable.AgentProcesses().ContainsKey(id), "the cut-off run to end its processes", TimeSpan.FromSeconds(15));
+        Assert.True(DateTime.UtcNow - cutAt < TimeSpan.FromSeconds(3 + 2 + 2), $"ended after {DateTime.UtcNow - cutAt}");
+        await server.StartProcessAsync("--appendonly", "yes");
+    }
+
+    [Fact]
     public async Task A_redis_restart_mid_run_drops_readiness_and_loses_no_task()
     {
         await using var server = await RedisServer.StartAsync();

@@ -48,6 +48,40 @@ public sealed class ValkeyStoreContractTests(RedisFixture redis) : AgentStoreCon
     }
 
     [Fact]
+    public async Task Priority_holds_among_more_due_retries_than_one_promotion_chunk()
+    {
+        for (var i = 0; i < 501; i++)
+        {
+            await EnqueueAsync(NewAgent($"T-low-{i}", priority: 1) with { NextAttemptAt = Now.AddSeconds(-10) }, 10_000);
+        }
+
+        var urgent = NewAgent("T-urgent", priority: 10) with { NextAttemptAt = Now.AddSeconds(-1) };
+        await EnqueueAsync(urgent, 10_000);
+
+        var leased = await Queue.LeaseNextAsync(new TaskLease("n/i", "tok"), Now, Now.AddSeconds(30), default);
+
+        Assert.Equal(urgent.AgentId, leased!.AgentId);
+    }
+
+    [Fact]
+    public async Task A_lost_event_counter_cannot_half_apply_a_transition()
+    {
+        var agent = NewAgent("T-counter");
+        await EnqueueAsync(agent, 10);
+        // The counter gone (evicted, restored from an older snapshot) while the history stream kept its entries.
+        await Db.KeyDeleteAsync($"{_valkey.Prefix}:events:seq");
+        var stored = (await Agents.GetAsync(agent.AgentId, default))!;
+        var killed = new AgentEvent("agent.killed", agent.AgentId, agent.TaskId, Now, null);
+
+        var change = await Agents.TryReplaceAsync(stored with { Status = AgentStatus.Killed, TaskState = TaskState.Failed }, stored.Version, null, killed, default);
+
+        Assert.Equal(AgentStatus.Killed, change!.Agent.Status);
+        var history = await History.ReadAfterAsync(0, 10, default);
+        Assert.Equal(["agent.spawned", "agent.killed"], history.Select(e => e.Type));
+        Assert.True(history[1].Id > history[0].Id);
+    }
+
+    [Fact]
     public async Task Events_are_published_on_the_events_channel_in_id_order()
     {
         var heard = new List<string>();

@@ -116,6 +116,16 @@ local function append_event(body)
     return 0
   end
   local id = redis.call('INCR', key('events', 'seq'))
+  -- The counter must stay above the history's last id (the counter could be lost to eviction or a restore while
+  -- the stream was not): an XADD refused after this script's earlier writes would half-apply the transition.
+  local top = redis.call('XREVRANGE', key('events', 'log'), '+', '-', 'COUNT', 1)[1]
+  if top then
+    local last = tonumber(string.match(top[1], '^(%d+)'))
+    if last and id <= last then
+      id = last + 1
+      redis.call('SET', key('events', 'seq'), id)
+    end
+  end
   local json = body .. ',"id":' .. int(id) .. '}'
   redis.call('XADD', key('events', 'log'), 'MAXLEN', '~', EVENTS_MAX, int(id) .. '-0', 'e', json)
   redis.call('PUBLISH', key('events'), json)

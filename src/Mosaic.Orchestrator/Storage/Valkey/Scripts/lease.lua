@@ -8,12 +8,25 @@ end
 
 local pending = key('queue', 'pending')
 local delayed = key('queue', 'delayed')
-for _, due in ipairs(redis.call('ZRANGEBYSCORE', delayed, '-inf', ARGV[3], 'LIMIT', 0, 500)) do
-  local meta = key('agent', due, 'meta')
-  local m = redis.call('HMGET', meta, 'pri', 'seq')
-  redis.call('ZREM', delayed, due)
-  redis.call('ZADD', pending, int((10 - tonumber(m[1])) * PRIORITY_SHIFT + tonumber(m[2])), due)
-  redis.call('HSET', meta, 'due', '')
+-- Every due retry is promoted (in chunks), so the best waiting task is chosen by priority among all of them.
+-- Each entry is checked before it is moved: a retry whose meta is gone stays where it is instead of vanishing.
+local offset = 0
+while true do
+  local due_now = redis.call('ZRANGEBYSCORE', delayed, '-inf', ARGV[3], 'LIMIT', offset, 500)
+  if #due_now == 0 then
+    break
+  end
+  for _, due in ipairs(due_now) do
+    local meta = key('agent', due, 'meta')
+    local m = redis.call('HMGET', meta, 'pri', 'seq')
+    if tonumber(m[1]) and tonumber(m[2]) then
+      redis.call('ZREM', delayed, due)
+      redis.call('ZADD', pending, int((10 - tonumber(m[1])) * PRIORITY_SHIFT + tonumber(m[2])), due)
+      redis.call('HSET', meta, 'due', '')
+    else
+      offset = offset + 1
+    end
+  end
 end
 
 -- Leased tasks of the whole cluster (assigned or executing): MAX_CONCURRENT_AGENTS holds across instances.
@@ -21,13 +34,20 @@ if redis.call('ZCARD', key('queue', 'leases')) >= tonumber(ARGV[5]) then
   return false
 end
 
-local id = redis.call('ZPOPMIN', pending)[1]
+local id = redis.call('ZRANGE', pending, 0, 0)[1]
 if not id then
   return false
 end
 
+-- Read and check before the first write: a script is not rolled back.
 local o = read_meta(id)
 local doc = redis.call('GET', key('agent', id))
+if not o or not doc or not tonumber(o.bl) then
+  -- A queue entry without its record (lost outside our scripts): dropped so it cannot block the queue.
+  redis.call('ZREM', pending, id)
+  return false
+end
+redis.call('ZREM', pending, id)
 local body = string.sub(doc, 1, tonumber(o.bl))
 local v = tonumber(o.v) + 1
 local attempt = tonumber(o.att) + 1
