@@ -77,6 +77,8 @@ public static class OrchestratorSetup
         }
 
         services.AddSingleton(new NodeIdentity(settings.ResolvedNodeId));
+        // Embedded: the DATA_DIR lock is the node's claim, held from the start. Valkey: ValkeyInstance holds it.
+        services.AddSingleton(_ => settings.UsesValkey ? new NodeClaim() : NodeClaim.HeldFromStart());
         services.AddSingleton<ServiceClock>();
         services.AddSingleton<EventBroadcaster>();
         services.AddSingleton<IEventSink>(sp => sp.GetRequiredService<EventBroadcaster>());

@@ -16,6 +16,7 @@ public sealed partial class AgentWorker(
     LeaseRecovery recovery,
     QueueSignal signal,
     NodeIdentity node,
+    NodeClaim claim,
     IOptions<OrchestratorOptions> options,
     TimeProvider time,
     ILogger<AgentWorker> logger) : BackgroundService
@@ -31,7 +32,12 @@ public sealed partial class AgentWorker(
         var pollInterval = TimeSpan.FromMilliseconds(settings.QueuePollIntervalMs);
         try
         {
+            await claim.FirstHeld.WaitAsync(stoppingToken);
             await recovery.RecoverOrphansAsync(stoppingToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -43,14 +49,15 @@ public sealed partial class AgentWorker(
         {
             try
             {
-                // Expired leases are looked for once per poll interval, not on every wake-up by a spawn.
-                if (time.GetUtcNow() - lastSweep >= pollInterval)
+                // Expired leases are looked for once per poll interval, not on every wake-up by a spawn; nothing is
+                // leased or recovered while another live instance holds this NODE_ID.
+                if (claim.Held && time.GetUtcNow() - lastSweep >= pollInterval)
                 {
                     lastSweep = time.GetUtcNow();
                     await recovery.SweepExpiredAsync(stoppingToken);
                 }
 
-                while (runs.Count < settings.MaxConcurrentAgents)
+                while (claim.Held && runs.Count < settings.MaxConcurrentAgents)
                 {
                     var now = time.GetUtcNow();
                     var lease = new TaskLease(node.Instance, Guid.NewGuid().ToString("N"));

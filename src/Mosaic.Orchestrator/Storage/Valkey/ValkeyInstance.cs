@@ -10,7 +10,7 @@ namespace Mosaic.Orchestrator.Storage.Valkey;
 /// The claim ({prefix}:node:{NODE_ID} = node/instance, expiring after <see cref="ClaimTimeToLive"/>) is renewed every
 /// <see cref="HeartbeatInterval"/>; the kill relay reads it to tell a live instance from a dead one.
 /// </summary>
-public sealed partial class ValkeyInstance(ValkeyConnection valkey, NodeIdentity node, ILogger<ValkeyInstance> logger) : BackgroundService
+public sealed partial class ValkeyInstance(ValkeyConnection valkey, NodeIdentity node, NodeClaim claim, ILogger<ValkeyInstance> logger) : BackgroundService
 {
     public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(1);
     public static readonly TimeSpan ClaimTimeToLive = TimeSpan.FromSeconds(5);
@@ -65,6 +65,10 @@ public sealed partial class ValkeyInstance(ValkeyConnection valkey, NodeIdentity
                         _warnedTaken = true;
                         LogNameTaken(logger, node.Node, holder);
                     }
+                    else if (holder == node.Instance)
+                    {
+                        _warnedTaken = false;
+                    }
                 }
                 catch (Exception ex) when (ex is RedisException or TimeoutException)
                 {
@@ -91,8 +95,13 @@ public sealed partial class ValkeyInstance(ValkeyConnection valkey, NodeIdentity
         }
     }
 
-    private async Task<string> ClaimAsync() =>
-        (string)(await valkey.RunAsync(ValkeyScripts.ClaimNode, node.Node, node.Instance, (long)ClaimTimeToLive.TotalMilliseconds))!;
+    /// <summary>Claims or keeps the name; the worker leases and recovers only while this instance holds it.</summary>
+    private async Task<string> ClaimAsync()
+    {
+        var holder = (string)(await valkey.RunAsync(ValkeyScripts.ClaimNode, node.Node, node.Instance, (long)ClaimTimeToLive.TotalMilliseconds))!;
+        claim.Set(holder == node.Instance);
+        return holder;
+    }
 
     /// <summary>
     /// Like BullMQ: a server that may evict keys loses tasks, so say so; and without AOF a server restart loses
@@ -133,7 +142,7 @@ public sealed partial class ValkeyInstance(ValkeyConnection valkey, NodeIdentity
     [LoggerMessage(Level = LogLevel.Warning, Message = "Valkey at {Endpoint} is unreachable at start ({Message}); serving anyway, not ready until it answers")]
     private static partial void LogUnreachableAtStart(ILogger logger, string endpoint, string message);
 
-    [LoggerMessage(Level = LogLevel.Critical, Message = "NODE_ID {Node} is now held by another instance ({Holder}): two live instances share a NODE_ID")]
+    [LoggerMessage(Level = LogLevel.Critical, Message = "NODE_ID {Node} is now held by another instance ({Holder}): two live instances share a NODE_ID; this one leases nothing until it holds the name again")]
     private static partial void LogNameTaken(ILogger logger, string node, string holder);
 }
 

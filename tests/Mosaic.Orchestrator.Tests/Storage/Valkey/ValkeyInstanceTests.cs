@@ -41,13 +41,37 @@ public sealed class ValkeyInstanceTests(RedisFixture redis) : IClassFixture<Redi
     }
 
     [Fact]
+    public async Task An_instance_whose_NODE_ID_another_instance_took_leases_nothing_until_it_holds_it_again()
+    {
+        await using var host = await TestHost.StartAsync(s =>
+        {
+            redis.Server.Configure(s, _prefix);
+            s["NODE_ID"] = "contested";
+            s["AGENT_COMMAND"] = "true";
+        });
+        var db = redis.Connection.GetDatabase();
+        // Another live instance claims the name (as one would after this one was cut off for longer than the claim).
+        await db.StringSetAsync($"{_prefix}:node:contested", "contested/other", TimeSpan.FromSeconds(30));
+        await Wait.UntilAsync(() => !host.Get<NodeClaim>().Held, "the claim to be seen as lost");
+
+        var id = await host.SpawnAsync("T-contested", agentType: "reviewer");
+        var passes = host.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<AgentWorker>().Single().Passes;
+        await Wait.UntilAsync(() => host.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<AgentWorker>().Single().Passes >= passes + 3, "worker passes");
+        Assert.Equal("spawning", (await host.StatusAsync(id)).GetProperty("status").GetString());
+
+        await db.KeyDeleteAsync($"{_prefix}:node:contested");
+        await host.Events.WaitForAsync(id, "agent.completed", TimeSpan.FromSeconds(15));
+        Assert.True(host.Get<NodeClaim>().Held);
+    }
+
+    [Fact]
     public async Task A_server_that_may_evict_keys_or_has_no_append_only_file_is_warned_about()
     {
         await using var server = await RedisServer.StartAsync("--maxmemory-policy", "allkeys-lru", "--appendonly", "no");
         using var multiplexer = server.Connect();
         await using var valkey = new ValkeyConnection(multiplexer, _prefix);
         var logs = new LogCollector<ValkeyInstance>();
-        var instance = new ValkeyInstance(valkey, new NodeIdentity("warned"), logs);
+        var instance = new ValkeyInstance(valkey, new NodeIdentity("warned"), new NodeClaim(), logs);
         await instance.StartAsync(default);
         await instance.StopAsync(default);
         Assert.Contains(logs.Messages, m => m.Contains("maxmemory-policy is allkeys-lru", StringComparison.Ordinal));
@@ -66,7 +90,7 @@ public sealed class ValkeyInstanceTests(RedisFixture redis) : IClassFixture<Redi
         });
         await using var valkey = new ValkeyConnection(multiplexer, _prefix);
         var logs = new LogCollector<ValkeyInstance>();
-        var instance = new ValkeyInstance(valkey, new NodeIdentity("lonely"), logs);
+        var instance = new ValkeyInstance(valkey, new NodeIdentity("lonely"), new NodeClaim(), logs);
         await instance.StartAsync(default);
         await instance.StopAsync(default);
         Assert.Contains(logs.Messages, m => m.Contains("unreachable at start", StringComparison.Ordinal));
