@@ -64,6 +64,11 @@ public sealed partial class ValkeyEventRelay(
                 }
 
                 var agentEvent = ValkeyDocuments.Event(message.Message.ToString());
+                if (agentEvent.Id <= _delivered && await HistoryWentBackAsync())
+                {
+                    _delivered = agentEvent.Id - 1; // the ids were handed out again after the server lost writes
+                }
+
                 if (agentEvent.Id > _delivered + 1)
                 {
                     await CatchUpAsync(agentEvent.Id, stoppingToken);
@@ -125,6 +130,24 @@ public sealed partial class ValkeyEventRelay(
         return _messages;
     }
 
+    /// <summary>
+    /// True when the server's event counter is below what this instance delivered: it lost writes (a crash between
+    /// AOF fsyncs, a restore from an older file) and hands those ids out again. Without this check every instance
+    /// that stayed up would take the new events for ones it already delivered and drop them.
+    /// </summary>
+    private async Task<bool> HistoryWentBackAsync()
+    {
+        var counter = await valkey.Database.StringGetAsync(valkey.Key("events:seq"));
+        var current = counter.IsNull ? 0 : (long)counter;
+        if (current >= _delivered)
+        {
+            return false;
+        }
+
+        LogHistoryWentBack(logger, _delivered, current);
+        return true;
+    }
+
     /// <summary>Delivers from the history every event after the last delivered one and before <paramref name="before"/>.</summary>
     private async Task CatchUpAsync(long before, CancellationToken cancellationToken)
     {
@@ -166,4 +189,7 @@ public sealed partial class ValkeyEventRelay(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Valkey event relay: {Message}; live events resume from the history after the reconnect")]
     private static partial void LogRelayFailing(ILogger logger, string message);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Valkey event history went back from id {Delivered} to {Current} (the server lost writes); delivering the reissued ids")]
+    private static partial void LogHistoryWentBack(ILogger logger, long delivered, long current);
 }

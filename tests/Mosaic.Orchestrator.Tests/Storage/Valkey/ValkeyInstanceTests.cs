@@ -130,4 +130,46 @@ public sealed class ValkeyInstanceTests(RedisFixture redis) : IClassFixture<Redi
             await relay.StopAsync(default);
         }
     }
+
+    [Fact]
+    public async Task Events_whose_ids_the_server_hands_out_again_after_losing_writes_are_still_delivered()
+    {
+        using var multiplexer = redis.Server.Connect();
+        await using var valkey = new ValkeyConnection(multiplexer, _prefix);
+        var history = new ValkeyEventHistory(valkey);
+        var broadcaster = new EventBroadcaster();
+        using var recorder = new EventRecorder(broadcaster);
+        var relay = new ValkeyEventRelay(valkey, history, broadcaster, new QueueSignal(), new LogCollector<ValkeyEventRelay>());
+        await relay.StartAsync(default);
+        try
+        {
+            var agentId = Guid.NewGuid();
+            AgentEvent last = null!;
+            for (var i = 0; i < 3; i++)
+            {
+                last = await history.AppendAsync(new AgentEvent("agent.progress", agentId, "T", DateTimeOffset.UtcNow, null), default);
+            }
+
+            await recorder.WaitForAsync(e => e.Id == last.Id);
+            // A crash lost the last two events: the counter and the stream are back at the first one.
+            var db = multiplexer.GetDatabase();
+            var kept = (await db.StreamRangeAsync($"{_prefix}:events:log", "-", $"{last.Id - 2}-0")).ToList();
+            await db.KeyDeleteAsync($"{_prefix}:events:log");
+            foreach (var entry in kept)
+            {
+                await db.StreamAddAsync($"{_prefix}:events:log", entry.Values, entry.Id);
+            }
+
+            await db.StringSetAsync($"{_prefix}:events:seq", last.Id - 2);
+
+            var reissued = await history.AppendAsync(new AgentEvent("agent.completed", agentId, "T", DateTimeOffset.UtcNow, null), default);
+
+            Assert.Equal(last.Id - 1, reissued.Id);
+            await recorder.WaitForAsync(e => e.Type == "agent.completed", TimeSpan.FromSeconds(5));
+        }
+        finally
+        {
+            await relay.StopAsync(default);
+        }
+    }
 }

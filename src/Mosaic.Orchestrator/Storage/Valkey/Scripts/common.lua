@@ -118,12 +118,17 @@ local function append_event(body)
   local id = redis.call('INCR', key('events', 'seq'))
   -- The counter must stay above the history's last id (the counter could be lost to eviction or a restore while
   -- the stream was not): an XADD refused after this script's earlier writes would half-apply the transition.
-  local top = redis.call('XREVRANGE', key('events', 'log'), '+', '-', 'COUNT', 1)[1]
-  if top then
-    local last = tonumber(string.match(top[1], '^(%d+)'))
-    if last and id <= last then
-      id = last + 1
-      redis.call('SET', key('events', 'seq'), id)
+  local log = key('events', 'log')
+  if redis.call('EXISTS', log) == 1 then
+    local info = redis.call('XINFO', 'STREAM', log)
+    for i = 1, #info, 2 do
+      if info[i] == 'last-generated-id' then
+        local last = tonumber(string.match(info[i + 1], '^(%d+)'))
+        if last and id <= last then
+          id = last + 1
+          redis.call('SET', key('events', 'seq'), id)
+        end
+      end
     end
   end
   local json = body .. ',"id":' .. int(id) .. '}'
