@@ -25,6 +25,7 @@ public sealed partial class PromptTemplates
 
         Make the changes in this directory, run the project's tests if it has any, and commit your work with clear
         messages. Do not push and do not switch branches: the orchestrator checks and pushes your branch.
+
         """;
 
     private const string Reviewer = """
@@ -38,6 +39,7 @@ public sealed partial class PromptTemplates
         Skills to apply: {{skills}}
         Do not change any file. End your answer with your verdict as one JSON object on its own line:
         {"approved": true or false, "confidence": 0.0 to 1.0, "findings": ["..."]}
+
         """;
 
     private const string Tester = """
@@ -51,6 +53,7 @@ public sealed partial class PromptTemplates
 
         Run the tests, fix the tests (not the code under test) until they are correct, and commit them with clear
         messages. Report failures you believe are real bugs in your final answer. Do not push.
+
         """;
 
     private readonly IReadOnlyDictionary<AgentType, string> _templates;
