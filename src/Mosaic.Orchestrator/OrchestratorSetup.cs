@@ -46,7 +46,7 @@ public static class OrchestratorSetup
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Limits.MaxRequestBodySize = settings.MaxRequestBodyBytes;
-            if (string.Equals(settings.Host, "localhost", StringComparison.OrdinalIgnoreCase))
+            if (string.Equals(settings.Host, "localhost", StringComparison.OrdinalIgnoreCase) && settings.Port != 0)
             {
                 kestrel.ListenLocalhost(settings.Port);
             }
@@ -56,8 +56,9 @@ public static class OrchestratorSetup
             }
             else
             {
-                // Not an address: options validation refuses to start with a clear message first.
-                kestrel.ListenLocalhost(settings.Port);
+                // localhost with any free port (Kestrel cannot pick one for both loopbacks), or not an address, which
+                // options validation refuses with a clear message before anything listens.
+                kestrel.Listen(IPAddress.Loopback, settings.Port);
             }
         });
 

@@ -182,7 +182,11 @@ public sealed class OrchestratorOptionsValidator : Microsoft.Extensions.Options.
     public Microsoft.Extensions.Options.ValidateOptionsResult Validate(string? name, OrchestratorOptions options)
     {
         var failures = new List<string>();
-        if (!options.HasApiKey && !options.BindsLoopbackOnly)
+        if (!string.Equals(options.Host, "localhost", StringComparison.OrdinalIgnoreCase) && !IPAddress.TryParse(options.Host, out _))
+        {
+            failures.Add($"ORCHESTRATOR_HOST '{options.Host}' is neither localhost nor an IP address.");
+        }
+        else if (!options.HasApiKey && !options.BindsLoopbackOnly)
         {
             failures.Add($"ORCHESTRATOR_HOST is {options.Host}, which is not loopback, and ORCHESTRATOR_API_KEY is not set: " +
                 "refusing to start with the API open to the network. Set ORCHESTRATOR_API_KEY or bind to 127.0.0.1.");

@@ -80,6 +80,7 @@ public sealed class AuthTests
     [InlineData("AGENT_RUNTIME", "gpt-cli", "AGENT_RUNTIME")]
     [InlineData("MAX_CONCURRENT_AGENTS", "0", "MaxConcurrentAgents")]
     [InlineData("RETRY_MAX_DELAY_SECONDS", "1", "RETRY_MAX_DELAY_SECONDS")]
+    [InlineData("ORCHESTRATOR_HOST", "myhost", "ORCHESTRATOR_HOST")]
     public async Task Bad_settings_refuse_to_start_naming_the_setting(string name, string value, string named)
     {
         var settings = TestHost.Defaults(TempDirectory.Create("bad"));
