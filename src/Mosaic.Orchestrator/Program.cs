@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Mosaic.Orchestrator;
 using Mosaic.Orchestrator.Cli;
+using Mosaic.Orchestrator.Configuration;
 
 if (args.Length > 0 && args[0] != "serve" && !args[0].StartsWith("--", StringComparison.Ordinal))
 {
@@ -14,17 +15,23 @@ var builder = WebApplication.CreateBuilder(new WebApplicationOptions
     Args = [.. args.SkipWhile(a => a == "serve")],
     ContentRootPath = AppContext.BaseDirectory,
 });
-builder.AddOrchestrator();
-var app = builder.Build();
-app.MapOrchestrator();
 try
 {
+    builder.AddOrchestrator();
+    var app = builder.Build();
+    app.MapOrchestrator();
     await app.RunAsync();
     return 0;
 }
 catch (OptionsValidationException ex)
 {
-    await Console.Error.WriteLineAsync("mosaic-orchestrator: refusing to start:\n  " + string.Join("\n  ", ex.Failures));
+    await Console.Error.WriteLineAsync("mosaic-orchestrator: refusing to start:\n  " + string.Join("\n  ", ex.Failures.Select(SettingNames.Explain)));
+    return 1;
+}
+catch (InvalidOperationException ex) when (ex.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal))
+{
+    // A setting of the wrong type (AGENT_NICE=abc): the binder's message names the key.
+    await Console.Error.WriteLineAsync("mosaic-orchestrator: refusing to start: " + ex.Message);
     return 1;
 }
 catch (Exception ex) when (ex is Mosaic.Orchestrator.Storage.Embedded.DataDirInUseException
