@@ -99,14 +99,7 @@ public sealed class ValkeyInstanceTests(RedisFixture redis) : IClassFixture<Redi
     [Fact]
     public async Task The_event_relay_delivers_every_event_once_in_order_and_fills_gaps_from_the_history()
     {
-        using var multiplexer = redis.Server.Connect();
-        await using var valkey = new ValkeyConnection(multiplexer, _prefix);
-        var history = new ValkeyEventHistory(valkey);
-        var broadcaster = new EventBroadcaster();
-        using var recorder = new EventRecorder(broadcaster);
-        var relay = new ValkeyEventRelay(valkey, history, broadcaster, new QueueSignal(), new LogCollector<ValkeyEventRelay>());
-        await relay.StartAsync(default);
-        try
+        await WithRelayAsync(async (history, recorder, multiplexer) =>
         {
             var agentId = Guid.NewGuid();
             var first = await history.AppendAsync(new AgentEvent("agent.spawned", agentId, "T", DateTimeOffset.UtcNow, null), default);
@@ -124,24 +117,13 @@ public sealed class ValkeyInstanceTests(RedisFixture redis) : IClassFixture<Redi
             await recorder.WaitForAsync(e => e.Id == third.Id);
             Assert.Equal([first.Id, lostId, third.Id], recorder.All.Select(e => e.Id));
             Assert.Equal(["agent.spawned", "agent.running", "agent.completed"], recorder.All.Select(e => e.Type));
-        }
-        finally
-        {
-            await relay.StopAsync(default);
-        }
+        });
     }
 
     [Fact]
     public async Task Events_whose_ids_the_server_hands_out_again_after_losing_writes_are_still_delivered()
     {
-        using var multiplexer = redis.Server.Connect();
-        await using var valkey = new ValkeyConnection(multiplexer, _prefix);
-        var history = new ValkeyEventHistory(valkey);
-        var broadcaster = new EventBroadcaster();
-        using var recorder = new EventRecorder(broadcaster);
-        var relay = new ValkeyEventRelay(valkey, history, broadcaster, new QueueSignal(), new LogCollector<ValkeyEventRelay>());
-        await relay.StartAsync(default);
-        try
+        await WithRelayAsync(async (history, recorder, multiplexer) =>
         {
             var agentId = Guid.NewGuid();
             AgentEvent last = null!;
@@ -166,6 +148,22 @@ public sealed class ValkeyInstanceTests(RedisFixture redis) : IClassFixture<Redi
 
             Assert.Equal(last.Id - 1, reissued.Id);
             await recorder.WaitForAsync(e => e.Type == "agent.completed", TimeSpan.FromSeconds(5));
+        });
+    }
+
+    /// <summary>A real event relay on its own connection, started for <paramref name="body"/> and stopped after it.</summary>
+    private async Task WithRelayAsync(Func<ValkeyEventHistory, EventRecorder, ConnectionMultiplexer, Task> body)
+    {
+        using var multiplexer = redis.Server.Connect();
+        await using var valkey = new ValkeyConnection(multiplexer, _prefix);
+        var history = new ValkeyEventHistory(valkey);
+        var broadcaster = new EventBroadcaster();
+        using var recorder = new EventRecorder(broadcaster);
+        var relay = new ValkeyEventRelay(valkey, history, broadcaster, new QueueSignal(), new LogCollector<ValkeyEventRelay>());
+        await relay.StartAsync(default);
+        try
+        {
+            await body(history, recorder, multiplexer);
         }
         finally
         {
