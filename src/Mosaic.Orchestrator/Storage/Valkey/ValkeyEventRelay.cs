@@ -23,22 +23,14 @@ public sealed partial class ValkeyEventRelay(
     public static readonly TimeSpan CatchUpInterval = TimeSpan.FromSeconds(1);
     private const int CatchUpBatch = 500;
 
-    private ChannelMessageQueue? _messages;
+    private readonly ChannelSubscription _subscription = new(valkey, valkey.EventsChannel);
     private long _delivered = -1;
     private bool _failing;
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         // Subscribed before the host serves, so a client's first stream misses nothing published after the start.
-        try
-        {
-            await EnsureSubscribedAsync();
-        }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
-        {
-            // ExecuteAsync keeps trying.
-        }
-
+        await _subscription.TryEarlyAsync();
         await base.StartAsync(cancellationToken);
     }
 
@@ -104,22 +96,12 @@ public sealed partial class ValkeyEventRelay(
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
-        if (_messages is { } messages)
-        {
-            try
-            {
-                await messages.UnsubscribeAsync();
-            }
-            catch (Exception ex) when (ex is RedisException or TimeoutException)
-            {
-                // Disconnected: nothing to unsubscribe from.
-            }
-        }
+        await _subscription.UnsubscribeAsync();
     }
 
     private async Task<ChannelMessageQueue> EnsureSubscribedAsync()
     {
-        _messages ??= await valkey.Subscriber.SubscribeAsync(valkey.EventsChannel);
+        var messages = await _subscription.GetAsync();
         if (_delivered < 0)
         {
             // Events before the subscription are history (replayed to clients that ask with Last-Event-ID).
@@ -127,7 +109,7 @@ public sealed partial class ValkeyEventRelay(
             _delivered = last.IsNull ? 0 : (long)last;
         }
 
-        return _messages;
+        return messages;
     }
 
     /// <summary>

@@ -31,8 +31,7 @@ public sealed partial class ValkeyKillRelay(
     ILogger<ValkeyKillRelay> logger) : BackgroundService, IKillRelay
 {
     private readonly ConcurrentDictionary<string, TaskCompletionSource<bool>> _waiting = new();
-    private readonly Lock _subscribeGate = new();
-    private Task<ChannelMessageQueue>? _commands;
+    private readonly ChannelSubscription _commands = new(valkey, valkey.CommandsChannel);
 
     public async Task StopRunAsync(AgentRecord killed, AgentRecord prior, CancellationToken cancellationToken)
     {
@@ -68,7 +67,7 @@ public sealed partial class ValkeyKillRelay(
         _waiting[requestId] = answer;
         try
         {
-            await EnsureSubscribedAsync();
+            await _commands.GetAsync();
             await PublishAsync(new RelayCommand("stop", requestId, owner, node.Instance, agentId));
             var timeout = TimeSpan.FromSeconds(options.Value.KillRelayTimeoutSeconds);
             return await answer.Task.WaitAsync(timeout);
@@ -85,15 +84,7 @@ public sealed partial class ValkeyKillRelay(
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
-        try
-        {
-            await EnsureSubscribedAsync();
-        }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
-        {
-            // ExecuteAsync keeps trying.
-        }
-
+        await _commands.TryEarlyAsync();
         await base.StartAsync(cancellationToken);
     }
 
@@ -103,7 +94,7 @@ public sealed partial class ValkeyKillRelay(
         {
             try
             {
-                var commands = await EnsureSubscribedAsync();
+                var commands = await _commands.GetAsync();
                 var message = await commands.ReadAsync(stoppingToken);
                 var command = JsonSerializer.Deserialize<RelayCommand>(message.Message.ToString(), OrchestratorJson.Options);
                 if (command is null || command.Target != node.Instance)
@@ -155,34 +146,10 @@ public sealed partial class ValkeyKillRelay(
     private Task<long> PublishAsync(RelayCommand command) =>
         valkey.Subscriber.PublishAsync(valkey.CommandsChannel, JsonSerializer.Serialize(command, OrchestratorJson.Options));
 
-    /// <summary>One subscription, however many kills ask at once; a failed attempt is retried by the next caller.</summary>
-    private Task<ChannelMessageQueue> EnsureSubscribedAsync()
-    {
-        lock (_subscribeGate)
-        {
-            if (_commands is null || _commands.IsFaulted || _commands.IsCanceled)
-            {
-                _commands = valkey.Subscriber.SubscribeAsync(valkey.CommandsChannel);
-            }
-
-            return _commands;
-        }
-    }
-
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
-        if (_commands is { IsCompletedSuccessfully: true } subscribed)
-        {
-            try
-            {
-                await (await subscribed).UnsubscribeAsync();
-            }
-            catch (Exception ex) when (ex is RedisException or TimeoutException)
-            {
-                // Disconnected: nothing to unsubscribe from.
-            }
-        }
+        await _commands.UnsubscribeAsync();
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Kill of agent {AgentId}: its instance {Owner} is gone or did not answer; cleaning up here")]
