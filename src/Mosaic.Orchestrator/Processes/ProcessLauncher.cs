@@ -80,6 +80,7 @@ public static class ProcessLauncher
         var selector = new ProcessTreeSelector(process.Id, root.StartTicks, spec.EnvironmentMarker);
         try
         {
+            await SessionNice.ApplyAsync(process.Id, spec.Nice, cancellationToken);
             await onStarted(root);
             await process.WaitForExitAsync(cancellationToken);
             // The root exited on its own; processes it left behind in its session are still the agent's: end them too.
