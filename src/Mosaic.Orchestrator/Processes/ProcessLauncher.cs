@@ -30,12 +30,12 @@ public sealed record ProcessOutcome(int ExitCode, bool Cancelled, IReadOnlyList<
 public static class ProcessLauncher
 {
     public const string SetsidPath = "/usr/bin/setsid";
-    public const string NicePath = "/usr/bin/nice";
 
     public static async Task<ProcessOutcome> RunAsync(ProcessSpec spec, TimeSpan killGrace, Func<ProcessInfo, Task> onStarted, CancellationToken cancellationToken)
     {
-        // nice and setsid each exec the next program in place: the PID we get is the agent's, leading its own session.
-        var startInfo = new ProcessStartInfo(spec.Nice > 0 ? NicePath : SetsidPath)
+        // setsid execs the program in place: the PID we get is the agent's, leading its own session. The niceness comes
+        // from the starting thread (NicedStarter), so there is no nice exec in between.
+        var startInfo = new ProcessStartInfo(SetsidPath)
         {
             WorkingDirectory = spec.WorkingDirectory,
             RedirectStandardInput = true,
@@ -43,13 +43,6 @@ public static class ProcessLauncher
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        if (spec.Nice > 0)
-        {
-            startInfo.ArgumentList.Add("-n");
-            startInfo.ArgumentList.Add(spec.Nice.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            startInfo.ArgumentList.Add(SetsidPath);
-        }
-
         startInfo.ArgumentList.Add(spec.FileName);
         foreach (var argument in spec.Arguments)
         {
@@ -68,7 +61,7 @@ public static class ProcessLauncher
         Directory.CreateDirectory(Path.GetDirectoryName(spec.LogPath)!);
         using var log = new CappedLog(spec.LogPath, spec.LogMaxBytes);
         cancellationToken.ThrowIfCancellationRequested(); // killed before it began: start nothing
-        using var process = Process.Start(startInfo) ?? throw new InvalidOperationException($"could not start {spec.FileName}");
+        using var process = await NicedStarter.StartAsync(startInfo, spec.Nice);
         // The agent gets no input: closing stdin stops it waiting on a terminal that is not there.
         process.StandardInput.Close();
         var pumps = Task.WhenAll(

@@ -50,7 +50,7 @@ public static class SessionNice
                 return false;
             }
 
-            // nice and setsid have not exec'd yet: a few hundred microseconds, longer on a busy machine.
+            // setsid has not exec'd yet: a few hundred microseconds, longer on a busy machine.
             await Task.Delay(Poll, cancellationToken);
         }
 

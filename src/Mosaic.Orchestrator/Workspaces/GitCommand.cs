@@ -36,8 +36,7 @@ public sealed partial class GitCommand(bool allowLocal, TimeSpan timeout, int ni
 
     public async Task<GitResult> RunAsync(string? workingDirectory, IReadOnlyList<string> arguments, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? environment = null)
     {
-        // Git work for agents is background work: at the agents' niceness it never outbids the API for the CPU.
-        var start = new ProcessStartInfo(nice > 0 ? Processes.ProcessLauncher.NicePath : Executable)
+        var start = new ProcessStartInfo(Executable)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -47,13 +46,6 @@ public sealed partial class GitCommand(bool allowLocal, TimeSpan timeout, int ni
         if (workingDirectory is not null)
         {
             start.WorkingDirectory = workingDirectory;
-        }
-
-        if (nice > 0)
-        {
-            start.ArgumentList.Add("-n");
-            start.ArgumentList.Add(nice.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            start.ArgumentList.Add(Executable);
         }
 
         foreach (var setting in HardenedSettings)
@@ -99,7 +91,8 @@ public sealed partial class GitCommand(bool allowLocal, TimeSpan timeout, int ni
             start.Environment[name] = value;
         }
 
-        using var process = Process.Start(start) ?? throw new GitException("could not start git", transient: false, "git-failed");
+        // Git work for agents is background work: at the agents' niceness it never outbids the API for the CPU.
+        using var process = await Processes.NicedStarter.StartAsync(start, nice);
         process.StandardInput.Close();
         var output = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
         var error = process.StandardError.ReadToEndAsync(CancellationToken.None);
