@@ -66,6 +66,9 @@ public sealed class SessionNiceTests : IDisposable
         string? childGroup = null;
         var run = ProcessLauncher.RunAsync(spec, TimeSpan.FromSeconds(2), async started =>
         {
+            // Until setsid has exec'd, the file names the group of the process that started it (and reads empty when
+            // that is init's default group, as under a CI runner that never called setsid).
+            await Support.Wait.UntilAsync(() => ProcessTable.Read(started.Pid)?.Session == started.Pid, "the agent leading its session");
             agentGroup = File.ReadAllText($"/proc/{started.Pid}/autogroup").Trim();
             await Support.Wait.UntilAsync(() => File.Exists(childPidFile) && File.ReadAllText(childPidFile).Trim().Length > 0, "the agent's child");
             childGroup = File.ReadAllText($"/proc/{File.ReadAllText(childPidFile).Trim()}/autogroup").Trim();
