@@ -68,8 +68,9 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider, IWorkspaceInspect
         {
             await FetchAsync(agent.Context.Repository, cache, cancellationToken);
             var baseCommit = await BaseCommitAsync(cache, agent.Context.Branch, cancellationToken);
+            // Removes what an earlier attempt left, and prunes a registration whose folder vanished (its agent deleted
+            // it before a crash): `worktree add --force` alone still refuses that path, as the registration holds the branch.
             await RemoveWorktreeAsync(cache, worktree, cancellationToken);
-            // --force: a registration whose folder vanished (the agent deleted it) must not block the next attempt.
             await _git.RunCheckedAsync(cache, ["worktree", "add", "--force", "--quiet", "-B", branch, worktree, baseCommit], cancellationToken);
             return new Workspace(worktree, branch, baseCommit);
         }, cancellationToken);

@@ -68,6 +68,27 @@ public sealed class GitTamperingTests
     }
 
     [Fact]
+    public async Task A_worktree_folder_removed_behind_gits_back_does_not_block_the_next_prepare()
+    {
+        // A crash can leave git's registration of a worktree whose folder the agent deleted: the next attempt's
+        // `worktree add` must take the path back without a prune first.
+        var remote = GitRemote.Create("removed");
+        await using var host = await TestHost.StartAsync(s => s["AGENT_COMMAND"] = "date > done.txt");
+        var id = await host.SpawnAsync("T-removed", repository: remote.Bare);
+        await host.Events.WaitForAsync(id, "agent.cleanup");
+        var agent = (await host.Get<Mosaic.Orchestrator.Agents.IAgentStore>().GetAsync(id, default))!;
+        var workspaces = host.Get<Mosaic.Orchestrator.Workspaces.IWorkspaceProvider>();
+
+        var first = await workspaces.PrepareAsync(agent, default);
+        Directory.Delete(first.Path, recursive: true);
+        var second = await workspaces.PrepareAsync(agent, default);
+
+        Assert.Equal(first.Path, second.Path);
+        Assert.True(File.Exists(Path.Combine(second.Path, ".git")), "the worktree was added again");
+        Assert.True(await workspaces.RemoveAsync(agent, default));
+    }
+
+    [Fact]
     public async Task Credentials_in_the_repository_url_reach_neither_the_agents_prompt_nor_the_cache_config()
     {
         var port = 1; // nothing listens: the clone fails; nothing under DATA_DIR may hold the secret all the same
