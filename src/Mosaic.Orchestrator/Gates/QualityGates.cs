@@ -33,6 +33,8 @@ public sealed partial class QualityGates(
 {
     public const string EventType = "agent.gate";
 
+    private static readonly IReadOnlyDictionary<string, GateCommand> NoCommands = new Dictionary<string, GateCommand>();
+
     public bool Skipped => options.Value.YoloMode;
 
     public int FixAttempts => options.Value.GateFixAttempts;
@@ -48,19 +50,24 @@ public sealed partial class QualityGates(
             return phase == GateCatalog.PostCommit ? await AskCoordinatorAsync(agent, round, leaseToken, cancellationToken) : null;
         }
 
-        IReadOnlyDictionary<string, GateCommand> commands;
-        try
+        var gates = GatesOf(agent).Where(g => GateCatalog.PhaseOf(g) == phase).ToList();
+        IReadOnlyDictionary<string, GateCommand> commands = NoCommands;
+        // Only a phase with a command gate reads the gate files (a `git show` per read).
+        if (gates.Any(g => g != GateCatalog.AiReview))
         {
-            commands = await CommandsForAsync(agent, cancellationToken);
-        }
-        catch (GateConfigException ex)
-        {
-            var broken = new GateResult("config", phase, "failed", false, 0, round, $"{GatesFile.RepositoryPath} at the base commit: {ex.Message}");
-            await RecordAsync(agent, broken, leaseToken, cancellationToken);
-            return new GateFailure(broken, Fixable: false);
+            try
+            {
+                commands = await CommandsForAsync(agent, cancellationToken);
+            }
+            catch (GateConfigException ex)
+            {
+                var broken = new GateResult("config", phase, "failed", false, 0, round, $"{GatesFile.RepositoryPath} at the base commit: {ex.Message}");
+                await RecordAsync(agent, broken, leaseToken, cancellationToken);
+                return new GateFailure(broken, Fixable: false);
+            }
         }
 
-        foreach (var gate in GatesOf(agent).Where(g => GateCatalog.PhaseOf(g) == phase))
+        foreach (var gate in gates)
         {
             var transient = false;
             var result = gate switch

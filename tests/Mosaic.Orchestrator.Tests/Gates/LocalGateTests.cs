@@ -279,6 +279,21 @@ public sealed class LocalGateTests
         Assert.Single(await File.ReadAllLinesAsync(Path.Combine(host.DataDir, "agents", id.ToString(), "runs.txt")));
     }
 
+    [Fact]
+    public async Task Gates_that_run_no_command_do_not_read_the_gate_file()
+    {
+        // Only the AI review is asked for: the broken file declares commands nobody runs, so it cannot fail the run.
+        var remote = RepositoryWithGates("gate-badfile-unused", "gates:\n  tests: [not, a, command]\n");
+        await using var host = await TestHost.StartAsync(s =>
+            s["AGENT_COMMAND"] = "if [ \"$MOSAIC_AGENT_TYPE\" = reviewer ]; then echo '{\"approved\": true, \"confidence\": 0.9}'; else echo change > feature.txt; fi");
+        var id = await SpawnAsync(host, "T-gate-badfile-unused", remote, gates: ["ai-review"]);
+
+        var status = await EndOfAsync(host, id);
+
+        Assert.True(status.GetProperty("status").GetString() == "completed", status.GetRawText());
+        Assert.Equal([("ai-review", "passed", 0)], Gates(status));
+    }
+
     [Theory]
     [InlineData("0.95", "completed")]
     [InlineData("0.5", "failed")]
