@@ -63,6 +63,12 @@ public sealed record AgentRecord
     public string? HeadCommit { get; init; }
     public bool Pushed { get; init; }
 
+    /// <summary>
+    /// Commits this agent pushed, or was about to push, to its branch (written before each push): a later attempt's
+    /// push may replace only one of these on the remote, never anybody else's work.
+    /// </summary>
+    public IReadOnlyList<string>? PushedCommits { get; init; }
+
     /// <summary>Files on which the branch conflicts with the latest base (the run then fails with reason conflict).</summary>
     public IReadOnlyList<string>? Conflicts { get; init; }
     /// <summary>Secrets found in the agent's commits (redacted: rule, file, line, commit, preview, fingerprint); the run then failed.</summary>

@@ -207,6 +207,10 @@ public sealed partial class AgentRunner(
                 $"the branch conflicts with {agent.Context.Branch} at {conflicts.BaseCommit[..12]} in: {string.Join(", ", conflicts.Files.Take(20))}");
         }
 
+        agent = await transitions.ChangeAsync(agent.AgentId, a => a with
+        {
+            PushedCommits = [.. (a.PushedCommits ?? []).Where(c => c != a.HeadCommit).TakeLast(31), a.HeadCommit!],
+        }, cancellationToken, token);
         await workspaces.PushAsync(agent, cancellationToken);
         await transitions.ChangeAsync(agent.AgentId, a => a with { Pushed = true }, cancellationToken, token);
         return ran;

@@ -141,7 +141,7 @@ public sealed class OrchestratorOptions
     [ConfigurationKeyName("GIT_AUTHOR_EMAIL"), Required]
     public string GitAuthorEmail { get; set; } = "orchestrator@mosaic.local";
 
-    /// <summary>The agent's branch: {taskId}, {agentId}, {shortId} (first 8 hex of the agent id), {agentType}.</summary>
+    /// <summary>The agent's branch: {taskId}, {agentId}, {shortId} (8 hex of the agent id's random part), {agentType}.</summary>
     [ConfigurationKeyName("AGENT_BRANCH_TEMPLATE"), Required]
     public string AgentBranchTemplate { get; set; } = "agent/{taskId}-{shortId}";
 
@@ -211,6 +211,8 @@ public sealed class OrchestratorOptionsValidator : Microsoft.Extensions.Options.
         {
             failures.Add($"AGENT_RUNTIME '{options.AgentRuntime}' is unknown; use one of: {string.Join(", ", Runtimes)}.");
         }
+
+        failures.AddRange(Mosaic.Orchestrator.Workspaces.BranchTemplate.Check(options.AgentBranchTemplate));
 
         if (options.RetryMaxDelaySeconds < options.RetryBaseDelaySeconds)
         {

@@ -48,11 +48,7 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider, IWorkspaceInspect
     public string WorktreeFor(AgentRecord agent) =>
         Path.Combine($"{CacheFor(agent.Context.Repository)}_worktrees", $"agent-{agent.AgentId}-{agent.TaskId}");
 
-    public string BranchFor(AgentRecord agent) => _settings.AgentBranchTemplate
-        .Replace("{taskId}", agent.TaskId, StringComparison.Ordinal)
-        .Replace("{agentId}", agent.AgentId.ToString(), StringComparison.Ordinal)
-        .Replace("{shortId}", agent.AgentId.ToString("N")[..8], StringComparison.Ordinal)
-        .Replace("{agentType}", agent.AgentType.ToString().ToLowerInvariant(), StringComparison.Ordinal);
+    public string BranchFor(AgentRecord agent) => BranchTemplate.Render(_settings.AgentBranchTemplate, agent);
 
     public async Task<Workspace> PrepareAsync(AgentRecord agent, CancellationToken cancellationToken)
     {
@@ -147,10 +143,17 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider, IWorkspaceInspect
         var head = agent.HeadCommit ?? throw new InvalidOperationException("the agent has no head commit");
         var push = await WithRepositoryLockAsync(cache, async () =>
         {
-            // The branch is this agent's alone: an earlier attempt may have pushed it already, so replace what the
-            // last fetch saw there (or require it absent), and refuse if anyone else moved it since.
+            // The branch is this agent's alone. What the last fetch saw there may be replaced only when this agent
+            // put it there (an earlier attempt's push); otherwise the branch must be absent. The lease also refuses
+            // if anyone moved it since that fetch.
             var seen = await _git.RunAsync(cache, ["rev-parse", "--verify", "--quiet", $"refs/remotes/origin/{branch}"], cancellationToken);
-            var lease = $"--force-with-lease=refs/heads/{branch}:{(seen.Succeeded ? seen.Output.Trim() : "")}";
+            var current = seen.Succeeded ? seen.Output.Trim() : "";
+            if (current.Length > 0 && !(agent.PushedCommits ?? []).Contains(current, StringComparer.Ordinal))
+            {
+                throw new GitException($"the remote's {branch} holds {current[..Math.Min(12, current.Length)]}, which this agent did not push; refusing to replace it", transient: false, "push-rejected");
+            }
+
+            var lease = $"--force-with-lease=refs/heads/{branch}:{current}";
             return await _git.RunAsync(cache, ["push", "--porcelain", lease, "origin", $"{head}:refs/heads/{branch}"], cancellationToken, Credentials(agent.Context.Repository));
         }, cancellationToken);
         if (push.Succeeded)

@@ -20,7 +20,7 @@ public sealed class GitPipelineTests
         var status = await host.StatusAsync(id);
         Assert.Equal("completed", status.GetProperty("status").GetString());
         var branch = status.GetProperty("branch").GetString()!;
-        Assert.Equal($"agent/T-e2e-{id:N}"[..("agent/T-e2e-".Length + 8)], branch);
+        Assert.Equal($"agent/T-e2e-{id.ToString("N")[^8..]}", branch);
         Assert.Equal(baseCommit, status.GetProperty("baseCommit").GetString());
         Assert.True(status.GetProperty("pushed").GetBoolean());
         var head = status.GetProperty("headCommit").GetString();
