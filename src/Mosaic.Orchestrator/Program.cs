@@ -34,8 +34,7 @@ catch (InvalidOperationException ex) when (ex.Message.StartsWith("Failed to conv
     await Console.Error.WriteLineAsync("mosaic-orchestrator: refusing to start: " + ex.Message);
     return 1;
 }
-catch (Exception ex) when (ex is Mosaic.Orchestrator.Storage.Embedded.DataDirInUseException
-    or Mosaic.Orchestrator.Storage.Valkey.NodeIdInUseException or NotSupportedException)
+catch (StartupRefusedException ex)
 {
     await Console.Error.WriteLineAsync("mosaic-orchestrator: refusing to start: " + ex.Message);
     return 1;

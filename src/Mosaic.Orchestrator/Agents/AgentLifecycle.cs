@@ -1,8 +1,13 @@
 using System.Collections.Frozen;
+using Mosaic.Orchestrator.Queue;
+using Mosaic.Orchestrator.Workspaces;
 
 namespace Mosaic.Orchestrator.Agents;
 
-/// <summary>The one table of allowed status moves. Anything not listed is refused with <see cref="IllegalTransitionException"/>.</summary>
+/// <summary>
+/// The one table of allowed status moves, and every transition with the task state it implies. Anything not listed is
+/// refused with <see cref="IllegalTransitionException"/>.
+/// </summary>
 public static class AgentLifecycle
 {
     private static readonly FrozenDictionary<AgentStatus, AgentStatus[]> Allowed = new Dictionary<AgentStatus, AgentStatus[]>
@@ -36,6 +41,84 @@ public static class AgentLifecycle
         AgentStatus.Killed => AgentEventTypes.Killed,
         _ => throw new ArgumentOutOfRangeException(nameof(status)),
     };
+
+    /// <summary>A new agent is spawning, its task pending in the queue.</summary>
+    public const AgentStatus FirstStatus = AgentStatus.Spawning;
+
+    public const TaskState FirstTaskState = TaskState.Pending;
+
+    /// <summary>A worker leased the task: assigned to it, one more attempt started (the Valkey lease script does the same in Lua).</summary>
+    public static AgentRecord Leased(AgentRecord agent, TaskLease lease) =>
+        agent with { TaskState = TaskState.Assigned, Lease = lease, Attempt = agent.Attempt + 1, NextAttemptAt = null };
+
+    /// <summary>An attempt has its workspace: running, its task executing, on this node; what an earlier attempt produced is cleared.</summary>
+    public static AgentRecord Started(AgentRecord agent, Workspace workspace, string node, DateTimeOffset now) => agent with
+    {
+        Status = AgentStatus.Running,
+        TaskState = TaskState.Executing,
+        StartedAt = agent.StartedAt ?? now,
+        Node = node,
+        Workspace = workspace.Path,
+        Branch = workspace.Branch,
+        BaseCommit = workspace.BaseCommit,
+        HeadCommit = null,
+        Pushed = false,
+        Conflicts = null,
+        Gates = null,
+    };
+
+    public static AgentRecord Completed(AgentRecord agent, int? exitCode, DateTimeOffset now) => agent with
+    {
+        Status = AgentStatus.Completed,
+        TaskState = TaskState.Completed,
+        CompletedAt = now,
+        ExitCode = exitCode,
+        Lease = null,
+        Reason = null,
+        Error = null,
+    };
+
+    public static AgentRecord Failed(AgentRecord agent, Failure failure, int? exitCode, DateTimeOffset now) => agent with
+    {
+        Status = AgentStatus.Failed,
+        TaskState = TaskState.Failed,
+        CompletedAt = now,
+        ExitCode = exitCode ?? agent.ExitCode,
+        Lease = null,
+        NextAttemptAt = null,
+        Reason = failure.Code,
+        Error = failure.Message,
+    };
+
+    /// <summary>
+    /// A transient failure: back to the queue after the backoff while the agent keeps its status, or failed with
+    /// attempts-exhausted once its attempts are spent. <paramref name="chargeAttempt"/> false gives the attempt back
+    /// (our own shutdown): due at once.
+    /// </summary>
+    public static AgentRecord Requeued(AgentRecord agent, Failure failure, bool chargeAttempt, BackoffPolicy backoff, DateTimeOffset now) =>
+        chargeAttempt && agent.Attempt >= agent.MaxAttempts
+            ? Failed(agent, new Failure(FailureReason.AttemptsExhausted, $"{failure.Message} (reason {failure.Code}; gave up after {agent.Attempt} attempts)"), null, now)
+            : agent with
+            {
+                TaskState = TaskState.Pending,
+                Lease = null,
+                Process = null,
+                Attempt = chargeAttempt ? agent.Attempt : Math.Max(0, agent.Attempt - 1),
+                NextAttemptAt = chargeAttempt ? now + backoff.DelayAfter(agent.Attempt) : null,
+                Reason = failure.Code,
+                Error = failure.Message,
+            };
+
+    public static AgentRecord Killed(AgentRecord agent, string actor, string? reason, DateTimeOffset now) => agent with
+    {
+        Status = AgentStatus.Killed,
+        TaskState = TaskState.Failed,
+        CompletedAt = now,
+        Lease = null,
+        NextAttemptAt = null,
+        Reason = FailureReason.Killed.Code,
+        Error = reason is null ? $"killed by {actor}" : $"killed by {actor}: {reason}",
+    };
 }
 
 public static class AgentEventTypes
@@ -47,6 +130,9 @@ public static class AgentEventTypes
     public const string Failed = "agent.failed";
     public const string Killed = "agent.killed";
     public const string Cleanup = "agent.cleanup";
+
+    /// <summary>A gate's verdict; no state change goes with it.</summary>
+    public const string Gate = "agent.gate";
 
     /// <summary>Throttled news from a running agent (messages, tool calls); no state change goes with it.</summary>
     public const string Progress = "agent.progress";

@@ -55,6 +55,9 @@ public sealed record AgentRecord
     public DateTimeOffset? NextAttemptAt { get; init; }
     public int? ExitCode { get; init; }
     public string? SpawnedBy { get; init; }
+
+    /// <summary>The node (NODE_ID) that runs or last ran an attempt of this agent.</summary>
+    public string? Node { get; init; }
     public string? Workspace { get; init; }
 
     /// <summary>The agent's own branch, created from <see cref="BaseCommit"/>.</summary>

@@ -1,4 +1,5 @@
 using Mosaic.Orchestrator.Events;
+using Mosaic.Orchestrator.Queue;
 
 namespace Mosaic.Orchestrator.Agents;
 
@@ -6,22 +7,23 @@ namespace Mosaic.Orchestrator.Agents;
 /// The only way agent records change after enqueue: read, check the lifecycle table, compare-and-set the record
 /// together with its event, then broadcast the event. A lost race re-reads and re-checks, so a kill and a completion
 /// that arrive together end with exactly one winner and the loser gets <see cref="IllegalTransitionException"/>.
+/// Every status change is logged with the agent and task.
 /// </summary>
-public sealed class AgentTransitions(IAgentStore store, AgentEvents events)
+public sealed partial class AgentTransitions(IAgentStore store, AgentEvents events, BackoffPolicy backoff, TimeProvider time, ILogger<AgentTransitions> logger)
 {
     private const int MaxRaces = 16;
 
     /// <summary>
-    /// Applies <paramref name="change"/> to the current record. When <paramref name="leaseToken"/> is given, the
-    /// write only happens while that lease still holds the task. A status change stores and publishes the event of
-    /// the new status; <paramref name="eventType"/> names an event for a change that keeps the status (a retry).
-    /// <paramref name="eventData"/> builds the event's data from the new record.
+    /// Applies <paramref name="change"/> to the current record. With a <paramref name="fence"/>, the write only happens
+    /// while that lease still holds the task (a worker that lost it cannot overwrite the new holder). A status change
+    /// stores and publishes the event of the new status; <paramref name="eventType"/> names an event for a change that
+    /// keeps the status (a retry, a gate verdict). <paramref name="eventData"/> builds the event's data from the new record.
     /// </summary>
     public async Task<AgentRecord> ChangeAsync(
         Guid agentId,
         Func<AgentRecord, AgentRecord> change,
         CancellationToken cancellationToken,
-        string? leaseToken = null,
+        TaskLease? fence = null,
         Func<AgentRecord, object?>? eventData = null,
         DateTimeOffset? leaseExpiredBefore = null,
         string? eventType = null)
@@ -29,7 +31,7 @@ public sealed class AgentTransitions(IAgentStore store, AgentEvents events)
         for (var race = 0; race < MaxRaces; race++)
         {
             var current = await store.GetAsync(agentId, cancellationToken) ?? throw new AgentNotFoundException(agentId);
-            if (leaseToken is not null && current.Lease?.Token != leaseToken)
+            if (fence is not null && current.Lease?.Token != fence.Token)
             {
                 if (!current.IsLive)
                 {
@@ -63,11 +65,26 @@ public sealed class AgentTransitions(IAgentStore store, AgentEvents events)
                 continue;
             }
 
+            Log(current, stored.Agent, type);
             return stored.Agent;
         }
 
         throw new InvalidOperationException($"Agent {agentId}: too many concurrent writers");
     }
+
+    /// <summary>
+    /// A transient failure of the attempt fenced by <paramref name="fence"/>: the task goes back to the queue with
+    /// backoff (agent.retrying), or the agent fails once its attempts are spent. With <paramref name="leaseExpiredBefore"/>
+    /// only while that lease has really expired (recovery by whoever notices).
+    /// </summary>
+    public Task<AgentRecord> RequeueAsync(Guid agentId, Failure failure, TaskLease fence, CancellationToken cancellationToken,
+        bool chargeAttempt = true, DateTimeOffset? leaseExpiredBefore = null) =>
+        ChangeAsync(agentId, a => AgentLifecycle.Requeued(a, failure, chargeAttempt, backoff, time.GetUtcNow()), cancellationToken, fence,
+            eventData: a => a.IsLive
+                ? new { attempt = a.Attempt, nextAttemptAt = a.NextAttemptAt, reason = failure.Code, error = failure.Message }
+                : new { reason = a.Reason, error = a.Error, attempt = a.Attempt },
+            leaseExpiredBefore: leaseExpiredBefore,
+            eventType: AgentEventTypes.Retrying);
 
     private static object? DefaultEventData(AgentRecord agent) => agent.Status switch
     {
@@ -78,4 +95,45 @@ public sealed class AgentTransitions(IAgentStore store, AgentEvents events)
         AgentStatus.Failed or AgentStatus.Killed => new { reason = agent.Reason, error = agent.Error, attempt = agent.Attempt },
         _ => null,
     };
+
+    private void Log(AgentRecord before, AgentRecord after, string? eventType)
+    {
+        if (after.Status != before.Status)
+        {
+            switch (after.Status)
+            {
+                case AgentStatus.Running:
+                    LogStarted(logger, after.AgentId, after.TaskId, after.Attempt, after.Branch);
+                    break;
+                case AgentStatus.Completed:
+                    LogCompleted(logger, after.AgentId, after.TaskId, after.Attempt, after.Pushed ? after.Branch : null);
+                    break;
+                case AgentStatus.Failed:
+                    LogFailed(logger, after.AgentId, after.TaskId, after.Reason, after.Error);
+                    break;
+                case AgentStatus.Killed:
+                    LogKilled(logger, after.AgentId, after.TaskId, after.Error);
+                    break;
+            }
+        }
+        else if (eventType == AgentEventTypes.Retrying)
+        {
+            LogRetrying(logger, after.AgentId, after.TaskId, after.Reason, after.NextAttemptAt);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Agent {AgentId} (task {TaskId}) started attempt {Attempt} on branch {Branch}")]
+    private static partial void LogStarted(ILogger logger, Guid agentId, string taskId, int attempt, string? branch);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Agent {AgentId} (task {TaskId}) completed after {Attempt} attempt(s); pushed {Branch}")]
+    private static partial void LogCompleted(ILogger logger, Guid agentId, string taskId, int attempt, string? branch);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Agent {AgentId} (task {TaskId}) failed: {Reason}: {Error}")]
+    private static partial void LogFailed(ILogger logger, Guid agentId, string taskId, string? reason, string? error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Agent {AgentId} (task {TaskId}) killed: {Error}")]
+    private static partial void LogKilled(ILogger logger, Guid agentId, string taskId, string? error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Agent {AgentId} (task {TaskId}) will retry ({Reason}) at {NextAttemptAt}")]
+    private static partial void LogRetrying(ILogger logger, Guid agentId, string taskId, string? reason, DateTimeOffset? nextAttemptAt);
 }

@@ -14,7 +14,7 @@ public sealed partial class LeaseRecovery(
     IAgentStore store,
     ITaskQueue queue,
     ActiveRuns runs,
-    AgentSettlement settlement,
+    AgentTransitions transitions,
     AgentCleanup cleanup,
     IWorkspaceProvider workspaces,
     AuditTrail audit,
@@ -28,7 +28,7 @@ public sealed partial class LeaseRecovery(
         {
             if (agent.Lease is { } lease && lease.Owner != node.Instance && NodeIdentity.NodeOf(lease.Owner) == node.Node)
             {
-                await RequeueAsync(agent, lease, "orchestrator-restart", "the orchestrator stopped while this attempt ran", null, cancellationToken);
+                await RequeueAsync(agent, lease, new Failure(FailureReason.OrchestratorRestart, "the orchestrator stopped while this attempt ran"), null, cancellationToken);
             }
         }
 
@@ -62,11 +62,11 @@ public sealed partial class LeaseRecovery(
                 continue; // our own run missed its heartbeat: it ends its processes and requeues itself
             }
 
-            await RequeueAsync(agent, lease, "lease-expired", $"the lease of {lease.Owner} expired", now, cancellationToken);
+            await RequeueAsync(agent, lease, new Failure(FailureReason.LeaseExpired, $"the lease of {lease.Owner} expired"), now, cancellationToken);
         }
     }
 
-    private async Task RequeueAsync(AgentRecord agent, TaskLease lease, string reason, string error, DateTimeOffset? expiredBefore, CancellationToken cancellationToken)
+    private async Task RequeueAsync(AgentRecord agent, TaskLease lease, Failure failure, DateTimeOffset? expiredBefore, CancellationToken cancellationToken)
     {
         using var scope = logger.BeginScope(new Dictionary<string, object> { ["AgentId"] = agent.AgentId, ["TaskId"] = agent.TaskId });
         var local = NodeIdentity.NodeOf(lease.Owner) == node.Node;
@@ -77,17 +77,17 @@ public sealed partial class LeaseRecovery(
             {
                 // The dead attempt's processes are still ours to end before anything else runs the task.
                 var ended = await cleanup.EndProcessesAsync(agent);
-                settled = await settlement.RetryOrFailAsync(agent.AgentId, lease.Token, reason, error, cancellationToken, leaseExpiredBefore: expiredBefore);
+                settled = await transitions.RequeueAsync(agent.AgentId, failure, lease, cancellationToken, leaseExpiredBefore: expiredBefore);
                 await cleanup.RunAsync(settled, endProcesses: false, publish: !settled.IsLive, cancellationToken);
-                LogRecovered(logger, agent.AgentId, reason, ended.Count, settled.Status.ToString());
+                LogRecovered(logger, agent.AgentId, failure.Code, ended.Count, settled.Status.ToString());
             }
             else
             {
-                settled = await settlement.RetryOrFailAsync(agent.AgentId, lease.Token, reason, error, cancellationToken, leaseExpiredBefore: expiredBefore);
-                LogRecovered(logger, agent.AgentId, reason, 0, settled.Status.ToString());
+                settled = await transitions.RequeueAsync(agent.AgentId, failure, lease, cancellationToken, leaseExpiredBefore: expiredBefore);
+                LogRecovered(logger, agent.AgentId, failure.Code, 0, settled.Status.ToString());
             }
 
-            await audit.RecordAsync(new AuditEntry("recover", node.Instance, agent.AgentId, agent.TaskId, reason, agent.Status.ToString().ToLowerInvariant(), time.GetUtcNow()), cancellationToken);
+            await audit.RecordAsync(new AuditEntry("recover", node.Instance, agent.AgentId, agent.TaskId, failure.Code, agent.Status.ToString().ToLowerInvariant(), time.GetUtcNow()), cancellationToken);
         }
         catch (Exception ex) when (ex is LeaseLostException or IllegalTransitionException)
         {

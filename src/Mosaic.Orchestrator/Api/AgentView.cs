@@ -22,6 +22,7 @@ public sealed record AgentView(
     int? ExitCode,
     AgentContext Context,
     string? SpawnedBy,
+    string? Node,
     string? Branch,
     string? BaseCommit,
     string? HeadCommit,
@@ -37,7 +38,7 @@ public sealed record AgentView(
         a.AgentId, a.TaskId, a.AgentType, a.Status, a.SpawnedAt, a.StartedAt, a.CompletedAt, a.Error, a.Reason,
         a.GateProfile, a.Priority, a.TaskState, a.Attempt, a.MaxAttempts, a.NextAttemptAt, a.ExitCode,
         a.Context with { Repository = Workspaces.RepositoryAddress.Redact(a.Context.Repository) }, a.SpawnedBy,
-        a.Branch, a.BaseCommit, a.HeadCommit, a.Pushed, a.Conflicts, a.TotalCostUsd, a.Run, a.CustomGates, a.Gates, a.SecretFindings);
+        a.Node, a.Branch, a.BaseCommit, a.HeadCommit, a.Pushed, a.Conflicts, a.TotalCostUsd, a.Run, a.CustomGates, a.Gates, a.SecretFindings);
 }
 
 public sealed record SpawnResponse(Guid AgentId, string Status);

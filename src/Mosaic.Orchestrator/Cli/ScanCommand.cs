@@ -80,7 +80,7 @@ internal static class ScanCommand
         var (from, to) = dots < 0 ? (range, "HEAD") : (range[..dots], range[(dots + 2)..] is { Length: > 0 } head ? head : "HEAD");
         if (from.Length == 0 || to.StartsWith('.'))
         {
-            throw new GitException($"--git wants A..B or A, not '{range}'", transient: false, "git-failed");
+            throw new GitException($"--git wants A..B or A, not '{range}'", Agents.FailureReason.GitFailed);
         }
 
         return await git.ScanCommitsAsync(repository, from, to, cancellationToken);

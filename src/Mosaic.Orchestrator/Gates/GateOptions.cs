@@ -42,6 +42,9 @@ public sealed class GateOptions
 
     public IReadOnlyList<string> CustomGates =>
         [.. (GatesCustom ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+
+    /// <summary>The gates of the agent's profile, in running order (custom: the spawn request's, else GATES_CUSTOM).</summary>
+    public IReadOnlyList<string> GatesOf(Agents.AgentRecord agent) => GateCatalog.For(agent.GateProfile, agent.CustomGates ?? CustomGates);
 }
 
 public sealed class GateOptionsValidator : Microsoft.Extensions.Options.IValidateOptions<GateOptions>

@@ -47,16 +47,7 @@ public sealed class KillSwitch(
             killed = await transitions.ChangeAsync(agentId, a =>
             {
                 prior = a;
-                return a with
-                {
-                    Status = AgentStatus.Killed,
-                    TaskState = TaskState.Failed,
-                    CompletedAt = time.GetUtcNow(),
-                    Lease = null,
-                    NextAttemptAt = null,
-                    Reason = "killed",
-                    Error = reason is null ? $"killed by {actor}" : $"killed by {actor}: {reason}",
-                };
+                return AgentLifecycle.Killed(a, actor, reason, time.GetUtcNow());
             }, cancellationToken, eventData: _ => new { actor, reason, priorStatus = prior?.Status ?? agent.Status });
         }
         catch (IllegalTransitionException)

@@ -7,7 +7,8 @@ public enum EnqueueOutcome { Enqueued, DuplicateLiveTask, QueueFull }
 
 public sealed record EnqueueResult(EnqueueOutcome Outcome, AgentRecord? Agent, Guid? ExistingAgentId = null, long Waiting = 0, AgentEvent? Event = null);
 
-public sealed record QueueStats(long Pending, long Active, long Completed, long Failed, long Delayed, bool Paused);
+/// <summary>Tasks by where they stand; a killed agent's task counts as killed, not failed.</summary>
+public sealed record QueueStats(long Pending, long Active, long Completed, long Failed, long Killed, long Delayed, bool Paused);
 
 /// <summary>
 /// The task queue: priority 10 first, FIFO within a priority, due times for delayed retries, leases that a

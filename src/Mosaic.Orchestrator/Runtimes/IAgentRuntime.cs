@@ -11,12 +11,14 @@ public sealed record AgentRunContext(
     string Prompt,
     Func<ProcessInfo, Task> OnProcessStarted);
 
-public enum RunOutcome { Succeeded, Failed, TransientFailure }
-
-/// <summary>How an attempt ended, and what the runtime reported about it. A transient failure is retried with backoff; a failure is final.</summary>
-public sealed record RuntimeResult(RunOutcome Outcome, int? ExitCode, string? Reason = null, string? Error = null, AgentRunReport? Report = null)
+/// <summary>How a run ended (succeeded when <see cref="Failure"/> is null; the failure carries its retry policy), and what the runtime reported about it.</summary>
+public sealed record RuntimeResult(int? ExitCode, Failure? Failure = null, AgentRunReport? Report = null)
 {
-    public static RuntimeResult Success(int exitCode) => new(RunOutcome.Succeeded, exitCode);
+    public bool Succeeded => Failure is null;
+
+    public static RuntimeResult Success(int exitCode) => new(exitCode);
+
+    public static RuntimeResult Failed(FailureReason reason, string message, int? exitCode = null) => new(exitCode, new Failure(reason, message, exitCode));
 }
 
 /// <summary>A way of running an agent (a CLI agent, Claude Code, ...). Cancellation ends the agent's whole process tree, then throws.</summary>

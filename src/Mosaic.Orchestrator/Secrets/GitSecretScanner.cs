@@ -109,13 +109,13 @@ public sealed class GitSecretScanner : ISecretScanner
     {
         if (string.IsNullOrWhiteSpace(revision) || revision.StartsWith('-') || revision.Any(char.IsControl))
         {
-            throw new GitException($"not a revision: '{revision}'", transient: false, "git-failed");
+            throw new GitException($"not a revision: '{revision}'", Agents.FailureReason.GitFailed);
         }
 
         var result = await _git.RunAsync(repositoryPath, ["rev-parse", "--verify", "--quiet", "--end-of-options", $"{revision}^{{commit}}"], cancellationToken, GitEnvironment);
         if (!result.Succeeded)
         {
-            throw new GitException($"no such commit: '{revision}'", transient: false, "git-failed");
+            throw new GitException($"no such commit: '{revision}'", Agents.FailureReason.GitFailed);
         }
 
         return result.Output.Trim();

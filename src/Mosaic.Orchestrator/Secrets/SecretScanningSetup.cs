@@ -2,11 +2,16 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Mosaic.Orchestrator.Secrets;
 
-/// <summary>Registers the secret scanner for the pipeline: the embedded default rules and <see cref="ISecretScanner"/>.</summary>
+/// <summary>Registers the secret scanner for the pipeline: SECRET_RULES_FILE over the embedded default rules, and <see cref="ISecretScanner"/>.</summary>
 public static class SecretScanningSetup
 {
-    public static IServiceCollection AddSecretScanning(this IServiceCollection services)
+    public static IServiceCollection AddSecretScanning(this IServiceCollection services, string? rulesFile = null)
     {
+        if (rulesFile is { Length: > 0 })
+        {
+            services.AddSingleton(_ => SecretRules.Load(rulesFile));
+        }
+
         services.TryAddSingleton(_ => SecretRules.Default);
         services.TryAddSingleton<ISecretScanner>(sp => new GitSecretScanner(sp.GetRequiredService<SecretRules>()));
         return services;

@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.RegularExpressions;
 
+using Mosaic.Orchestrator.Agents;
+
 namespace Mosaic.Orchestrator.Workspaces;
 
 /// <summary>What git printed and how it exited.</summary>
@@ -11,17 +13,11 @@ public sealed record GitResult(int ExitCode, string Output, string Error)
 }
 
 /// <summary>
-/// A git command failed. <see cref="Transient"/> is true for network trouble worth retrying (a dead remote, a
-/// timeout); false for what a retry cannot fix (no such repository or branch, refused credentials, a rejected push).
-/// The message never holds credentials.
+/// A git command failed. Its reason is transient for network trouble worth retrying (a dead remote, a timeout), and
+/// final for what a retry cannot fix (no such repository or branch, refused credentials, a rejected push). The message
+/// never holds credentials.
 /// </summary>
-public sealed class GitException(string message, bool transient, string reason) : Exception(message)
-{
-    public bool Transient { get; } = transient;
-
-    /// <summary>Machine-readable reason for the agent record: git-network, bad-repository, push-rejected, git-failed.</summary>
-    public string Reason { get; } = reason;
-}
+public sealed class GitException(string message, FailureReason reason) : AttemptFailedException(reason, message);
 
 /// <summary>
 /// Runs the git CLI with an argument list (never a shell string), no terminal prompts, a timeout that ends the whole
@@ -107,7 +103,7 @@ public sealed partial class GitCommand(bool allowLocal, TimeSpan timeout, int ni
             process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync(CancellationToken.None);
             cancellationToken.ThrowIfCancellationRequested();
-            throw new GitException($"git {Describe(arguments)} timed out after {Timeout.TotalSeconds:F0} s", transient: true, "git-timeout");
+            throw new GitException($"git {Describe(arguments)} timed out after {Timeout.TotalSeconds:F0} s", FailureReason.GitTimeout);
         }
 
         return new GitResult(process.ExitCode, await output, Redact(await error));
@@ -128,9 +124,10 @@ public sealed partial class GitCommand(bool allowLocal, TimeSpan timeout, int ni
     public static GitException Failure(IReadOnlyList<string> arguments, GitResult result)
     {
         var error = result.Error.Trim();
-        var transient = NetworkTrouble().IsMatch(error);
-        var reason = transient ? "git-network" : NotFoundOrDenied().IsMatch(error) ? "bad-repository" : "git-failed";
-        return new GitException($"git {Describe(arguments)} failed (exit {result.ExitCode}): {Tail(error)}", transient, reason);
+        var reason = NetworkTrouble().IsMatch(error) ? FailureReason.GitNetwork
+            : NotFoundOrDenied().IsMatch(error) ? FailureReason.BadRepository
+            : FailureReason.GitFailed;
+        return new GitException($"git {Describe(arguments)} failed (exit {result.ExitCode}): {Tail(error)}", reason);
     }
 
     /// <summary>Replaces credentials in URLs (scheme://user:secret@host) wherever they appear.</summary>

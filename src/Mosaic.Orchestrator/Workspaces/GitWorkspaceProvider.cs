@@ -55,7 +55,7 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider, IWorkspaceInspect
         var branch = BranchFor(agent);
         if (BranchName.Check(branch) is { } problem)
         {
-            throw new GitException($"AGENT_BRANCH_TEMPLATE gives '{branch}', which is not a valid branch name: {problem}", transient: false, "bad-branch-template");
+            throw new GitException($"AGENT_BRANCH_TEMPLATE gives '{branch}', which is not a valid branch name: {problem}", FailureReason.BadBranchTemplate);
         }
 
         var cache = CacheFor(agent.Context.Repository);
@@ -150,7 +150,7 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider, IWorkspaceInspect
             var current = seen.Succeeded ? seen.Output.Trim() : "";
             if (current.Length > 0 && !(agent.PushedCommits ?? []).Contains(current, StringComparer.Ordinal))
             {
-                throw new GitException($"the remote's {branch} holds {current[..Math.Min(12, current.Length)]}, which this agent did not push; refusing to replace it", transient: false, "push-rejected");
+                throw new GitException($"the remote's {branch} holds {current[..Math.Min(12, current.Length)]}, which this agent did not push; refusing to replace it", FailureReason.PushRejected);
             }
 
             var lease = $"--force-with-lease=refs/heads/{branch}:{current}";
@@ -169,7 +169,7 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider, IWorkspaceInspect
             var rejection = string.Join(" | ", said.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Where(l => l.StartsWith('!') || l.StartsWith("remote:", StringComparison.Ordinal) || l.Contains("rejected", StringComparison.Ordinal))
                 .Take(8));
-            throw new GitException($"the push of {branch} was rejected: {GitCommand.Redact(rejection)}", transient: false, "push-rejected");
+            throw new GitException($"the push of {branch} was rejected: {GitCommand.Redact(rejection)}", FailureReason.PushRejected);
         }
 
         throw failure;
@@ -281,7 +281,7 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider, IWorkspaceInspect
         var found = await _git.RunAsync(cache, ["rev-parse", "--verify", "--quiet", $"refs/remotes/origin/{branch}^{{commit}}"], cancellationToken);
         return found.Succeeded
             ? found.Output.Trim()
-            : throw new GitException($"the base branch '{branch}' does not exist on origin", transient: false, "bad-repository");
+            : throw new GitException($"the base branch '{branch}' does not exist on origin", FailureReason.BadRepository);
     }
 
     private async Task RemoveWorktreeAsync(string cache, string worktree, CancellationToken cancellationToken)

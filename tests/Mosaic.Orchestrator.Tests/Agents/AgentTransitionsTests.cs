@@ -12,16 +12,15 @@ public sealed class AgentTransitionsTests
         await using var host = await TestHost.StartAsync(withoutWorker: true);
 
         var transitions = host.Get<AgentTransitions>();
-        var settlement = host.Get<AgentSettlement>();
         for (var round = 0; round < 20; round++)
         {
             var id = await host.SpawnAsync($"T-race-{round}");
             var lease = new TaskLease("test/instance", $"token-{round}");
             var leased = await host.Get<ITaskQueue>().LeaseNextAsync(lease, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddMinutes(1), default);
             Assert.Equal(id, leased?.AgentId);
-            await transitions.ChangeAsync(id, a => a with { Status = AgentStatus.Running, TaskState = TaskState.Executing }, default, lease.Token);
+            await transitions.ChangeAsync(id, a => a with { Status = AgentStatus.Running, TaskState = TaskState.Executing }, default, lease);
 
-            var complete = Task.Run(() => settlement.CompleteAsync(id, lease.Token, 0, default));
+            var complete = Task.Run(() => transitions.ChangeAsync(id, a => AgentLifecycle.Completed(a, 0, DateTimeOffset.UtcNow), default, lease));
             var kill = Task.Run(() => transitions.ChangeAsync(id, a => a with { Status = AgentStatus.Killed, TaskState = TaskState.Failed, Lease = null }, default));
             var outcomes = await Task.WhenAll(Outcome(complete), Outcome(kill));
             Assert.Single(outcomes, o => o == "won");

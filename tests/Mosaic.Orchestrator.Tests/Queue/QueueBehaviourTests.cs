@@ -184,7 +184,7 @@ public sealed class QueueBehaviourTests
         Assert.Equal("lease-expired", retry.Data!.Value.GetProperty("reason").GetString());
         Assert.False(await host.Get<ITaskQueue>().RenewLeaseAsync(id, deadLease.Token, time.GetUtcNow().AddSeconds(30), default));
         await Assert.ThrowsAsync<LeaseLostException>(() =>
-            host.Get<AgentTransitions>().ChangeAsync(id, a => a with { Status = AgentStatus.Running }, default, deadLease.Token));
+            host.Get<AgentTransitions>().ChangeAsync(id, a => a with { Status = AgentStatus.Running }, default, deadLease));
 
         time.Advance(TimeSpan.FromSeconds(1));
         await host.Events.WaitForAsync(id, "agent.completed");

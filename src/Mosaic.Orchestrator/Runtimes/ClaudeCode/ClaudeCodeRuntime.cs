@@ -51,7 +51,7 @@ public sealed partial class ClaudeCodeRuntime(
         var (path, _, problem) = await _binary.ProbeAsync(cancellationToken);
         if (path is null || problem is not null)
         {
-            return new RuntimeResult(RunOutcome.Failed, null, "runtime-unavailable", problem ?? "claude was not found");
+            return RuntimeResult.Failed(FailureReason.RuntimeUnavailable, problem ?? "claude was not found");
         }
 
         var home = Path.Combine(context.AgentDirectory, "home");

@@ -1,3 +1,5 @@
+using Mosaic.Orchestrator.Agents;
+
 namespace Mosaic.Orchestrator.Runtimes.ClaudeCode;
 
 /// <summary>Why a watchdog ended the process (none when it ended by itself).</summary>
@@ -16,16 +18,16 @@ public static class ClaudeOutcome
     {
         if (watchdog == Watchdog.Idle)
         {
-            return new RuntimeResult(RunOutcome.TransientFailure, null, "agent-stalled",
+            return RuntimeResult.Failed(FailureReason.AgentStalled,
                 $"claude wrote nothing for {idleTimeout.TotalSeconds:0.#} s (CLAUDE_IDLE_TIMEOUT_SECONDS); its process tree was ended");
         }
 
         if (result is null)
         {
             return exitCode == 0
-                ? new RuntimeResult(RunOutcome.Failed, exitCode, "no-result", "claude exited without a result line")
-                : new RuntimeResult(RunOutcome.Failed, exitCode, "runtime-failed",
-                    $"claude exited with code {exitCode} without a result line{Tail(stderrTail)}");
+                ? RuntimeResult.Failed(FailureReason.NoResult, "claude exited without a result line", exitCode)
+                : RuntimeResult.Failed(FailureReason.RuntimeFailed,
+                    $"claude exited with code {exitCode} without a result line{Tail(stderrTail)}", exitCode);
         }
 
         if (!result.Succeeded)
@@ -33,26 +35,25 @@ public static class ClaudeOutcome
             var said = Said(result.Text);
             return result switch
             {
-                { Subtype: "error_max_turns" } => new RuntimeResult(RunOutcome.Failed, exitCode, "max-turns",
-                    $"claude stopped at its turn limit after {result.NumTurns} turns (CLAUDE_MAX_TURNS)"),
-                { Subtype: "error_max_budget_usd" } => new RuntimeResult(RunOutcome.Failed, exitCode, "max-budget",
-                    $"claude stopped at its budget after spending ${result.TotalCostUsd:0.####} (CLAUDE_MAX_BUDGET_USD)"),
-                { ApiErrorStatus: { } status } when TransientApiStatuses.Contains(status) => new RuntimeResult(RunOutcome.TransientFailure, exitCode,
-                    "model-api-unavailable", $"the model API answered {status}{said}"),
-                { ApiErrorStatus: 401 or 403 } => new RuntimeResult(RunOutcome.Failed, exitCode, "model-api-auth",
-                    $"the model API refused the key ({result.ApiErrorStatus}); check CLAUDE_API_KEY{said}"),
-                { ApiErrorStatus: { } status } => new RuntimeResult(RunOutcome.Failed, exitCode, "model-api-error",
-                    $"the model API answered {status}{said}"),
-                _ => new RuntimeResult(RunOutcome.Failed, exitCode, "runtime-failed",
-                    $"claude reported an error (subtype {result.Subtype ?? "none"}){said}"),
+                { Subtype: "error_max_turns" } => RuntimeResult.Failed(FailureReason.MaxTurns,
+                    $"claude stopped at its turn limit after {result.NumTurns} turns (CLAUDE_MAX_TURNS)", exitCode),
+                { Subtype: "error_max_budget_usd" } => RuntimeResult.Failed(FailureReason.MaxBudget,
+                    $"claude stopped at its budget after spending ${result.TotalCostUsd:0.####} (CLAUDE_MAX_BUDGET_USD)", exitCode),
+                { ApiErrorStatus: { } status } when TransientApiStatuses.Contains(status) => RuntimeResult.Failed(FailureReason.ModelApiUnavailable, $"the model API answered {status}{said}", exitCode),
+                { ApiErrorStatus: 401 or 403 } => RuntimeResult.Failed(FailureReason.ModelApiAuth,
+                    $"the model API refused the key ({result.ApiErrorStatus}); check CLAUDE_API_KEY{said}", exitCode),
+                { ApiErrorStatus: { } status } => RuntimeResult.Failed(FailureReason.ModelApiError,
+                    $"the model API answered {status}{said}", exitCode),
+                _ => RuntimeResult.Failed(FailureReason.RuntimeFailed,
+                    $"claude reported an error (subtype {result.Subtype ?? "none"}){said}", exitCode),
             };
         }
 
         // A watchdog ended a process that lingered after a successful result: the work is done, the exit code is ours.
         if (exitCode != 0 && watchdog != Watchdog.AfterResult)
         {
-            return new RuntimeResult(RunOutcome.Failed, exitCode, "runtime-failed",
-                $"claude reported success but exited with code {exitCode}{Tail(stderrTail)}");
+            return RuntimeResult.Failed(FailureReason.RuntimeFailed,
+                $"claude reported success but exited with code {exitCode}{Tail(stderrTail)}", exitCode);
         }
 
         return RuntimeResult.Success(watchdog == Watchdog.AfterResult ? 0 : exitCode);

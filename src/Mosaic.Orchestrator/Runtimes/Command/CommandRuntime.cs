@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Mosaic.Orchestrator.Agents;
 using Mosaic.Orchestrator.Configuration;
 using Mosaic.Orchestrator.Processes;
 
@@ -86,8 +87,8 @@ public sealed class CommandRuntime(IOptions<OrchestratorOptions> options) : IAge
         var result = outcome.ExitCode switch
         {
             0 => RuntimeResult.Success(0),
-            TransientExitCode => new RuntimeResult(RunOutcome.TransientFailure, outcome.ExitCode, "runtime-transient", $"command exited with code {TransientExitCode} (temporary failure)"),
-            var code => new RuntimeResult(RunOutcome.Failed, code, "runtime-failed", $"command exited with code {code}"),
+            TransientExitCode => RuntimeResult.Failed(FailureReason.RuntimeTransient, $"command exited with code {TransientExitCode} (temporary failure)", TransientExitCode),
+            var code => RuntimeResult.Failed(FailureReason.RuntimeFailed, $"command exited with code {code}", code),
         };
         return result with { Report = report };
     }

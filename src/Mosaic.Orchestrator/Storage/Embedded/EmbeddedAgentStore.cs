@@ -101,7 +101,7 @@ public sealed class EmbeddedAgentStore(SqliteDatabase database, IEventSink event
                 return null;
             }
 
-            var leased = next with { TaskState = TaskState.Assigned, Lease = lease, Attempt = next.Attempt + 1, NextAttemptAt = null };
+            var leased = AgentLifecycle.Leased(next, lease);
             return Replace(c, leased, next.Version, leaseExpiredBefore: null, newLeaseExpiry: expiresAt);
         }, cancellationToken);
 
@@ -120,11 +120,14 @@ public sealed class EmbeddedAgentStore(SqliteDatabase database, IEventSink event
         database.RunAsync(c =>
         {
             (string, object?) at = ("$now", now.ToUnixTimeMilliseconds());
+            // A killed agent's task state is failed; the status index tells the two apart.
+            var killed = c.Scalar("SELECT COUNT(*) FROM agents WHERE status = 'killed'");
             return new QueueStats(
                 Pending: c.Scalar("SELECT COUNT(*) FROM agents WHERE task_state = 'pending' AND due_at <= $now", at),
                 Active: c.Scalar("SELECT COALESCE(SUM(n), 0) FROM task_counts WHERE task_state IN ('assigned', 'executing')"),
                 Completed: c.Scalar("SELECT COALESCE(SUM(n), 0) FROM task_counts WHERE task_state = 'completed'"),
-                Failed: c.Scalar("SELECT COALESCE(SUM(n), 0) FROM task_counts WHERE task_state = 'failed'"),
+                Failed: c.Scalar("SELECT COALESCE(SUM(n), 0) FROM task_counts WHERE task_state = 'failed'") - killed,
+                Killed: killed,
                 Delayed: c.Scalar("SELECT COUNT(*) FROM agents WHERE task_state = 'pending' AND due_at > $now", at),
                 Paused: IsPaused(c));
         }, cancellationToken);

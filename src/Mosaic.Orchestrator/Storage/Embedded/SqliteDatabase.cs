@@ -380,4 +380,4 @@ public sealed class SqliteSession(SqliteConnection connection) : IDisposable
 }
 
 /// <summary>Another live instance holds this store.</summary>
-public sealed class DataDirInUseException(string message) : Exception(message);
+public sealed class DataDirInUseException(string message) : Configuration.StartupRefusedException(message);

@@ -116,7 +116,7 @@ public sealed class ValkeyAgentStore(ValkeyConnection valkey, int maxActiveAgent
     public async Task<QueueStats> GetStatsAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
         var values = (RedisResult[])(await valkey.RunAsync(ValkeyScripts.Stats, ValkeyConnection.Millis(now)))!;
-        return new QueueStats((long)values[0], (long)values[1], (long)values[2], (long)values[3], (long)values[4], (long)values[5] == 1);
+        return new QueueStats((long)values[0], (long)values[1], (long)values[2], (long)values[3], (long)values[4], (long)values[5], (long)values[6] == 1);
     }
 
     public async Task SetPausedAsync(bool paused, CancellationToken cancellationToken)

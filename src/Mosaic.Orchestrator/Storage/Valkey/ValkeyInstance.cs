@@ -124,7 +124,7 @@ public sealed partial class ValkeyInstance(ValkeyConnection valkey, NodeIdentity
         var version = fields.GetValueOrDefault("valkey_version") ?? fields.GetValueOrDefault("redis_version") ?? "unknown";
         if (Version.TryParse(fields.GetValueOrDefault("redis_version"), out var redis) && redis.Major < 7)
         {
-            throw new NotSupportedException($"Valkey/Redis {version} at {valkey.Endpoint} is too old: the store's scripts need Redis 7.0 or Valkey 7.2 or newer.");
+            throw new Configuration.StartupRefusedException($"Valkey/Redis {version} at {valkey.Endpoint} is too old: the store's scripts need Redis 7.0 or Valkey 7.2 or newer.");
         }
 
         LogConnected(logger, valkey.Endpoint, version, policy);
@@ -147,4 +147,4 @@ public sealed partial class ValkeyInstance(ValkeyConnection valkey, NodeIdentity
 }
 
 /// <summary>Another live instance holds this NODE_ID.</summary>
-public sealed class NodeIdInUseException(string message) : Exception(message);
+public sealed class NodeIdInUseException(string message) : Configuration.StartupRefusedException(message);

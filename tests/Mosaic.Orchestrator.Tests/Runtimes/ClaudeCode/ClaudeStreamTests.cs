@@ -107,29 +107,38 @@ public sealed class ClaudeStreamTests
 
     private static ClaudeResult ResultOf(string json) => Read(json).Result!;
 
+    private const string Succeeded = "succeeded", Failed = "failed", Transient = "transient";
+
+    private static string OutcomeOf(RuntimeResult result) => result.Failure switch
+    {
+        null => Succeeded,
+        { Transient: true } => Transient,
+        _ => Failed,
+    };
+
     [Fact]
     public void An_error_flag_fails_the_run_even_when_the_subtype_says_success_and_the_exit_code_is_zero()
     {
         var result = ResultOf("""{"type":"result","subtype":"success","is_error":true,"api_error_status":null,"result":"something broke"}""");
         var outcome = ClaudeOutcome.Classify(result, exitCode: 0, Watchdog.None, null, TimeSpan.FromMinutes(10));
-        Assert.Equal(RunOutcome.Failed, outcome.Outcome);
-        Assert.Equal("runtime-failed", outcome.Reason);
-        Assert.Contains("something broke", outcome.Error);
+        Assert.Equal(Failed, OutcomeOf(outcome));
+        Assert.Equal("runtime-failed", outcome.Failure?.Code);
+        Assert.Contains("something broke", outcome.Failure?.Message);
     }
 
     [Theory]
-    [InlineData(429, RunOutcome.TransientFailure, "model-api-unavailable")]
-    [InlineData(529, RunOutcome.TransientFailure, "model-api-unavailable")]
-    [InlineData(503, RunOutcome.TransientFailure, "model-api-unavailable")]
-    [InlineData(401, RunOutcome.Failed, "model-api-auth")]
-    [InlineData(403, RunOutcome.Failed, "model-api-auth")]
-    [InlineData(400, RunOutcome.Failed, "model-api-error")]
-    public void Api_errors_are_classified_by_status(int status, RunOutcome expected, string reason)
+    [InlineData(429, Transient, "model-api-unavailable")]
+    [InlineData(529, Transient, "model-api-unavailable")]
+    [InlineData(503, Transient, "model-api-unavailable")]
+    [InlineData(401, Failed, "model-api-auth")]
+    [InlineData(403, Failed, "model-api-auth")]
+    [InlineData(400, Failed, "model-api-error")]
+    public void Api_errors_are_classified_by_status(int status, string expected, string reason)
     {
         var result = ResultOf($$"""{"type":"result","subtype":"success","is_error":true,"api_error_status":{{status}},"result":"API Error: {{status}}"}""");
         var outcome = ClaudeOutcome.Classify(result, exitCode: 1, Watchdog.None, null, TimeSpan.FromMinutes(10));
-        Assert.Equal(expected, outcome.Outcome);
-        Assert.Equal(reason, outcome.Reason);
+        Assert.Equal(expected, OutcomeOf(outcome));
+        Assert.Equal(reason, outcome.Failure?.Code);
     }
 
     [Theory]
@@ -140,36 +149,36 @@ public sealed class ClaudeStreamTests
     {
         var result = ResultOf($$"""{"type":"result","subtype":"{{subtype}}","is_error":true,"num_turns":5,"total_cost_usd":1.25}""");
         var outcome = ClaudeOutcome.Classify(result, exitCode: 0, Watchdog.None, null, TimeSpan.FromMinutes(10));
-        Assert.Equal(RunOutcome.Failed, outcome.Outcome);
-        Assert.Equal(reason, outcome.Reason);
+        Assert.Equal(Failed, OutcomeOf(outcome));
+        Assert.Equal(reason, outcome.Failure?.Code);
     }
 
     [Fact]
     public void No_result_line_is_a_failure_whatever_the_exit_code()
     {
         var clean = ClaudeOutcome.Classify(null, 0, Watchdog.None, null, TimeSpan.FromMinutes(10));
-        Assert.Equal(("no-result", RunOutcome.Failed), (clean.Reason, clean.Outcome));
+        Assert.Equal(("no-result", Failed), (clean.Failure?.Code, OutcomeOf(clean)));
 
         var crashed = ClaudeOutcome.Classify(null, 2, Watchdog.None, "Error: unknown option '--bogus'", TimeSpan.FromMinutes(10));
-        Assert.Equal(("runtime-failed", RunOutcome.Failed), (crashed.Reason, crashed.Outcome));
-        Assert.Contains("unknown option", crashed.Error);
+        Assert.Equal(("runtime-failed", Failed), (crashed.Failure?.Code, OutcomeOf(crashed)));
+        Assert.Contains("unknown option", crashed.Failure?.Message);
     }
 
     [Fact]
     public void Success_with_a_bad_exit_code_fails_unless_the_watchdog_ended_a_lingering_process()
     {
         var result = ResultOf("""{"type":"result","subtype":"success","is_error":false,"result":"ok"}""");
-        Assert.Equal(RunOutcome.Failed, ClaudeOutcome.Classify(result, 3, Watchdog.None, null, TimeSpan.FromMinutes(1)).Outcome);
+        Assert.Equal(Failed, OutcomeOf(ClaudeOutcome.Classify(result, 3, Watchdog.None, null, TimeSpan.FromMinutes(1))));
         var lingered = ClaudeOutcome.Classify(result, 143, Watchdog.AfterResult, null, TimeSpan.FromMinutes(1));
-        Assert.Equal((RunOutcome.Succeeded, 0), (lingered.Outcome, lingered.ExitCode));
-        Assert.Equal(RunOutcome.Succeeded, ClaudeOutcome.Classify(result, 0, Watchdog.None, null, TimeSpan.FromMinutes(1)).Outcome);
+        Assert.Equal((Succeeded, 0), (OutcomeOf(lingered), lingered.ExitCode));
+        Assert.Equal(Succeeded, OutcomeOf(ClaudeOutcome.Classify(result, 0, Watchdog.None, null, TimeSpan.FromMinutes(1))));
     }
 
     [Fact]
     public void A_stall_is_transient()
     {
         var outcome = ClaudeOutcome.Classify(null, 137, Watchdog.Idle, null, TimeSpan.FromSeconds(90));
-        Assert.Equal((RunOutcome.TransientFailure, "agent-stalled"), (outcome.Outcome, outcome.Reason));
-        Assert.Contains("90 s", outcome.Error);
+        Assert.Equal((Transient, "agent-stalled"), (OutcomeOf(outcome), outcome.Failure?.Code));
+        Assert.Contains("90 s", outcome.Failure?.Message);
     }
 }

@@ -1,0 +1,78 @@
+using System.Reflection;
+
+namespace Mosaic.Orchestrator.Agents;
+
+/// <summary>
+/// Why an attempt ended badly, with its policy: <see cref="Transient"/> failures go back to the queue with backoff
+/// (the agent keeps its status); the others fail the agent at once. <see cref="Fixable"/> failures (a gate that said no)
+/// first send the agent back to fix its work. <see cref="Code"/> is the record's machine-readable `reason`. Every code
+/// the service can write is listed here (a test checks the README against <see cref="Known"/>).
+/// </summary>
+public sealed record FailureReason(string Code, bool Transient = false, bool Fixable = false)
+{
+    public static readonly FailureReason Killed = new("killed");
+    public static readonly FailureReason RuntimeFailed = new("runtime-failed");
+    public static readonly FailureReason RuntimeTransient = new("runtime-transient", Transient: true);
+    public static readonly FailureReason RuntimeUnavailable = new("runtime-unavailable");
+    public static readonly FailureReason Timeout = new("timeout");
+    public static readonly FailureReason AttemptsExhausted = new("attempts-exhausted");
+    public static readonly FailureReason LeaseExpired = new("lease-expired", Transient: true);
+    public static readonly FailureReason LeaseLost = new("lease-lost", Transient: true);
+    public static readonly FailureReason OrchestratorRestart = new("orchestrator-restart", Transient: true);
+
+    /// <summary>Our own graceful stop: requeued without spending an attempt.</summary>
+    public static readonly FailureReason Shutdown = new("shutdown", Transient: true);
+    public static readonly FailureReason NoChanges = new("no-changes");
+    public static readonly FailureReason Conflict = new("conflict");
+    public static readonly FailureReason PushRejected = new("push-rejected");
+    public static readonly FailureReason BadRepository = new("bad-repository");
+    public static readonly FailureReason GitNetwork = new("git-network", Transient: true);
+    public static readonly FailureReason GitTimeout = new("git-timeout", Transient: true);
+    public static readonly FailureReason GitFailed = new("git-failed");
+    public static readonly FailureReason BadBranchTemplate = new("bad-branch-template");
+    public static readonly FailureReason InternalError = new("internal-error");
+    public static readonly FailureReason NoResult = new("no-result");
+    public static readonly FailureReason MaxTurns = new("max-turns");
+    public static readonly FailureReason MaxBudget = new("max-budget");
+    public static readonly FailureReason ModelApiUnavailable = new("model-api-unavailable", Transient: true);
+    public static readonly FailureReason ModelApiAuth = new("model-api-auth");
+    public static readonly FailureReason ModelApiError = new("model-api-error");
+    public static readonly FailureReason AgentStalled = new("agent-stalled", Transient: true);
+    public static readonly FailureReason SecretsDetected = new("secrets-detected");
+
+    /// <summary>A gate said no: the agent may fix it, unless the gate's own configuration is what is broken.</summary>
+    public static FailureReason GateFailed(string gate, bool fixable = true) => new($"{GateFailedPrefix}{gate}", Fixable: fixable);
+
+    /// <summary>A gate could not judge for a passing reason (the model overloaded during the AI review): retried, no fix run spent.</summary>
+    public static FailureReason GateUnavailable(string gate) => new($"{GateUnavailablePrefix}{gate}", Transient: true);
+
+    public const string GateFailedPrefix = "gate-failed:";
+    public const string GateUnavailablePrefix = "gate-unavailable:";
+
+    /// <summary>Every fixed code, and the two families written as <c>gate-failed:&lt;gate&gt;</c> and <c>gate-unavailable:&lt;gate&gt;</c>.</summary>
+    public static IReadOnlyList<string> Known { get; } =
+    [
+        .. typeof(FailureReason).GetFields(BindingFlags.Public | BindingFlags.Static)
+            .Where(f => f.FieldType == typeof(FailureReason))
+            .Select(f => ((FailureReason)f.GetValue(null)!).Code),
+        GateFailedPrefix + "<gate>",
+        GateUnavailablePrefix + "<gate>",
+    ];
+}
+
+/// <summary>How an attempt failed: the reason with its policy, a message for people, and the agent's exit code if it had one.</summary>
+public sealed record Failure(FailureReason Reason, string Message, int? ExitCode = null)
+{
+    public string Code => Reason.Code;
+    public bool Transient => Reason.Transient;
+}
+
+/// <summary>A step of an attempt could not go on; the failure says whether a retry can help.</summary>
+public class AttemptFailedException(FailureReason reason, string message) : Exception(message)
+{
+    public FailureReason Reason { get; } = reason;
+
+    public bool Transient => Reason.Transient;
+
+    public Failure ToFailure() => new(Reason, Message);
+}

@@ -1,0 +1,21 @@
+using Mosaic.Orchestrator.Workspaces;
+
+namespace Mosaic.Orchestrator.Agents.Steps;
+
+/// <summary>
+/// Pushes the agent's branch. The commit is recorded as this agent's before the push, so a later attempt may replace
+/// it on the remote (and nothing else) even when this one dies before it can record the push.
+/// </summary>
+public sealed class PushStep(IWorkspaceProvider workspaces) : IAttemptStep
+{
+    public async Task<StepResult> RunAsync(LeasedAttempt attempt, CancellationToken cancellationToken)
+    {
+        var agent = await attempt.WriteAsync(a => a with
+        {
+            PushedCommits = [.. (a.PushedCommits ?? []).Where(c => c != a.HeadCommit).TakeLast(31), a.HeadCommit!],
+        }, cancellationToken);
+        await workspaces.PushAsync(agent, cancellationToken);
+        await attempt.WriteAsync(a => a with { Pushed = true }, cancellationToken);
+        return StepResult.Next;
+    }
+}

@@ -1,0 +1,24 @@
+using Mosaic.Orchestrator.Agents;
+using Mosaic.Orchestrator.Configuration;
+using Mosaic.Orchestrator.Events;
+using Mosaic.Orchestrator.Queue;
+
+namespace Mosaic.Orchestrator.Storage.Embedded;
+
+public static class EmbeddedStorageSetup
+{
+    /// <summary>SQLite in DATA_DIR for one instance; its DATA_DIR lock is the node's claim, held from the start.</summary>
+    public static IServiceCollection AddEmbeddedStorage(this IServiceCollection services, OrchestratorOptions settings)
+    {
+        services.AddSingleton(_ => new SqliteDatabase(Path.Combine(settings.FullDataDir, "orchestrator.db")));
+        services.AddSingleton<EmbeddedAgentStore>();
+        services.AddSingleton<IAgentStore>(sp => sp.GetRequiredService<EmbeddedAgentStore>());
+        services.AddSingleton<ITaskQueue>(sp => sp.GetRequiredService<EmbeddedAgentStore>());
+        services.AddSingleton<IQueueAdmin>(sp => sp.GetRequiredService<EmbeddedAgentStore>());
+        services.AddSingleton<IEventHistory, EmbeddedEventHistory>();
+        services.AddSingleton<IAuditStore, EmbeddedAuditStore>();
+        services.AddSingleton<IStorageHealth, EmbeddedStorageHealth>();
+        services.AddSingleton(_ => NodeClaim.HeldFromStart());
+        return services;
+    }
+}

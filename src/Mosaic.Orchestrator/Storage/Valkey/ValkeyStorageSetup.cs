@@ -1,0 +1,35 @@
+using Mosaic.Orchestrator.Agents;
+using Mosaic.Orchestrator.Configuration;
+using Mosaic.Orchestrator.Events;
+using Mosaic.Orchestrator.Killswitch;
+using Mosaic.Orchestrator.Queue;
+
+namespace Mosaic.Orchestrator.Storage.Valkey;
+
+public static class ValkeyStorageSetup
+{
+    /// <summary>
+    /// Valkey/Redis, shared by several instances: the same contracts, plus the services a cluster needs (this
+    /// instance's NODE_ID claim, the event relay from the shared channel, the kill relay). No DATA_DIR lock: the
+    /// NODE_ID claim is the one-instance rule here. Call before the agents' worker is added, so these start before it leases.
+    /// </summary>
+    public static IServiceCollection AddValkeyStorage(this IServiceCollection services, OrchestratorOptions settings)
+    {
+        services.AddSingleton(_ => ValkeyConnection.Connect(settings));
+        services.AddSingleton(sp => new ValkeyAgentStore(sp.GetRequiredService<ValkeyConnection>(), settings.MaxConcurrentAgents));
+        services.AddSingleton<IAgentStore>(sp => sp.GetRequiredService<ValkeyAgentStore>());
+        services.AddSingleton<ITaskQueue>(sp => sp.GetRequiredService<ValkeyAgentStore>());
+        services.AddSingleton<IQueueAdmin>(sp => sp.GetRequiredService<ValkeyAgentStore>());
+        services.AddSingleton<IEventHistory, ValkeyEventHistory>();
+        services.AddSingleton<IAuditStore, ValkeyAuditStore>();
+        services.AddSingleton<IStorageHealth, ValkeyStorageHealth>();
+        services.AddSingleton(_ => new NodeClaim());
+        services.AddSingleton<ValkeyInstance>();
+        services.AddHostedService(sp => sp.GetRequiredService<ValkeyInstance>());
+        services.AddHostedService<ValkeyEventRelay>();
+        services.AddSingleton<ValkeyKillRelay>();
+        services.AddSingleton<IKillRelay>(sp => sp.GetRequiredService<ValkeyKillRelay>());
+        services.AddHostedService(sp => sp.GetRequiredService<ValkeyKillRelay>());
+        return services;
+    }
+}

@@ -1,0 +1,42 @@
+using System.Text.RegularExpressions;
+using Mosaic.Orchestrator.Agents;
+
+namespace Mosaic.Orchestrator.Tests.Agents;
+
+public sealed class FailureReasonTests
+{
+    /// <summary>The README's list of `reason` codes is the operators' reference: it must name exactly the codes the service writes.</summary>
+    [Fact]
+    public void The_readme_lists_exactly_the_reasons_the_service_can_write()
+    {
+        var readme = File.ReadAllText(Path.Combine(RepositoryRoot(), "README.md"));
+        var list = Regex.Match(readme, @"`reason` is\s+machine-readable \((?<list>[^)]*)\)", RegexOptions.Singleline);
+        Assert.True(list.Success, "the README has no reason list");
+        var documented = Regex.Matches(list.Groups["list"].Value, "`([^`]+)`").Select(m => m.Groups[1].Value).ToHashSet();
+
+        Assert.Equal(FailureReason.Known.Order(StringComparer.Ordinal), documented.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void Gate_reasons_carry_their_policy()
+    {
+        Assert.Equal(new FailureReason("gate-failed:tests", Transient: false, Fixable: true), FailureReason.GateFailed("tests"));
+        Assert.False(FailureReason.GateFailed("config", fixable: false).Fixable);
+        Assert.True(FailureReason.GateUnavailable("ai-review").Transient);
+        Assert.True(FailureReason.Shutdown.Transient);
+        Assert.False(FailureReason.SecretsDetected.Transient);
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
+        {
+            if (File.Exists(Path.Combine(folder.FullName, "Mosaic.Orchestrator.slnx")))
+            {
+                return folder.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("the repository root (Mosaic.Orchestrator.slnx) is not above the test binaries");
+    }
+}
