@@ -131,7 +131,8 @@ public sealed partial class AgentTransitions(IAgentStore store, AgentEvents even
     [LoggerMessage(Level = LogLevel.Warning, Message = "Agent {AgentId} (task {TaskId}) failed: {Reason}: {Error}")]
     private static partial void LogFailed(ILogger logger, Guid agentId, string taskId, string? reason, string? error);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Agent {AgentId} (task {TaskId}) killed: {Error}")]
+    // A kill's error reads "killed by <actor>: <reason>".
+    [LoggerMessage(Level = LogLevel.Information, Message = "Agent {AgentId} (task {TaskId}) {Error}")]
     private static partial void LogKilled(ILogger logger, Guid agentId, string taskId, string? error);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Agent {AgentId} (task {TaskId}) will retry ({Reason}) at {NextAttemptAt}")]

@@ -9,7 +9,7 @@ namespace Mosaic.Orchestrator.Agents;
 public sealed record SpawnCommand(string TaskId, AgentType AgentType, GateProfile? GateProfile, int Priority, AgentContext Context, IReadOnlyList<string>? Gates = null);
 
 /// <summary>Creates the agent record and queues its task in one store step, then publishes agent.spawned and wakes the worker.</summary>
-public sealed class SpawnService(ITaskQueue queue, AgentEvents events, QueueSignal signal, IOptions<OrchestratorOptions> options, TimeProvider time)
+public sealed partial class SpawnService(ITaskQueue queue, AgentEvents events, QueueSignal signal, IOptions<OrchestratorOptions> options, TimeProvider time, ILogger<SpawnService> logger)
 {
     public static GateProfile DefaultProfile(AgentType type) => type switch
     {
@@ -42,9 +42,13 @@ public sealed class SpawnService(ITaskQueue queue, AgentEvents events, QueueSign
         var result = await queue.EnqueueAsync(agent, settings.MaxQueuedTasks, spawned, cancellationToken);
         if (result.Outcome == EnqueueOutcome.Enqueued)
         {
+            LogSpawned(logger, agent.AgentId, agent.TaskId, agent.AgentType, agent.Priority, actor);
             signal.Notify();
         }
 
         return result;
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Agent {AgentId} (task {TaskId}) spawned: {AgentType}, priority {Priority}, by {Actor}")]
+    private static partial void LogSpawned(ILogger logger, Guid agentId, string taskId, AgentType agentType, int priority, string actor);
 }

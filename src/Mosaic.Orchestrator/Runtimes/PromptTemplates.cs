@@ -15,8 +15,8 @@ public sealed partial class PromptTemplates
         ["taskId", "agentId", "agentType", "repository", "baseBranch", "branch", "baseCommit", "workItems", "skills", "attempt"];
 
     private const string Worker = """
-        You are a software engineer working on task {{taskId}} in the git repository checked out in the current
-        directory ({{repository}}). You are on branch {{branch}}, created from {{baseBranch}}.
+        You are a software engineer working on task {{taskId}}. The current directory is your own checkout of the git
+        repository {{repository}}, on branch {{branch}}, created from {{baseBranch}}.
 
         Implement these work items:
         {{workItems}}
@@ -29,8 +29,8 @@ public sealed partial class PromptTemplates
         """;
 
     private const string Reviewer = """
-        You are a code reviewer for task {{taskId}} in the git repository checked out in the current directory
-        ({{repository}}), on branch {{branch}}, created from {{baseBranch}}.
+        You are a code reviewer for task {{taskId}}. The current directory is a checkout of the git repository
+        {{repository}}, on branch {{branch}}, created from {{baseBranch}}.
 
         Review the changes on {{baseBranch}} that these work items introduced:
         {{workItems}}
@@ -43,8 +43,8 @@ public sealed partial class PromptTemplates
         """;
 
     private const string Tester = """
-        You are a tester for task {{taskId}} in the git repository checked out in the current directory
-        ({{repository}}). You are on branch {{branch}}, created from {{baseBranch}}.
+        You are a tester for task {{taskId}}. The current directory is your own checkout of the git repository
+        {{repository}}, on branch {{branch}}, created from {{baseBranch}}.
 
         Write tests for these work items:
         {{workItems}}
