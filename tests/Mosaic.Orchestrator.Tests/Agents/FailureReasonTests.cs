@@ -17,6 +17,24 @@ public sealed class FailureReasonTests
         Assert.Equal(FailureReason.Known.Order(StringComparer.Ordinal), documented.Order(StringComparer.Ordinal));
     }
 
+    /// <summary>docs/attempt.md's table gives each reason's policy; it must say what the code does.</summary>
+    [Fact]
+    public void The_policy_table_in_the_docs_matches_the_code()
+    {
+        var doc = File.ReadAllText(Path.Combine(RepositoryRoot(), "docs", "attempt.md"));
+        var rows = Regex.Matches(doc, @"^\| `(?<code>[^`]+)` \| (?<transient>yes|no) \| (?<fixable>yes|no) \|", RegexOptions.Multiline)
+            .ToDictionary(m => m.Groups["code"].Value, m => (Transient: m.Groups["transient"].Value == "yes", Fixable: m.Groups["fixable"].Value == "yes"));
+
+        Assert.Equal(FailureReason.Known.Order(StringComparer.Ordinal), rows.Keys.Order(StringComparer.Ordinal));
+        foreach (var reason in typeof(FailureReason).GetFields().Where(f => f.FieldType == typeof(FailureReason)).Select(f => (FailureReason)f.GetValue(null)!))
+        {
+            Assert.Equal((reason.Transient, reason.Fixable), rows[reason.Code]);
+        }
+
+        Assert.Equal((false, true), rows["gate-failed:<gate>"]);
+        Assert.Equal((true, false), rows["gate-unavailable:<gate>"]);
+    }
+
     [Fact]
     public void Gate_reasons_carry_their_policy()
     {
