@@ -9,6 +9,7 @@ using Mosaic.Orchestrator.Events;
 using Mosaic.Orchestrator.Gates;
 using Mosaic.Orchestrator.Secrets;
 using Mosaic.Orchestrator.Killswitch;
+using Mosaic.Orchestrator.Processes;
 using Mosaic.Orchestrator.Queue;
 using Mosaic.Orchestrator.Runtimes;
 using Mosaic.Orchestrator.Runtimes.ClaudeCode;
@@ -67,6 +68,7 @@ public static class OrchestratorSetup
         services.AddProblemDetails();
         services.AddOrchestratorRateLimits(settings);
         services.AddReadinessChecks();
+        services.AddProcesses();
 
         if (settings.UsesValkey)
         {

@@ -9,7 +9,11 @@ public sealed record AgentRunContext(
     string WorkspacePath,
     string AgentDirectory,
     string Prompt,
-    Func<ProcessInfo, Task> OnProcessStarted);
+    Func<ProcessInfo, Task> OnProcessStarted)
+{
+    /// <summary>The agent's folder (logs, prompt file, scratch) at <see cref="AgentDirectory"/>.</summary>
+    public AgentFolder Folder => new(AgentDirectory);
+}
 
 public enum RunOutcome { Succeeded, Failed, TransientFailure }
 
