@@ -5,6 +5,7 @@ using Mosaic.Orchestrator.Configuration;
 using Mosaic.Orchestrator.Events;
 using Mosaic.Orchestrator.Gates;
 using Mosaic.Orchestrator.Killswitch;
+using Mosaic.Orchestrator.Processes;
 using Mosaic.Orchestrator.Runtimes;
 using Mosaic.Orchestrator.Secrets;
 using Mosaic.Orchestrator.Storage;
@@ -24,6 +25,7 @@ public static class OrchestratorSetup
         // Storage first: a backend's own hosted services (Valkey's NODE_ID claim, relays) start before the worker leases.
         services.AddStorage(settings);
         services.AddEvents(settings);
+        services.AddProcesses();
         services.AddWorkspaces();
         services.AddSecretScanning(settings.SecretRulesFile);
         services.AddRuntimes(builder.Configuration, settings);

@@ -14,13 +14,11 @@ public sealed partial class AgentCleanup(
     IWorkspaceProvider workspaces,
     AgentEvents events,
     IOptions<OrchestratorOptions> options,
+    IAgentProcesses processes,
     ILogger<AgentCleanup> logger)
 {
-    public async Task<IReadOnlyList<int>> EndProcessesAsync(AgentRecord agent)
-    {
-        var selector = new ProcessTreeSelector(agent.Process?.Pid, agent.Process?.StartTicks, AgentMarker.For(agent.AgentId));
-        return await ProcessTree.TerminateAsync(selector, options.Value.KillGrace);
-    }
+    public Task<IReadOnlyList<int>> EndProcessesAsync(AgentRecord agent) =>
+        processes.EndAsync(agent.AgentId, agent.Process?.Pid, agent.Process?.StartTicks);
 
     public async Task RunAsync(AgentRecord agent, bool endProcesses, bool publish, CancellationToken cancellationToken)
     {
@@ -46,11 +44,7 @@ public sealed partial class AgentCleanup(
             if (!agent.IsLive)
             {
                 // The agent's private HOME and TMPDIR go; its prompt and logs stay for the operator.
-                var agentDirectory = Path.Combine(options.Value.FullDataDir, "agents", agent.AgentId.ToString());
-                foreach (var scratch in new[] { "home", "tmp" }.Select(d => Path.Combine(agentDirectory, d)).Where(Directory.Exists))
-                {
-                    Directory.Delete(scratch, recursive: true);
-                }
+                AgentFolder.For(options.Value.FullDataDir, agent.AgentId).RemoveScratch();
             }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or GitException)

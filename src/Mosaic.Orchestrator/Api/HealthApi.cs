@@ -1,10 +1,10 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Mosaic.Orchestrator.Configuration;
 using Mosaic.Orchestrator.Runtimes;
 using Mosaic.Orchestrator.Storage;
+using Mosaic.Orchestrator.Workspaces;
 
 namespace Mosaic.Orchestrator.Api;
 
@@ -80,6 +80,7 @@ public sealed class RuntimeReadiness(IAgentRuntime runtime) : IHealthCheck
 public sealed class GitReadiness(TimeProvider time) : IHealthCheck
 {
     private static readonly TimeSpan CacheFor = TimeSpan.FromMinutes(1);
+    private static readonly TimeSpan VersionTimeout = TimeSpan.FromSeconds(15);
     private HealthCheckResult? _last;
     private DateTimeOffset _checkedAt;
 
@@ -93,14 +94,16 @@ public sealed class GitReadiness(TimeProvider time) : IHealthCheck
         HealthCheckResult result;
         try
         {
-            using var git = Process.Start(new ProcessStartInfo("git", "--version") { RedirectStandardOutput = true, UseShellExecute = false })!;
-            var version = (await git.StandardOutput.ReadToEndAsync(cancellationToken)).Trim();
-            await git.WaitForExitAsync(cancellationToken);
-            result = git.ExitCode == 0 ? HealthCheckResult.Healthy(version) : HealthCheckResult.Unhealthy($"git --version exited {git.ExitCode}");
+            var git = await new GitCommand(allowLocal: false, VersionTimeout).RunAsync(null, ["--version"], cancellationToken);
+            result = git.Succeeded ? HealthCheckResult.Healthy(git.Output.Trim()) : HealthCheckResult.Unhealthy($"git --version exited {git.ExitCode}");
         }
         catch (System.ComponentModel.Win32Exception ex)
         {
             result = HealthCheckResult.Unhealthy($"git not found on PATH: {ex.Message}");
+        }
+        catch (GitException ex)
+        {
+            result = HealthCheckResult.Unhealthy(ex.Message); // timed out
         }
 
         (_last, _checkedAt) = (result, time.GetUtcNow());

@@ -1,10 +1,8 @@
 using System.Globalization;
-using System.Text;
 using Microsoft.Extensions.Options;
 using Mosaic.Orchestrator.Agents;
 using Mosaic.Orchestrator.Configuration;
 using Mosaic.Orchestrator.Processes;
-using Mosaic.Orchestrator.Runtimes;
 
 namespace Mosaic.Orchestrator.Gates;
 
@@ -13,36 +11,20 @@ namespace Mosaic.Orchestrator.Gates;
 /// the agent's marker (a kill ends it), the allowlisted environment, a time limit. The exit code decides; for
 /// coverage, the report it leaves decides against the threshold.
 /// </summary>
-public sealed class LocalGateRunner(IOptions<OrchestratorOptions> options, IOptions<GateOptions> gateOptions)
+public sealed class LocalGateRunner(IOptions<OrchestratorOptions> options, IOptions<GateOptions> gateOptions, IAgentProcesses processes)
 {
     private const long MaxReportBytes = 64L * 1024 * 1024;
 
     public async Task<GateResult> RunAsync(AgentRecord agent, string gate, GateCommand command, string worktree, int round, CancellationToken cancellationToken)
     {
-        var settings = options.Value;
         var gates = gateOptions.Value;
-        var agentDirectory = Path.Combine(settings.FullDataDir, "agents", agent.AgentId.ToString());
-        var home = Path.Combine(agentDirectory, "home");
-        var tmp = Path.Combine(agentDirectory, "tmp");
-        Directory.CreateDirectory(home);
-        Directory.CreateDirectory(tmp);
-        var environment = AgentEnvironment.Build(settings.AgentEnvPassthrough, home, tmp);
-        environment["MOSAIC_AGENT_ID"] = agent.AgentId.ToString();
-        environment["MOSAIC_TASK_ID"] = agent.TaskId;
-        environment["MOSAIC_GATE"] = gate;
-
-        var tail = new OutputTail(gates.GateOutputTailBytes);
         var timeout = TimeSpan.FromSeconds(command.TimeoutSeconds ?? gates.GateTimeoutSeconds);
-        var spec = new ProcessSpec(
-            "/bin/sh",
-            ["-c", command.Command],
-            worktree,
-            environment,
-            AgentMarker.For(agent.AgentId),
-            Path.Combine(agentDirectory, string.Create(CultureInfo.InvariantCulture, $"gate-{gate}-attempt-{agent.Attempt}-round-{round}.log")),
-            settings.AgentLogMaxBytes,
-            settings.AgentNice,
-            (line, _) => tail.Add(line));
+        var log = AgentFolder.For(options.Value.FullDataDir, agent.AgentId).GateLog(gate, agent.Attempt, round);
+        var request = new AgentProcessRequest(agent.AgentId, agent.TaskId, "/bin/sh", ["-c", command.Command], worktree, log)
+        {
+            Environment = new Dictionary<string, string> { ["MOSAIC_GATE"] = gate },
+            Tail = new OutputTailOptions(gates.GateOutputTailBytes),
+        };
 
         if (gate == GateCatalog.Coverage && InsideWorktree(worktree, command.Report) is { } stale && File.Exists(stale))
         {
@@ -53,24 +35,24 @@ public sealed class LocalGateRunner(IOptions<OrchestratorOptions> options, IOpti
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         limit.CancelAfter(timeout);
         var started = TimeProvider.System.GetTimestamp();
-        var outcome = await ProcessLauncher.RunAsync(spec, settings.KillGrace, _ => Task.CompletedTask, limit.Token);
+        var outcome = await processes.RunAsync(request, limit.Token);
         cancellationToken.ThrowIfCancellationRequested();
         var elapsed = (long)TimeProvider.System.GetElapsedTime(started).TotalMilliseconds;
         var phase = GateCatalog.PhaseOf(gate);
 
         if (outcome.Cancelled)
         {
-            return new GateResult(gate, phase, "failed", false, elapsed, round, $"timed out after {timeout.TotalSeconds:0} s", tail.Text);
+            return new GateResult(gate, phase, "failed", false, elapsed, round, $"timed out after {timeout.TotalSeconds:0} s", outcome.Tail);
         }
 
         if (outcome.ExitCode != 0)
         {
-            return new GateResult(gate, phase, "failed", false, elapsed, round, $"`{command.Command}` exited with code {outcome.ExitCode}", tail.Text);
+            return new GateResult(gate, phase, "failed", false, elapsed, round, $"`{command.Command}` exited with code {outcome.ExitCode}", outcome.Tail);
         }
 
         if (gate != GateCatalog.Coverage)
         {
-            return new GateResult(gate, phase, "passed", true, elapsed, round, null, tail.Text);
+            return new GateResult(gate, phase, "passed", true, elapsed, round, null, outcome.Tail);
         }
 
         var threshold = command.Threshold ?? gates.CoverageThreshold;
@@ -78,11 +60,11 @@ public sealed class LocalGateRunner(IOptions<OrchestratorOptions> options, IOpti
         return percent switch
         {
             null => new GateResult(gate, phase, "failed", false, elapsed, round,
-                $"no readable coverage report at {command.Report ?? "(report not configured)"}", tail.Text),
+                $"no readable coverage report at {command.Report ?? "(report not configured)"}", outcome.Tail),
             { } p when p < threshold => new GateResult(gate, phase, "failed", false, elapsed, round,
-                string.Create(CultureInfo.InvariantCulture, $"line coverage {p:0.##}% is below {threshold:0.##}%"), tail.Text, p),
+                string.Create(CultureInfo.InvariantCulture, $"line coverage {p:0.##}% is below {threshold:0.##}%"), outcome.Tail, p),
             { } p => new GateResult(gate, phase, "passed", true, elapsed, round,
-                string.Create(CultureInfo.InvariantCulture, $"line coverage {p:0.##}% (threshold {threshold:0.##}%)"), tail.Text, p),
+                string.Create(CultureInfo.InvariantCulture, $"line coverage {p:0.##}% (threshold {threshold:0.##}%)"), outcome.Tail, p),
         };
     }
 
@@ -130,35 +112,5 @@ public sealed class LocalGateRunner(IOptions<OrchestratorOptions> options, IOpti
         var root = Path.GetFullPath(worktree).TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar;
         var path = Path.GetFullPath(Path.Combine(worktree, report));
         return path.StartsWith(root, StringComparison.Ordinal) ? path : null;
-    }
-
-    /// <summary>The last bytes a gate wrote, whole lines, for the record and the fix prompt.</summary>
-    private sealed class OutputTail(int maxChars)
-    {
-        private readonly StringBuilder _text = new();
-
-        public string? Text
-        {
-            get
-            {
-                lock (_text)
-                {
-                    return _text.Length == 0 ? null : _text.ToString();
-                }
-            }
-        }
-
-        public void Add(ReadOnlySpan<byte> line)
-        {
-            var text = Encoding.UTF8.GetString(line);
-            lock (_text)
-            {
-                _text.Append(text).Append('\n');
-                if (_text.Length > maxChars)
-                {
-                    _text.Remove(0, _text.Length - maxChars);
-                }
-            }
-        }
     }
 }

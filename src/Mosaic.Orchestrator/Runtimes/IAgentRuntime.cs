@@ -9,7 +9,11 @@ public sealed record AgentRunContext(
     string WorkspacePath,
     string AgentDirectory,
     string Prompt,
-    Func<ProcessInfo, Task> OnProcessStarted);
+    Func<ProcessInfo, Task> OnProcessStarted)
+{
+    /// <summary>The agent's folder (logs, prompt file, scratch) at <see cref="AgentDirectory"/>.</summary>
+    public AgentFolder Folder => new(AgentDirectory);
+}
 
 /// <summary>How a run ended (succeeded when <see cref="Failure"/> is null; the failure carries its retry policy), and what the runtime reported about it.</summary>
 public sealed record RuntimeResult(int? ExitCode, Failure? Failure = null, AgentRunReport? Report = null)

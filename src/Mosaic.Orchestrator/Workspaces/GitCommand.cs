@@ -1,6 +1,5 @@
-using System.Diagnostics;
-using System.Text;
 using System.Text.RegularExpressions;
+using Mosaic.Orchestrator.Processes;
 
 using Mosaic.Orchestrator.Agents;
 
@@ -32,81 +31,49 @@ public sealed partial class GitCommand(bool allowLocal, TimeSpan timeout, int ni
 
     public async Task<GitResult> RunAsync(string? workingDirectory, IReadOnlyList<string> arguments, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var start = new ProcessStartInfo(Executable)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        if (workingDirectory is not null)
-        {
-            start.WorkingDirectory = workingDirectory;
-        }
-
-        foreach (var setting in HardenedSettings)
-        {
-            start.ArgumentList.Add("-c");
-            start.ArgumentList.Add(setting);
-        }
-
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
         // An allowlisted environment, like the agents': the orchestrator's secrets never reach git or what git runs.
-        start.Environment.Clear();
+        var variables = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var name in new[] { "PATH", "HOME", "LANG", "TZ", "TMPDIR" })
         {
             if (Environment.GetEnvironmentVariable(name) is { } value)
             {
-                start.Environment[name] = value;
+                variables[name] = value;
             }
         }
 
         // Only these transports; the variable overrides any protocol.<name>.allow in a repository's config, which an
         // agent sharing the cache could otherwise have set (protocol.ext.allow=always and a url.insteadOf).
-        start.Environment["GIT_ALLOW_PROTOCOL"] = allowLocal ? "https:http:ssh:git:file" : "https:http:ssh:git";
-        start.Environment["GIT_TERMINAL_PROMPT"] = "0";
-        start.Environment["GIT_ASKPASS"] = "/bin/false";
-        start.Environment["SSH_ASKPASS"] = "/bin/false";
-        start.Environment["GIT_SSH_COMMAND"] = "ssh -oBatchMode=yes -oConnectTimeout=20";
-        start.Environment["LC_ALL"] = "C";
+        variables["GIT_ALLOW_PROTOCOL"] = allowLocal ? "https:http:ssh:git:file" : "https:http:ssh:git";
+        variables["GIT_TERMINAL_PROMPT"] = "0";
+        variables["GIT_ASKPASS"] = "/bin/false";
+        variables["SSH_ASKPASS"] = "/bin/false";
+        variables["GIT_SSH_COMMAND"] = "ssh -oBatchMode=yes -oConnectTimeout=20";
+        variables["LC_ALL"] = "C";
         // The cache's refs and files are shared with the agents' worktrees: an agent could add a replace ref, a graft
         // or a shallow file to make "the base's gate file" or "what base..head adds" read as it likes. Our git calls
         // see the real object graph only (a path under /dev/null cannot exist).
-        start.Environment["GIT_NO_REPLACE_OBJECTS"] = "1";
-        start.Environment["GIT_GRAFT_FILE"] = "/dev/null/no-grafts";
-        start.Environment["GIT_SHALLOW_FILE"] = "/dev/null/not-shallow";
+        variables["GIT_NO_REPLACE_OBJECTS"] = "1";
+        variables["GIT_GRAFT_FILE"] = "/dev/null/no-grafts";
+        variables["GIT_SHALLOW_FILE"] = "/dev/null/not-shallow";
         // Settings from the operator's global and system git config must not change what we do (hooksPath, aliases...).
-        start.Environment["GIT_CONFIG_NOSYSTEM"] = "1";
-        start.Environment["GIT_CONFIG_GLOBAL"] = "/dev/null"; // e.g. url.<base>.insteadOf could rewrite a URL past our checks
+        variables["GIT_CONFIG_NOSYSTEM"] = "1";
+        variables["GIT_CONFIG_GLOBAL"] = "/dev/null"; // e.g. url.<base>.insteadOf could rewrite a URL past our checks
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
         {
-            start.Environment[name] = value;
+            variables[name] = value;
         }
 
-        // Git work for agents is background work: at the agents' niceness it never outbids the API for the CPU.
-        using var process = await Processes.NicedStarter.StartAsync(start, nice);
-        process.StandardInput.Close();
-        var output = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
-        var error = process.StandardError.ReadToEndAsync(CancellationToken.None);
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(Timeout);
-        try
+        var git = new CapturedProcess(Executable, [.. HardenedSettings.SelectMany(setting => new[] { "-c", setting }), .. arguments], variables, Timeout)
         {
-            await process.WaitForExitAsync(deadline.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync(CancellationToken.None);
-            cancellationToken.ThrowIfCancellationRequested();
-            throw new GitException($"git {Describe(arguments)} timed out after {Timeout.TotalSeconds:F0} s", FailureReason.GitTimeout);
-        }
-
-        return new GitResult(process.ExitCode, await output, Redact(await error));
+            WorkingDirectory = workingDirectory,
+            // Git work for agents is background work: at the agents' niceness it never outbids the API for the CPU.
+            Nice = nice,
+        };
+        // The time limit ends git's whole process tree (ssh, remote helpers) too.
+        var ran = await ProcessRunner.RunAsync(git, cancellationToken);
+        return ran.TimedOut
+            ? throw new GitException($"git {Describe(arguments)} timed out after {Timeout.TotalSeconds:F0} s", FailureReason.GitTimeout)
+            : new GitResult(ran.ExitCode, ran.Output, Redact(ran.Error));
     }
 
     /// <summary>Runs git and throws a classified <see cref="GitException"/> when it fails.</summary>

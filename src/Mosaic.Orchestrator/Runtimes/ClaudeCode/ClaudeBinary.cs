@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using Mosaic.Orchestrator.Processes;
 
 namespace Mosaic.Orchestrator.Runtimes.ClaudeCode;
 
@@ -9,6 +9,7 @@ namespace Mosaic.Orchestrator.Runtimes.ClaudeCode;
 public sealed class ClaudeBinary(string configuredPath, string scratchDirectory)
 {
     private static readonly TimeSpan VersionTimeout = TimeSpan.FromSeconds(15);
+    private const int VersionOutputChars = 4096; // a version line; whatever else a wrong binary prints is dropped
     private volatile Probe? _known;
 
     /// <summary>The resolved executable and its version, or why it cannot be used.</summary>
@@ -65,40 +66,26 @@ public sealed class ClaudeBinary(string configuredPath, string scratchDirectory)
     private async Task<(string? Version, string? Problem)> ReadVersionAsync(string path, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(scratchDirectory);
-        var start = new ProcessStartInfo(path, ["--version"])
+        var probe = new CapturedProcess(path, ["--version"], new Dictionary<string, string>
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
+            ["PATH"] = Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin",
+            ["HOME"] = scratchDirectory,
+            ["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] = "1",
+        }, VersionTimeout)
+        {
             WorkingDirectory = scratchDirectory,
+            MaxOutputChars = VersionOutputChars,
         };
-        start.Environment.Clear();
-        start.Environment["PATH"] = Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin";
-        start.Environment["HOME"] = scratchDirectory;
-        start.Environment["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] = "1";
         try
         {
-            using var process = Process.Start(start)!;
-            process.StandardInput.Close();
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(VersionTimeout);
-            var output = process.StandardOutput.ReadToEndAsync(timeout.Token);
-            try
+            var ran = await ProcessRunner.RunAsync(probe, cancellationToken);
+            var text = ran.Output.Trim();
+            return ran switch
             {
-                await process.WaitForExitAsync(timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-                cancellationToken.ThrowIfCancellationRequested();
-                return (null, $"{path} --version did not answer within {VersionTimeout.TotalSeconds:0} s");
-            }
-
-            var text = (await output).Trim();
-            return process.ExitCode == 0 && text.Length > 0
-                ? (text.Split('\n')[0].Trim(), null)
-                : (null, $"{path} --version exited with code {process.ExitCode}");
+                { TimedOut: true } => (null, $"{path} --version did not answer within {VersionTimeout.TotalSeconds:0} s"),
+                { ExitCode: 0 } when text.Length > 0 => (text.Split('\n')[0].Trim(), null),
+                _ => (null, $"{path} --version exited with code {ran.ExitCode}"),
+            };
         }
         catch (System.ComponentModel.Win32Exception ex)
         {

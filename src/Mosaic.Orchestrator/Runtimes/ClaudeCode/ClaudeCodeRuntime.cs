@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using Microsoft.Extensions.Options;
 using Mosaic.Orchestrator.Agents;
 using Mosaic.Orchestrator.Configuration;
@@ -11,13 +10,14 @@ namespace Mosaic.Orchestrator.Runtimes.ClaudeCode;
 /// <summary>
 /// Runs Claude Code headless in the agent's workspace and reads its stream-json output. Three watchdogs end the
 /// whole process tree: no output for CLAUDE_IDLE_TIMEOUT_SECONDS, the process still alive CLAUDE_RESULT_GRACE_SECONDS
-/// after its result line, and (in the runner) AGENT_TIMEOUT_MINUTES in all. The kill order is the launcher's:
-/// stdin is closed from the start (the CLI would otherwise wait for piped input), then SIGTERM to the tree, then
-/// SIGKILL after KILL_GRACE_SECONDS.
+/// after its result line, and (in the runner) AGENT_TIMEOUT_MINUTES in all. The kill order is the process seam's
+/// (<see cref="IAgentProcesses"/>): stdin is closed from the start (the CLI would otherwise wait for piped input), then
+/// SIGTERM to the tree, then SIGKILL after KILL_GRACE_SECONDS.
 /// </summary>
 public sealed partial class ClaudeCodeRuntime(
     IOptions<ClaudeCodeOptions> claudeOptions,
     IOptions<OrchestratorOptions> options,
+    IAgentProcesses processes,
     AgentEvents events,
     TimeProvider time,
     ILogger<ClaudeCodeRuntime> logger) : IAgentRuntime
@@ -45,7 +45,6 @@ public sealed partial class ClaudeCodeRuntime(
 
     public async Task<RuntimeResult> RunAsync(AgentRunContext context, CancellationToken cancellationToken)
     {
-        var settings = options.Value;
         var claude = claudeOptions.Value;
         var agent = context.Agent;
         var (path, _, problem) = await _binary.ProbeAsync(cancellationToken);
@@ -54,48 +53,26 @@ public sealed partial class ClaudeCodeRuntime(
             return RuntimeResult.Failed(FailureReason.RuntimeUnavailable, problem ?? "claude was not found");
         }
 
-        var home = Path.Combine(context.AgentDirectory, "home");
-        var tmp = Path.Combine(context.AgentDirectory, "tmp");
-        // A fresh HOME for every run: whatever an earlier run or a gate command left there (settings, hooks) is gone.
-        if (Directory.Exists(home))
-        {
-            Directory.Delete(home, recursive: true);
-        }
-
-        Directory.CreateDirectory(home);
-        Directory.CreateDirectory(tmp);
-
         var stream = new ClaudeStream(time);
-        var stderr = new StringBuilder();
-        void OnLine(ReadOnlySpan<byte> line, bool standardError)
+        var request = new AgentProcessRequest(agent.AgentId, agent.TaskId, path, Arguments(claude.ProfileFor(agent.AgentType), context.Prompt), context.WorkspacePath, context.Folder.AttemptLog(agent.Attempt))
         {
-            if (!standardError)
+            Environment = BuildEnvironment(claude),
+            // A fresh HOME for every run: whatever an earlier run or a gate command left there (settings, hooks) is gone.
+            FreshHome = true,
+            OnLine = (line, standardError) =>
             {
-                stream.Accept(line);
-                return;
-            }
-
-            stream.Touch();
-            lock (stderr)
-            {
-                stderr.Append(Encoding.UTF8.GetString(line)).Append('\n');
-                if (stderr.Length > StderrTailChars * 2)
+                if (standardError)
                 {
-                    stderr.Remove(0, stderr.Length - StderrTailChars);
+                    stream.Touch();
                 }
-            }
-        }
-
-        var spec = new ProcessSpec(
-            path,
-            Arguments(claude.ProfileFor(agent.AgentType), context.Prompt),
-            context.WorkspacePath,
-            BuildEnvironment(claude, settings.AgentEnvPassthrough, home, tmp, agent),
-            AgentMarker.For(agent.AgentId),
-            Path.Combine(context.AgentDirectory, $"attempt-{agent.Attempt}.log"),
-            settings.AgentLogMaxBytes,
-            settings.AgentNice,
-            OnLine);
+                else
+                {
+                    stream.Accept(line);
+                }
+            },
+            Tail = new OutputTailOptions(StderrTailChars, OutputStreams.StandardError),
+            OnStarted = context.OnProcessStarted,
+        };
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var watchEnd = new CancellationTokenSource();
@@ -106,10 +83,10 @@ public sealed partial class ClaudeCodeRuntime(
             stop.Cancel();
         }, watchEnd.Token);
 
-        ProcessOutcome outcome;
+        AgentProcessOutcome outcome;
         try
         {
-            outcome = await ProcessLauncher.RunAsync(spec, settings.KillGrace, context.OnProcessStarted, stop.Token);
+            outcome = await processes.RunAsync(request, stop.Token);
         }
         finally
         {
@@ -118,13 +95,7 @@ public sealed partial class ClaudeCodeRuntime(
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        string tail;
-        lock (stderr)
-        {
-            tail = stderr.ToString().Trim();
-        }
-
-        var result = ClaudeOutcome.Classify(stream.Result, outcome.ExitCode, watchdog, tail, claude.IdleTimeout);
+        var result = ClaudeOutcome.Classify(stream.Result, outcome.ExitCode, watchdog, outcome.Tail?.Trim(), claude.IdleTimeout);
         if (watchdog != Watchdog.None)
         {
             LogWatchdog(logger, agent.AgentId, watchdog, outcome.SignalledPids.Count);
@@ -171,12 +142,13 @@ public sealed partial class ClaudeCodeRuntime(
     }
 
     /// <summary>
-    /// The allowlisted base (never the orchestrator's own environment) plus what Claude Code needs: the key under the
-    /// name it reads, the base URL when set, no non-essential traffic, and a HOME and TMPDIR of this agent's own.
+    /// What Claude Code needs on top of the agent's own environment (the allowlisted base, never the orchestrator's,
+    /// with a HOME and TMPDIR of this agent's own): the key under the name it reads, the base URL when set, no
+    /// non-essential traffic, no self-update.
     /// </summary>
-    public static Dictionary<string, string> BuildEnvironment(ClaudeCodeOptions claude, string? passthrough, string home, string tmp, AgentRecord agent)
+    public static Dictionary<string, string> BuildEnvironment(ClaudeCodeOptions claude)
     {
-        var environment = AgentEnvironment.Build(passthrough, home, tmp);
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
         environment["ANTHROPIC_API_KEY"] = claude.ApiKey ?? "";
         if (!string.IsNullOrEmpty(claude.BaseUrl))
         {
@@ -190,8 +162,6 @@ public sealed partial class ClaudeCodeRuntime(
             environment["CLAUDE_CODE_MAX_RETRIES"] = retries.ToString(CultureInfo.InvariantCulture);
         }
 
-        environment["MOSAIC_AGENT_ID"] = agent.AgentId.ToString();
-        environment["MOSAIC_TASK_ID"] = agent.TaskId;
         return environment;
     }
 

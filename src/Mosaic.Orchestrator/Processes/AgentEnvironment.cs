@@ -1,4 +1,4 @@
-namespace Mosaic.Orchestrator.Runtimes;
+namespace Mosaic.Orchestrator.Processes;
 
 /// <summary>
 /// The agent's environment is built from an allowlist, never inherited whole: the orchestrator's own secrets
@@ -11,7 +11,12 @@ public static class AgentEnvironment
     private static readonly string[] Baseline = ["PATH", "LANG", "LC_ALL", "TZ", "TERM"];
     private static readonly string[] NeverPassed = ["ORCHESTRATOR_API_KEY", "VALKEY_PASSWORD", "CLAUDE_API_KEY", "ANTHROPIC_API_KEY", "CLAUDECODE"];
 
-    public static Dictionary<string, string> Build(string? passthroughNames, string home, string tmp)
+    /// <summary>
+    /// The allowlisted base, then what the request adds (its own choice, so not filtered: Claude Code's key is one),
+    /// then what identifies the agent, last so no request can change it: the marker a kill finds its processes by,
+    /// its task, and the HOME and TMPDIR of its own.
+    /// </summary>
+    public static Dictionary<string, string> Build(string? passthroughNames, AgentFolder folder, AgentProcessRequest request)
     {
         var environment = new Dictionary<string, string>(StringComparer.Ordinal);
         var names = Baseline.Concat((passthroughNames ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
@@ -24,8 +29,15 @@ public static class AgentEnvironment
         }
 
         environment.TryAdd("PATH", "/usr/local/bin:/usr/bin:/bin");
-        environment["HOME"] = home;
-        environment["TMPDIR"] = tmp;
+        foreach (var (name, value) in request.Environment)
+        {
+            environment[name] = value;
+        }
+
+        environment[AgentMarker.Name] = request.AgentId.ToString();
+        environment["MOSAIC_TASK_ID"] = request.TaskId;
+        environment["HOME"] = folder.Home;
+        environment["TMPDIR"] = folder.Tmp;
         return environment;
     }
 

@@ -1,0 +1,60 @@
+namespace Mosaic.Orchestrator.Processes;
+
+/// <summary>
+/// One command to run for one agent: what a runtime or a gate asks of <see cref="IAgentProcesses"/>. It says what to
+/// run, not how: paths are the agent's workspace and log paths, the environment is what the caller adds to the
+/// agent's own (the allowlisted base, MOSAIC_AGENT_ID, MOSAIC_TASK_ID, HOME, TMPDIR, which the caller cannot change),
+/// so a sandbox can run the same request in a container.
+/// </summary>
+public sealed record AgentProcessRequest(
+    Guid AgentId,
+    string TaskId,
+    string Executable,
+    IReadOnlyList<string> Arguments,
+    string WorkingDirectory,
+    string LogPath)
+{
+    public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Empty the agent's HOME before the start (Claude Code: nothing an earlier run planted there is read).</summary>
+    public bool FreshHome { get; init; }
+
+    /// <summary>Sees each output line as it is written, on a reader's thread.</summary>
+    public OutputLineHandler? OnLine { get; init; }
+
+    /// <summary>What to keep of the output for <see cref="AgentProcessOutcome.Tail"/>; null keeps nothing.</summary>
+    public OutputTailOptions? Tail { get; init; }
+
+    /// <summary>Called once the process runs (to record it); when it throws, the process is ended and the error passed on.</summary>
+    public Func<ProcessInfo, Task>? OnStarted { get; init; }
+}
+
+/// <summary>
+/// How the command ended: its exit code, or cancelled when the caller cancelled (the whole tree was ended);
+/// the processes that had to be signalled (leftovers of a finished command included), and the kept output tail.
+/// </summary>
+public sealed record AgentProcessOutcome(int ExitCode, bool Cancelled, IReadOnlyList<int> SignalledPids, string? Tail);
+
+/// <summary>
+/// The seam through which every agent process runs: agents' runtimes and gate commands. Today's implementation
+/// starts them on this host (<see cref="HostAgentProcesses"/>); the Docker sandbox will run the same requests in a
+/// container. Nothing outside Processes/ starts, finds or ends an agent's processes itself.
+/// </summary>
+public interface IAgentProcesses
+{
+    /// <summary>Null when commands of <paramref name="executable"/> can run for agents here, else why not (readiness).</summary>
+    Task<string?> CheckAsync(string executable, CancellationToken cancellationToken);
+
+    /// <summary>Runs the command to its end; cancelling ends its whole tree and returns it as cancelled.</summary>
+    Task<AgentProcessOutcome> RunAsync(AgentProcessRequest request, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Ends every process of the agent (graceful signal, KILL_GRACE_SECONDS, then force), including ones left from an
+    /// earlier run or a crashed orchestrator. The root, when known, also catches what left the marker behind.
+    /// Returns the PIDs that were signalled.
+    /// </summary>
+    Task<IReadOnlyList<int>> EndAsync(Guid agentId, int? rootPid, long? rootStartTicks);
+
+    /// <summary>The agents that have processes running here, with how many each (recovery after a restart).</summary>
+    Task<IReadOnlyDictionary<Guid, int>> FindAgentsAsync(CancellationToken cancellationToken);
+}
