@@ -20,15 +20,19 @@ public sealed partial class AgentCleanup(
     public Task<IReadOnlyList<int>> EndProcessesAsync(AgentRecord agent) =>
         processes.EndAsync(agent.AgentId, agent.Process?.Pid, agent.Process?.StartTicks);
 
-    public async Task RunAsync(AgentRecord agent, bool endProcesses, bool publish, CancellationToken cancellationToken)
+    /// <summary>
+    /// <paramref name="alreadyEnded"/>: processes the agent's run ended itself when it was stopped (a kill), reported in
+    /// agent.cleanup with the ones this cleanup had to end.
+    /// </summary>
+    public async Task RunAsync(AgentRecord agent, bool endProcesses, bool publish, CancellationToken cancellationToken, IReadOnlyList<int>? alreadyEnded = null)
     {
         var errors = new List<string>();
-        IReadOnlyList<int> signalled = [];
+        IReadOnlyList<int> signalled = alreadyEnded ?? [];
         if (endProcesses)
         {
             try
             {
-                signalled = await EndProcessesAsync(agent);
+                signalled = [.. signalled.Union(await EndProcessesAsync(agent))];
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {

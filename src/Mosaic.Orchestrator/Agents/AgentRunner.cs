@@ -1,4 +1,5 @@
 using Mosaic.Orchestrator.Agents.Steps;
+using Mosaic.Orchestrator.Processes;
 
 namespace Mosaic.Orchestrator.Agents;
 
@@ -14,6 +15,7 @@ public sealed partial class AgentRunner(LeasedAttempts attempts, AttemptPipeline
         using var scope = logger.BeginScope(new Dictionary<string, object> { ["AgentId"] = leased.AgentId, ["TaskId"] = leased.TaskId });
         Failure? failure = null;
         Exception? crash = null;
+        IReadOnlyList<int> stopped = [];
         AgentRecord? ended;
         await using (var attempt = attempts.Begin(leased, run))
         {
@@ -21,9 +23,10 @@ public sealed partial class AgentRunner(LeasedAttempts attempts, AttemptPipeline
             {
                 await pipeline.RunAsync(attempt);
             }
-            catch (OperationCanceledException) when (run.Reason is not null)
+            catch (OperationCanceledException ex) when (run.Reason is not null)
             {
-                // Stopped from outside; the reason decides the end.
+                // Stopped from outside; the reason decides the end. The processes the stop ended count in agent.cleanup.
+                stopped = (ex as ProcessesStoppedException)?.SignalledPids ?? [];
             }
             catch (IllegalTransitionException)
             {
@@ -62,7 +65,7 @@ public sealed partial class AgentRunner(LeasedAttempts attempts, AttemptPipeline
             {
                 // A normal end has already ended its tree; after a kill or a crash, look again by marker.
                 var lookAgain = run.Reason is StopReason.Killed || crash is not null;
-                await cleanup.RunAsync(ended, endProcesses: lookAgain, publish: !ended.IsLive, CancellationToken.None);
+                await cleanup.RunAsync(ended, endProcesses: lookAgain, publish: !ended.IsLive, CancellationToken.None, stopped);
             }
         }
         catch (Exception ex)

@@ -16,6 +16,7 @@ public sealed partial class LeaseRecovery(
     ActiveRuns runs,
     AgentTransitions transitions,
     AgentCleanup cleanup,
+    IAgentProcesses processes,
     IWorkspaceProvider workspaces,
     AuditTrail audit,
     NodeIdentity node,
@@ -34,12 +35,12 @@ public sealed partial class LeaseRecovery(
 
         // Processes of agents that ended while this node was down (killed during the grace period, say): their
         // records no longer hold a lease that recovery would follow, so find them by marker.
-        foreach (var (agentId, pids) in ProcessTable.AgentProcesses())
+        foreach (var (agentId, count) in await processes.FindAgentsAsync(cancellationToken))
         {
             if (await store.GetAsync(agentId, cancellationToken) is { } stray && (!stray.IsLive || stray.Lease is null))
             {
                 var ended = await cleanup.EndProcessesAsync(stray);
-                LogStrayProcesses(logger, agentId, pids.Count, ended.Count);
+                LogStrayProcesses(logger, agentId, count, ended.Count);
             }
         }
 

@@ -38,7 +38,7 @@ public sealed partial class LeasedAttempt : IAsyncDisposable
         _node = node;
         _time = time;
         _logger = logger;
-        AgentDirectory = Path.Combine(settings.FullDataDir, "agents", leased.AgentId.ToString());
+        AgentDirectory = AgentFolder.For(settings.FullDataDir, leased.AgentId).Root;
         _timeout = time.CreateTimer(static r => ((ActiveRun)r!).Stop(StopReason.Timeout), run, TimeSpan.FromMinutes(settings.AgentTimeoutMinutes), Timeout.InfiniteTimeSpan);
         _heartbeatStop = CancellationTokenSource.CreateLinkedTokenSource(run.Token);
         _heartbeat = HeartbeatAsync(_heartbeatStop.Token);

@@ -36,7 +36,7 @@ public sealed class LocalGateRunner(IOptions<OrchestratorOptions> options, IOpti
         limit.CancelAfter(timeout);
         var started = TimeProvider.System.GetTimestamp();
         var outcome = await processes.RunAsync(request, limit.Token);
-        cancellationToken.ThrowIfCancellationRequested();
+        outcome.ThrowIfStopped(cancellationToken);
         var elapsed = (long)TimeProvider.System.GetElapsedTime(started).TotalMilliseconds;
         var phase = GateCatalog.PhaseOf(gate);
 

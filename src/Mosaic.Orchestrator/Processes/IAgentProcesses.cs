@@ -33,12 +33,29 @@ public sealed record AgentProcessRequest(
 /// How the command ended: its exit code, or cancelled when the caller cancelled (the whole tree was ended);
 /// the processes that had to be signalled (leftovers of a finished command included), and the kept output tail.
 /// </summary>
-public sealed record AgentProcessOutcome(int ExitCode, bool Cancelled, IReadOnlyList<int> SignalledPids, string? Tail);
+public sealed record AgentProcessOutcome(int ExitCode, bool Cancelled, IReadOnlyList<int> SignalledPids, string? Tail)
+{
+    /// <summary>When <paramref name="cancellationToken"/> stopped the run, throws, carrying the processes that were ended.</summary>
+    public void ThrowIfStopped(CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            throw new ProcessesStoppedException(SignalledPids, cancellationToken);
+        }
+    }
+}
+
+/// <summary>A run was stopped from outside (a kill, a shutdown) and its process tree ended; says which processes had to be signalled.</summary>
+public sealed class ProcessesStoppedException(IReadOnlyList<int> signalledPids, CancellationToken cancellationToken)
+    : OperationCanceledException("the agent's processes were stopped", cancellationToken)
+{
+    public IReadOnlyList<int> SignalledPids { get; } = signalledPids;
+}
 
 /// <summary>
-/// The seam through which every agent process runs: agents' runtimes and gate commands. Today's implementation
-/// starts them on this host (<see cref="HostAgentProcesses"/>); the Docker sandbox will run the same requests in a
-/// container. Nothing outside Processes/ starts, finds or ends an agent's processes itself.
+/// The seam through which every agent process runs: agents' runtimes and gate commands. A request says what to run,
+/// not where: <see cref="HostAgentProcesses"/> runs it on this host, and a container implementation can run the same
+/// request in a sandbox. Nothing outside Processes/ starts, finds or ends an agent's processes itself.
 /// </summary>
 public interface IAgentProcesses
 {

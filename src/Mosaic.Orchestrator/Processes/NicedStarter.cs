@@ -7,7 +7,7 @@ namespace Mosaic.Orchestrator.Processes;
 /// <summary>
 /// Starts child processes at a given niceness without an extra exec of /usr/bin/nice: on Linux niceness belongs to a
 /// thread and a child inherits its forking thread's, so each niceness gets one dedicated thread, reniced once, that
-/// does the starting. An agent's pipeline starts about fifteen git processes; each used to be two execs.
+/// does the starting. An agent's pipeline starts about fifteen git processes; through nice each would be two execs.
 /// </summary>
 public static partial class NicedStarter
 {

@@ -3,7 +3,7 @@ using Mosaic.Orchestrator.Processes;
 
 namespace Mosaic.Orchestrator.Runtimes;
 
-/// <summary>Everything a runtime needs for one attempt. Runtimes must not assume they run on the host (the sandbox will wrap them).</summary>
+/// <summary>Everything a runtime needs for one attempt. Runtimes start their processes through IAgentProcesses and must not assume they run on the host.</summary>
 public sealed record AgentRunContext(
     AgentRecord Agent,
     string WorkspacePath,

@@ -45,6 +45,8 @@ public sealed class KillTests
         var cleanup = await host.Events.WaitForAsync(id, "agent.cleanup");
         Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(2.5), "SIGTERM was ignored, so only SIGKILL after the grace could end the tree");
         Assert.True(cleanup.Data!.Value.GetProperty("workspaceRemoved").GetBoolean());
+        Assert.True(cleanup.Data!.Value.GetProperty("processesSignalled").GetInt32() >= members.Length,
+            $"agent.cleanup reports the {members.Length} processes the kill ended: {cleanup.Data}");
         Assert.All(members, pid => Assert.False(ProcessTable.IsAlive(pid), $"process {pid} survived the kill"));
         Assert.Empty(ProcessTree.FindMembers(marker));
         Assert.False(Directory.Exists(await host.WorktreeOfAsync(id)));

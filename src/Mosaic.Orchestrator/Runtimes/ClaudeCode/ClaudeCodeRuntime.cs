@@ -94,7 +94,7 @@ public sealed partial class ClaudeCodeRuntime(
             await watch;
         }
 
-        cancellationToken.ThrowIfCancellationRequested();
+        outcome.ThrowIfStopped(cancellationToken);
         var result = ClaudeOutcome.Classify(stream.Result, outcome.ExitCode, watchdog, outcome.Tail?.Trim(), claude.IdleTimeout);
         if (watchdog != Watchdog.None)
         {

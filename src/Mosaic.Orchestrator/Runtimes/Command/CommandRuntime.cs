@@ -43,7 +43,7 @@ public sealed class CommandRuntime(IOptions<OrchestratorOptions> options, IAgent
         };
 
         var outcome = await processes.RunAsync(request, cancellationToken);
-        cancellationToken.ThrowIfCancellationRequested();
+        outcome.ThrowIfStopped(cancellationToken);
         var answer = outcome.Tail?.TrimEnd();
         var report = new Agents.AgentRunReport
         {

@@ -1,7 +1,5 @@
 using Mosaic.Orchestrator.Agents;
 using Mosaic.Orchestrator.Configuration;
-using Mosaic.Orchestrator.Events;
-using Mosaic.Orchestrator.Queue;
 
 namespace Mosaic.Orchestrator.Storage.Embedded;
 
@@ -12,12 +10,7 @@ public static class EmbeddedStorageSetup
     {
         services.AddSingleton(_ => new SqliteDatabase(Path.Combine(settings.FullDataDir, "orchestrator.db")));
         services.AddSingleton<EmbeddedAgentStore>();
-        services.AddSingleton<IAgentStore>(sp => sp.GetRequiredService<EmbeddedAgentStore>());
-        services.AddSingleton<ITaskQueue>(sp => sp.GetRequiredService<EmbeddedAgentStore>());
-        services.AddSingleton<IQueueAdmin>(sp => sp.GetRequiredService<EmbeddedAgentStore>());
-        services.AddSingleton<IEventHistory, EmbeddedEventHistory>();
-        services.AddSingleton<IAuditStore, EmbeddedAuditStore>();
-        services.AddSingleton<IStorageHealth, EmbeddedStorageHealth>();
+        services.AddStorageContracts<EmbeddedAgentStore, EmbeddedEventHistory, EmbeddedAuditStore, EmbeddedStorageHealth>();
         services.AddSingleton(_ => NodeClaim.HeldFromStart());
         return services;
     }

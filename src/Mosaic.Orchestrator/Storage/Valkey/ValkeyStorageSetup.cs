@@ -1,8 +1,6 @@
 using Mosaic.Orchestrator.Agents;
 using Mosaic.Orchestrator.Configuration;
-using Mosaic.Orchestrator.Events;
 using Mosaic.Orchestrator.Killswitch;
-using Mosaic.Orchestrator.Queue;
 
 namespace Mosaic.Orchestrator.Storage.Valkey;
 
@@ -17,12 +15,7 @@ public static class ValkeyStorageSetup
     {
         services.AddSingleton(_ => ValkeyConnection.Connect(settings));
         services.AddSingleton(sp => new ValkeyAgentStore(sp.GetRequiredService<ValkeyConnection>(), settings.MaxConcurrentAgents));
-        services.AddSingleton<IAgentStore>(sp => sp.GetRequiredService<ValkeyAgentStore>());
-        services.AddSingleton<ITaskQueue>(sp => sp.GetRequiredService<ValkeyAgentStore>());
-        services.AddSingleton<IQueueAdmin>(sp => sp.GetRequiredService<ValkeyAgentStore>());
-        services.AddSingleton<IEventHistory, ValkeyEventHistory>();
-        services.AddSingleton<IAuditStore, ValkeyAuditStore>();
-        services.AddSingleton<IStorageHealth, ValkeyStorageHealth>();
+        services.AddStorageContracts<ValkeyAgentStore, ValkeyEventHistory, ValkeyAuditStore, ValkeyStorageHealth>();
         services.AddSingleton(_ => new NodeClaim());
         services.AddSingleton<ValkeyInstance>();
         services.AddHostedService(sp => sp.GetRequiredService<ValkeyInstance>());
