@@ -38,7 +38,7 @@ public sealed partial class LeasedAttempt : IAsyncDisposable
         _node = node;
         _time = time;
         _logger = logger;
-        AgentDirectory = AgentFolder.For(settings.FullDataDir, leased.AgentId).Root;
+        Folder = AgentFolder.For(settings.FullDataDir, leased.AgentId);
         _timeout = time.CreateTimer(static r => ((ActiveRun)r!).Stop(StopReason.Timeout), run, TimeSpan.FromMinutes(settings.AgentTimeoutMinutes), Timeout.InfiniteTimeSpan);
         _heartbeatStop = CancellationTokenSource.CreateLinkedTokenSource(run.Token);
         _heartbeat = HeartbeatAsync(_heartbeatStop.Token);
@@ -55,7 +55,7 @@ public sealed partial class LeasedAttempt : IAsyncDisposable
     public CancellationToken Token => Run.Token;
 
     /// <summary>DATA_DIR/agents/&lt;id&gt;: the agent's prompt, logs and scratch folders.</summary>
-    public string AgentDirectory { get; }
+    public AgentFolder Folder { get; }
 
     /// <summary>What the next agent run is told: the task, or after a failing gate, the task and what to fix.</summary>
     public string Prompt { get; private set; } = "";
@@ -99,7 +99,7 @@ public sealed partial class LeasedAttempt : IAsyncDisposable
 
     /// <summary>Where a run of the runtime happens, as <paramref name="asType"/>; its process start is recorded so kills and restarts find it.</summary>
     public AgentRunContext RunContext(string prompt, AgentType asType) =>
-        new(Agent with { AgentType = asType }, Agent.Workspace!, AgentDirectory, prompt, RecordProcessAsync);
+        new(Agent with { AgentType = asType }, Agent.Workspace!, Folder, prompt, RecordProcessAsync);
 
     public Task RecordProcessAsync(ProcessInfo started) =>
         WriteAsync(a => a with { Process = new AgentProcess(started.Pid, started.StartTicks, _node) }, CancellationToken.None);

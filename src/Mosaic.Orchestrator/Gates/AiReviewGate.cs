@@ -26,7 +26,7 @@ public sealed class AiReviewGate(IAgentRuntime runtime, PromptTemplates prompts,
         var reviewer = agent with { AgentType = AgentType.Reviewer };
         var prompt = prompts.Render(reviewer) +
             $"\n\nThe change under review ({agent.BaseCommit}..{agent.HeadCommit}):\n{Cap(changes.Stat, MaxStatChars)}\n";
-        var ran = await runtime.RunAsync(new AgentRunContext(reviewer, agent.Workspace!, request.AgentDirectory, prompt, request.OnProcessStarted), cancellationToken);
+        var ran = await runtime.RunAsync(new AgentRunContext(reviewer, agent.Workspace!, request.Folder, prompt, request.OnProcessStarted), cancellationToken);
         var elapsed = (long)TimeProvider.System.GetElapsedTime(started).TotalMilliseconds;
         var minimum = options.Value.AiReviewMinConfidence;
         if (ran.Failure is { } failure)

@@ -8,7 +8,7 @@ namespace Mosaic.Orchestrator.Gates;
 /// round (0 for the agent's first result), and, for the AI review, where the runtime keeps its files and how a process
 /// it starts is reported (the attempt records it, so a kill and a restart can find it).
 /// </summary>
-public sealed record GateRequest(AgentRecord Agent, int Round, string AgentDirectory, Func<ProcessInfo, Task> OnProcessStarted);
+public sealed record GateRequest(AgentRecord Agent, int Round, AgentFolder Folder, Func<ProcessInfo, Task> OnProcessStarted);
 
 /// <summary>
 /// One gate's verdict. <see cref="Failure"/> is null when it passed; otherwise it says whether a fix run can help

@@ -7,13 +7,9 @@ namespace Mosaic.Orchestrator.Runtimes;
 public sealed record AgentRunContext(
     AgentRecord Agent,
     string WorkspacePath,
-    string AgentDirectory,
+    AgentFolder Folder,
     string Prompt,
-    Func<ProcessInfo, Task> OnProcessStarted)
-{
-    /// <summary>The agent's folder (logs, prompt file, scratch) at <see cref="AgentDirectory"/>.</summary>
-    public AgentFolder Folder => new(AgentDirectory);
-}
+    Func<ProcessInfo, Task> OnProcessStarted);
 
 /// <summary>How a run ended (succeeded when <see cref="Failure"/> is null; the failure carries its retry policy), and what the runtime reported about it.</summary>
 public sealed record RuntimeResult(int? ExitCode, Failure? Failure = null, AgentRunReport? Report = null)

@@ -15,7 +15,7 @@ public sealed class GatesStep(IGateJudge judge, PromptTemplates prompts, IOption
 
     public async Task<StepResult> RunAsync(LeasedAttempt attempt, CancellationToken cancellationToken)
     {
-        var request = new GateRequest(attempt.Agent, attempt.Round, attempt.AgentDirectory, attempt.RecordProcessAsync);
+        var request = new GateRequest(attempt.Agent, attempt.Round, attempt.Folder, attempt.RecordProcessAsync);
         foreach (var phase in Phases)
         {
             await foreach (var verdict in judge.JudgeAsync(request, phase, cancellationToken))
