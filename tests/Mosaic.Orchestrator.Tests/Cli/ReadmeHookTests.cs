@@ -72,7 +72,7 @@ public sealed class ReadmeHookTests
     /// </summary>
     internal static string ReadmeHook()
     {
-        var checkout = Checkout();
+        var checkout = Checkout.Root;
         var documents = new[] { Path.Combine(checkout, "README.md") }
             .Concat(Directory.Exists(Path.Combine(checkout, "docs")) ? Directory.EnumerateFiles(Path.Combine(checkout, "docs"), "*.md", SearchOption.AllDirectories).Order(StringComparer.Ordinal) : []);
         foreach (var document in documents)
@@ -114,28 +114,15 @@ public sealed class ReadmeHookTests
     private static string Install()
     {
         var prefix = TempDirectory.Create("install");
-        var result = Run("bash", Checkout(), Environment.GetEnvironmentVariable("PATH")!, new() { ["MOSAIC_INSTALL_FROM"] = AppContext.BaseDirectory },
-            Path.Combine(Checkout(), "scripts", "install.sh"), prefix);
+        var result = Run("bash", Checkout.Root, Environment.GetEnvironmentVariable("PATH")!, new() { ["MOSAIC_INSTALL_FROM"] = AppContext.BaseDirectory },
+            Checkout.File("scripts", "install.sh"), prefix);
         Assert.True(result.Exit == 0, result.Output + result.Error);
         Assert.Contains($"the launcher is {prefix}/bin/mosaic-orchestrator", result.Output, StringComparison.Ordinal);
         Assert.Contains($"{prefix}/bin is not on PATH", result.Output, StringComparison.Ordinal);
         return Path.Combine(prefix, "bin");
     }
 
-    private static string Checkout()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Mosaic.Orchestrator.slnx")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("the tests do not run inside a checkout of the repository");
-    }
-
-    private static (int Exit, string Output, string Error) Run(string file, string workingDirectory, string path, Dictionary<string, string> environment, params string[] arguments)
+    internal static (int Exit, string Output, string Error) Run(string file, string workingDirectory, string path, Dictionary<string, string> environment, params string[] arguments)
     {
         var start = new ProcessStartInfo(file) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var argument in arguments)
