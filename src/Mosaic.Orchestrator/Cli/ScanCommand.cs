@@ -10,13 +10,15 @@ namespace Mosaic.Orchestrator.Cli;
 internal static class ScanCommand
 {
     public const string Usage = """
-        usage: mosaic-orchestrator scan [PATH...] [--git <rev-range>] [--staged] [--format text|json|sarif] [--rules FILE]
+        usage: mosaic-orchestrator scan [PATH...] [--git <rev-range>] [--staged] [--format text|json|sarif] [--rules FILE] [--verbose]
           PATH...          files or folders to scan (default: the current folder); skips .git, symbolic links, files over 10 MiB
           --git A..B       scan the lines the commits A..B add (A alone means A..HEAD); the allowlist comes from A
-          --staged         scan what is staged for commit (a pre-commit hook); the allowlist comes from HEAD
+          --staged         scan what is staged for commit (a pre-commit hook); the allowlist is the staged one
           --format F       text (default), json, or sarif (SARIF 2.1.0)
           --rules FILE     a rules file that extends the defaults (or replaces them with "extend": false)
-        A line containing mosaic:allow is not reported. Exit status: 0 clean, 1 secrets found, 2 usage or scan error.
+          -v, --verbose    also list the values that were allowed, and why (on stderr); say so when nothing was found
+        A line containing mosaic:allow is not reported; nor is a finding whose fingerprint is in .mosaic/secrets-allowlist.
+        A clean text scan prints nothing. Exit status: 0 clean, 1 secrets found, 2 usage or scan error.
         """;
 
     public static async Task<int> RunAsync(IReadOnlyList<string> args, TextWriter output, TextWriter error, string workingDirectory, CancellationToken cancellationToken)
@@ -40,21 +42,28 @@ internal static class ScanCommand
 
         IReadOnlyList<SecretFinding> findings;
         SecretRules rules;
+        List<AllowedValue>? allowed = options.Verbose ? [] : null;
         try
         {
             rules = options.RulesFile is null ? SecretRules.Default : SecretRules.Load(Path.GetFullPath(options.RulesFile, workingDirectory));
-            var git = new GitSecretScanner(rules, honorInlineAllow: true, GitSecretScanner.DefaultTimeout);
+            var git = new GitSecretScanner(rules, honorInlineAllow: true, GitSecretScanner.DefaultTimeout, allowed);
             findings = options switch
             {
                 { Range: { } range } => await ScanRangeAsync(git, workingDirectory, range, cancellationToken),
                 { Staged: true } => await git.ScanStagedAsync(workingDirectory, cancellationToken),
-                _ => await ScanPathsAsync(git, rules, options.Paths, workingDirectory, error, cancellationToken),
+                _ => await ScanPathsAsync(git, rules, options.Paths, workingDirectory, allowed, error, cancellationToken),
             };
         }
         catch (Exception ex) when (ex is SecretRulesException or GitException or FileNotFoundException or IOException or UnauthorizedAccessException)
         {
             await error.WriteLineAsync($"mosaic-orchestrator scan: {ex.Message}");
             return 2;
+        }
+
+        // Diagnostics go to stderr, so stdout stays the report (one finding a line, or the JSON/SARIF document).
+        if (allowed is not null)
+        {
+            SecretReports.WriteAllowed(error, allowed);
         }
 
         switch (options.Format)
@@ -67,12 +76,37 @@ internal static class ScanCommand
                 break;
             default:
                 SecretReports.WriteText(output, findings);
-                await error.WriteLineAsync(findings.Count == 0 ? "no secrets found" : $"{SecretReports.Plural(findings.Count, "secret")} found");
+                if (findings.Count > 0)
+                {
+                    await error.WriteLineAsync($"{SecretReports.Plural(findings.Count, "secret")} found");
+                    await error.WriteLineAsync(Hint(options));
+                }
+                else if (options.Verbose)
+                {
+                    // A clean run is silent (a pre-commit hook runs on every commit); --verbose says it was clean.
+                    await error.WriteLineAsync(allowed is { Count: > 0 } ? $"no secrets found ({SecretReports.Plural(allowed.Count, "value")} allowed)" : "no secrets found");
+                }
+
                 break;
         }
 
         return findings.Count == 0 ? 0 : 1;
     }
+
+    /// <summary>How to suppress a finding that is not a secret (or get past the hook once), for the mode that ran.</summary>
+    internal static string Hint(bool staged, string? range)
+    {
+        var where = (staged, range) switch
+        {
+            (true, _) => " and stage it",
+            (_, null) => " (inside a git work tree: as committed at HEAD)",
+            _ => " (read from the base of the range)",
+        };
+        var hint = $"not a secret? add \"{SecretEngine.InlineAllowMarker}\" in a comment on its line, or its fingerprint to {SecretsAllowlist.RepositoryPath}{where}";
+        return staged ? hint + "\nto commit anyway, this once: git commit --no-verify" : hint;
+    }
+
+    private static string Hint(Options options) => Hint(options.Staged, options.Range);
 
     private static async Task<IReadOnlyList<SecretFinding>> ScanRangeAsync(GitSecretScanner git, string repository, string range, CancellationToken cancellationToken)
     {
@@ -91,7 +125,7 @@ internal static class ScanCommand
     /// the pipeline) and the allowlist is the one committed at HEAD; elsewhere names are relative to the working folder
     /// and the allowlist is <c>./.mosaic/secrets-allowlist</c> if there is one.
     /// </summary>
-    private static async Task<IReadOnlyList<SecretFinding>> ScanPathsAsync(GitSecretScanner git, SecretRules rules, List<string> paths, string workingDirectory, TextWriter error, CancellationToken cancellationToken)
+    private static async Task<IReadOnlyList<SecretFinding>> ScanPathsAsync(GitSecretScanner git, SecretRules rules, List<string> paths, string workingDirectory, List<AllowedValue>? allowed, TextWriter error, CancellationToken cancellationToken)
     {
         var root = workingDirectory;
         SecretsAllowlist allowlist;
@@ -128,7 +162,7 @@ internal static class ScanCommand
             }
         }
 
-        var scanner = new PathScanner(new SecretEngine(rules, new ScanPolicy { HonorInlineAllow = true, Allowlist = allowlist }));
+        var scanner = new PathScanner(new SecretEngine(rules, new ScanPolicy { HonorInlineAllow = true, Allowlist = allowlist, Allowed = allowed }));
         var findings = new List<SecretFinding>();
         scanner.Scan(paths.Count == 0 ? [workingDirectory] : paths.Select(p => Path.GetFullPath(p, workingDirectory)), root, findings);
         foreach (var skipped in scanner.Skipped)
@@ -164,6 +198,9 @@ internal static class ScanCommand
                     break;
                 case "--staged" or "--cached" when inline is null:
                     options.Staged = true;
+                    break;
+                case "-v" or "--verbose" when inline is null:
+                    options.Verbose = true;
                     break;
                 case "--git":
                     options.Range = Value();
@@ -206,6 +243,8 @@ internal static class ScanCommand
         public string? RulesFile { get; set; }
 
         public bool Help { get; set; }
+
+        public bool Verbose { get; set; }
     }
 
     private sealed class UsageException(string message) : Exception(message);

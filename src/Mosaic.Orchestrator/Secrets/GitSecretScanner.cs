@@ -54,17 +54,20 @@ public sealed class GitSecretScanner : ISecretScanner
     private readonly SecretRules _rules;
     private readonly bool _honorInlineAllow;
     private readonly GitCommand _git;
+    private readonly List<AllowedValue>? _allowed;
 
     public GitSecretScanner(SecretRules rules)
         : this(rules, honorInlineAllow: false, DefaultTimeout)
     {
     }
 
-    internal GitSecretScanner(SecretRules rules, bool honorInlineAllow, TimeSpan timeout)
+    /// <param name="allowed">When given, collects the values that matched a rule but were allowed, with the reason.</param>
+    internal GitSecretScanner(SecretRules rules, bool honorInlineAllow, TimeSpan timeout, List<AllowedValue>? allowed = null)
     {
         _rules = rules;
         _honorInlineAllow = honorInlineAllow;
         _git = new GitCommand(allowLocal: false, timeout);
+        _allowed = allowed;
     }
 
     public async Task<IReadOnlyList<SecretFinding>> ScanCommitsAsync(string repositoryPath, string baseCommit, string headCommit, CancellationToken cancellationToken)
@@ -79,11 +82,13 @@ public sealed class GitSecretScanner : ISecretScanner
         return ScanDiff(output, allowlist);
     }
 
-    /// <summary>Scans what <c>git commit</c> would commit now (the index against HEAD), with the allowlist of HEAD.</summary>
+    /// <summary>
+    /// Scans what <c>git commit</c> would commit now (the index against HEAD), with the allowlist file as staged: this is
+    /// a person's own check before their commit, so the allowlist they are about to commit is the one that counts. (The
+    /// pipeline and <c>--git A..B</c> read it from the base, where the scanned commits cannot have changed it.)
+    /// </summary>
     public async Task<IReadOnlyList<SecretFinding>> ScanStagedAsync(string repositoryPath, CancellationToken cancellationToken)
     {
-        var head = await _git.RunAsync(repositoryPath, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], cancellationToken, GitEnvironment);
-        var allowlist = head.Succeeded ? await ReadAllowlistAsync(repositoryPath, head.Output.Trim(), cancellationToken) : SecretsAllowlist.Empty;
         // Run from a pre-commit hook, git names the index it is building in GIT_INDEX_FILE (for `commit -a` and
         // `commit <paths>` that is not .git/index): the staged content is that index's, so pass it on.
         var environment = new Dictionary<string, string>(GitEnvironment);
@@ -92,15 +97,20 @@ public sealed class GitSecretScanner : ISecretScanner
             environment["GIT_INDEX_FILE"] = Path.GetFullPath(index, repositoryPath);
         }
 
+        var allowlist = await ReadAllowlistAsync(repositoryPath, "", environment, cancellationToken);
         var output = await _git.RunCheckedAsync(repositoryPath, [.. OutputSettings, "diff", "--cached", .. DiffOptions, "--"], cancellationToken, environment);
         return ScanDiff(output, allowlist);
     }
 
     /// <summary>The allowlist file as it is at <paramref name="revision"/>; empty when it has none.</summary>
-    public async Task<SecretsAllowlist> ReadAllowlistAsync(string repositoryPath, string revision, CancellationToken cancellationToken)
+    public Task<SecretsAllowlist> ReadAllowlistAsync(string repositoryPath, string revision, CancellationToken cancellationToken) =>
+        ReadAllowlistAsync(repositoryPath, revision, GitEnvironment, cancellationToken);
+
+    /// <summary>An empty <paramref name="revision"/> reads the index (<c>:path</c>, the staged version).</summary>
+    private async Task<SecretsAllowlist> ReadAllowlistAsync(string repositoryPath, string revision, Dictionary<string, string> environment, CancellationToken cancellationToken)
     {
         // cat-file shows the blob as stored: no textconv or filters, whatever the repository's attributes say.
-        var result = await _git.RunAsync(repositoryPath, ["cat-file", "blob", $"{revision}:{SecretsAllowlist.RepositoryPath}"], cancellationToken, GitEnvironment);
+        var result = await _git.RunAsync(repositoryPath, ["cat-file", "blob", $"{revision}:{SecretsAllowlist.RepositoryPath}"], cancellationToken, environment);
         return result.Succeeded ? SecretsAllowlist.Parse(result.Output) : SecretsAllowlist.Empty;
     }
 
@@ -123,7 +133,7 @@ public sealed class GitSecretScanner : ISecretScanner
 
     private List<SecretFinding> ScanDiff(string output, SecretsAllowlist allowlist)
     {
-        var engine = new SecretEngine(_rules, new ScanPolicy { HonorInlineAllow = _honorInlineAllow, Allowlist = allowlist });
+        var engine = new SecretEngine(_rules, new ScanPolicy { HonorInlineAllow = _honorInlineAllow, Allowlist = allowlist, Allowed = _allowed });
         var findings = new List<SecretFinding>();
         DiffReader.Read(output, file =>
         {

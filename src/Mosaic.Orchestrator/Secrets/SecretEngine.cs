@@ -27,7 +27,16 @@ internal sealed record ScanPolicy
 
     /// <summary>The repository's allowlist file, read from a revision the scanned changes cannot have edited.</summary>
     public SecretsAllowlist Allowlist { get; init; } = SecretsAllowlist.Empty;
+
+    /// <summary>
+    /// When set, each value a rule matched but something allowed (a placeholder, a documented example, an inline
+    /// comment, the allowlist file) is added here with the reason: what <c>scan --verbose</c> lists.
+    /// </summary>
+    public List<AllowedValue>? Allowed { get; init; }
 }
+
+/// <summary>A value a rule matched and an allowlist let through; like a finding, it never holds the value.</summary>
+internal sealed record AllowedValue(string RuleId, string File, int Line, int Column, string? Commit, string Reason);
 
 /// <summary>
 /// The matching core. A vectorised multi-keyword search (<see cref="KeywordIndex"/>) finds the lines worth a closer
@@ -126,6 +135,10 @@ internal sealed class SecretEngine(SecretRules rules, ScanPolicy policy)
             {
                 findings.Add(finding);
             }
+            else
+            {
+                policy.Allowed?.Add(new AllowedValue(rule.Id, file, 1, 0, commit, $"its fingerprint is in {SecretsAllowlist.RepositoryPath}"));
+            }
 
             return;
         }
@@ -206,22 +219,13 @@ internal sealed class SecretEngine(SecretRules rules, ScanPolicy policy)
         }
 
         var matched = text.AsSpan(context, match.Index + match.Length - context);
-        if (rule.Allowlist.Allows(secret, matched, line) || rules.Global.Allows(secret, matched, line))
-        {
-            return;
-        }
-
         // A multi-line match reports the line where the secret starts.
         var secretLineStart = text.AsSpan(lineStart, start - lineStart).LastIndexOf('\n') is var nl and >= 0 ? lineStart + nl + 1 : lineStart;
         var lineIndex = state.LineIndex + text.AsSpan(lineStart, secretLineStart - lineStart).Count('\n');
-        if (policy.HonorInlineAllow && (line.Contains(InlineAllowMarker, StringComparison.OrdinalIgnoreCase) || SecretLine(text, secretLineStart).Contains(InlineAllowMarker, StringComparison.OrdinalIgnoreCase)))
+        var reason = WhyAllowed(rule, secret, matched, line, text, secretLineStart, state.Fragment.File, out var fingerprint);
+        if (reason is not null)
         {
-            return;
-        }
-
-        var fingerprint = SecretFingerprint.Compute(rule.Id, state.Fragment.File, secret);
-        if (policy.Allowlist.Fingerprints.Contains(fingerprint))
-        {
+            policy.Allowed?.Add(new AllowedValue(rule.Id, state.Fragment.File, state.LineNumber(lineIndex), start - secretLineStart + 1, state.Fragment.Commit, reason));
             return;
         }
 
@@ -234,8 +238,34 @@ internal sealed class SecretEngine(SecretRules rules, ScanPolicy policy)
             Column = start - secretLineStart + 1,
             Commit = state.Fragment.Commit,
             Preview = SecretFingerprint.Preview(secret),
-            Fingerprint = fingerprint,
+            Fingerprint = fingerprint!,
         });
+    }
+
+    /// <summary>
+    /// Why a matched value is not a finding, or null when it is one (then <paramref name="fingerprint"/> is set). The
+    /// fingerprint costs 10,000 PBKDF2 rounds, so the allowlist file's check comes last.
+    /// </summary>
+    private string? WhyAllowed(SecretRule rule, string secret, ReadOnlySpan<char> matched, ReadOnlySpan<char> line, string text, int secretLineStart, string file, out string? fingerprint)
+    {
+        fingerprint = null;
+        if (rule.Allowlist.AllowedBecause(secret, matched, line) is { } ruleReason)
+        {
+            return $"the rule's allowlist: {ruleReason}";
+        }
+
+        if (rules.Global.AllowedBecause(secret, matched, line) is { } globalReason)
+        {
+            return $"placeholder or documented example value: {globalReason}";
+        }
+
+        if (policy.HonorInlineAllow && (line.Contains(InlineAllowMarker, StringComparison.OrdinalIgnoreCase) || SecretLine(text, secretLineStart).Contains(InlineAllowMarker, StringComparison.OrdinalIgnoreCase)))
+        {
+            return $"{InlineAllowMarker} on the line";
+        }
+
+        fingerprint = SecretFingerprint.Compute(rule.Id, file, secret);
+        return policy.Allowlist.Fingerprints.Contains(fingerprint) ? $"its fingerprint is in {SecretsAllowlist.RepositoryPath}" : null;
     }
 
     private static ReadOnlySpan<char> SecretLine(string text, int start)

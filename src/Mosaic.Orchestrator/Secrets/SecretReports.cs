@@ -26,6 +26,17 @@ internal static class SecretReports
         }
     }
 
+    /// <summary>One line per allowed value: <c>file:line:column: rule: allowed (reason)</c>, like a finding's location.</summary>
+    public static void WriteAllowed(TextWriter output, IReadOnlyList<AllowedValue> allowed)
+    {
+        foreach (var a in allowed)
+        {
+            var commit = a.Commit is null ? "" : $" (commit {a.Commit[..Math.Min(12, a.Commit.Length)]})";
+            var location = a.Column > 0 ? $"{a.File}:{a.Line}:{a.Column}" : a.File;
+            output.WriteLine($"{location}: {a.RuleId}: allowed ({a.Reason}){commit}");
+        }
+    }
+
     public static string Json(IReadOnlyList<SecretFinding> findings) =>
         JsonSerializer.Serialize(new SecretScanReport(findings.Count, findings), SecretsJsonContext.Default.SecretScanReport);
 

@@ -84,34 +84,47 @@ internal sealed class RuleAllowlist
 
     public HashSet<string> Sha256 { get; }
 
-    public bool Allows(string secret, ReadOnlySpan<char> match, ReadOnlySpan<char> line)
+    /// <summary>Why this allowlist lets the value through (for <c>scan --verbose</c>), or null when it does not.</summary>
+    public string? AllowedBecause(string secret, ReadOnlySpan<char> match, ReadOnlySpan<char> line)
     {
         foreach (var stopword in Stopwords)
         {
             if (secret.Contains(stopword, StringComparison.OrdinalIgnoreCase))
             {
-                return true;
+                return $"the value contains \"{stopword}\"";
             }
         }
 
-        if (AnyMatch(SecretRegexes, secret) || AnyMatch(MatchRegexes, match) || AnyMatch(LineRegexes, line))
+        if (FirstMatch(SecretRegexes, secret) is { } value)
         {
-            return true;
+            return $"the value matches {value}";
         }
 
-        return Sha256.Count > 0 && Sha256.Contains(Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(secret))));
+        if (FirstMatch(MatchRegexes, match) is { } matched)
+        {
+            return $"the match matches {matched}";
+        }
+
+        if (FirstMatch(LineRegexes, line) is { } wholeLine)
+        {
+            return $"the line matches {wholeLine}";
+        }
+
+        return Sha256.Count > 0 && Sha256.Contains(Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(secret))))
+            ? "a published test value, listed by its SHA-256"
+            : null;
     }
 
-    private static bool AnyMatch(IReadOnlyList<Regex> regexes, ReadOnlySpan<char> text)
+    private static Regex? FirstMatch(IReadOnlyList<Regex> regexes, ReadOnlySpan<char> text)
     {
         foreach (var regex in regexes)
         {
             if (regex.IsMatch(text))
             {
-                return true;
+                return regex;
             }
         }
 
-        return false;
+        return null;
     }
 }

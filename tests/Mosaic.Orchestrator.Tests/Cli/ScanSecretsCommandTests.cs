@@ -35,8 +35,9 @@ public sealed class ScanSecretsCommandTests
         var folder = TempDirectory.Create("cli-clean");
         File.WriteAllText(Path.Combine(folder, "app.py"), "print('hello')\n");
         var clean = await RunAsync(folder);
-        Assert.Equal((0, ""), (clean.Exit, clean.Output));
-        Assert.Contains("no secrets found", clean.Error, StringComparison.Ordinal);
+        Assert.Equal((0, "", ""), (clean.Exit, clean.Output, clean.Error)); // silent: a pre-commit hook runs on every commit
+        var verbose = await RunAsync(folder, "--verbose");
+        Assert.Equal((0, "", "no secrets found\n"), (verbose.Exit, verbose.Output, verbose.Error.Replace("\r", "", StringComparison.Ordinal)));
 
         Directory.CreateDirectory(Path.Combine(folder, "config"));
         File.WriteAllText(Path.Combine(folder, "config", "values.txt"), "intro\n" + SecretsFile());
@@ -111,7 +112,7 @@ public sealed class ScanSecretsCommandTests
         Assert.Equal(1, (await RunAsync(repo.Path, "--git", baseCommit)).Exit); // A alone is A..HEAD
         Assert.Equal(1, (await RunAsync(repo.Path, $"--git={baseCommit}..")).Exit);
         var text = await RunAsync(repo.Path, "--git", $"{head}..{head}");
-        Assert.Equal((0, "no secrets found\n"), (text.Exit, text.Error.Replace("\r", "", StringComparison.Ordinal)));
+        Assert.Equal((0, "", ""), (text.Exit, text.Output, text.Error));
         var sarif = await RunAsync(repo.Path, "--git", $"{baseCommit}..{head}", "--format", "sarif");
         Assert.Contains(head, sarif.Output, StringComparison.Ordinal);
     }
@@ -127,6 +128,118 @@ public sealed class ScanSecretsCommandTests
         var staged = await RunAsync(repo.Path, "--staged");
         Assert.Equal(1, staged.Exit);
         Assert.StartsWith("bad.py:1:10: github-pat:", staged.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Staged_reads_the_allowlist_from_the_index_so_a_staged_entry_counts_for_this_commit()
+    {
+        var repo = TestRepository.Create("cli-staged-allowlist");
+        repo.Write("README.md", "# app\n");
+        repo.Commit("base");
+        var fixture = GitHubClassic("staged-fixture");
+        repo.Write("fixture.py", $"TOKEN = \"{fixture}\"\n").Git("add", "fixture.py");
+        Assert.Equal(1, (await RunAsync(repo.Path, "--staged")).Exit);
+
+        // Allowlisted in the working tree only: not what would be committed, so it does not count.
+        repo.Write(".mosaic/secrets-allowlist", SecretFingerprint.Compute("github-pat", "fixture.py", fixture) + "\n");
+        Assert.Equal(1, (await RunAsync(repo.Path, "--staged")).Exit);
+
+        // Staged with the change (not yet committed): what the person is about to commit, so it counts.
+        repo.Git("add", ".mosaic/secrets-allowlist");
+        var allowed = await RunAsync(repo.Path, "--staged", "--verbose");
+        Assert.True(allowed.Exit == 0, allowed.Output + allowed.Error);
+        Assert.Contains("fixture.py:1:10: github-pat: allowed (its fingerprint is in .mosaic/secrets-allowlist)", allowed.Error, StringComparison.Ordinal);
+
+        // Committed, then its removal staged: the allowlist about to be committed has no entry, so a new line with the
+        // same value in the same file is reported again; staged back, it is allowed again.
+        repo.Git("commit", "-qm", "fixture and its allowlist entry");
+        repo.Git("rm", "-q", "--cached", ".mosaic/secrets-allowlist");
+        repo.Write("fixture.py", $"TOKEN = \"{fixture}\"\nAGAIN = \"{fixture}\"\n").Git("add", "fixture.py");
+        Assert.Equal(1, (await RunAsync(repo.Path, "--staged")).Exit);
+        repo.Git("add", ".mosaic/secrets-allowlist");
+        Assert.Equal(0, (await RunAsync(repo.Path, "--staged")).Exit);
+        var baseCommit = repo.Commit("second use of the fixture");
+
+        // A commit that adds a secret together with its own entry passes the person's hook, but a range scan (CI, the
+        // pipeline) still reports it: there the allowlist comes from the base, which the range cannot have changed.
+        var late = GitHubClassic("late");
+        repo.Write("late.py", $"TOKEN = \"{late}\"\n");
+        File.AppendAllText(Path.Combine(repo.Path, ".mosaic", "secrets-allowlist"), SecretFingerprint.Compute("github-pat", "late.py", late) + "\n");
+        repo.Git("add", "--all");
+        Assert.Equal(0, (await RunAsync(repo.Path, "--staged")).Exit);
+        var head = repo.Commit("late fixture with its entry");
+        Assert.Equal(1, (await RunAsync(repo.Path, "--git", $"{baseCommit}..{head}")).Exit);
+    }
+
+    [Fact]
+    public async Task Findings_end_with_a_hint_on_how_to_allow_them_and_a_hook_hint_for_staged_scans()
+    {
+        var repo = TestRepository.Create("cli-hint");
+        repo.Commit("base");
+        repo.Write("bad.py", $"TOKEN = \"{GitHubClassic("hint")}\"\n").Git("add", "bad.py");
+
+        var staged = await RunAsync(repo.Path, "--staged");
+        Assert.Equal(1, staged.Exit);
+        var lines = staged.Error.Replace("\r", "", StringComparison.Ordinal).TrimEnd('\n').Split('\n');
+        Assert.Equal("1 secret found", lines[0]);
+        Assert.Contains("\"mosaic:allow\" in a comment on its line", lines[1], StringComparison.Ordinal);
+        Assert.EndsWith("or its fingerprint to .mosaic/secrets-allowlist and stage it", lines[1], StringComparison.Ordinal);
+        Assert.Equal("to commit anyway, this once: git commit --no-verify", lines[2]);
+        Assert.Equal(3, lines.Length);
+        Assert.StartsWith("bad.py:1:10: github-pat:", staged.Output, StringComparison.Ordinal); // stdout: findings only
+
+        var path = await RunAsync(repo.Path, "bad.py");
+        Assert.Equal(1, path.Exit);
+        Assert.Contains("mosaic:allow", path.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("--no-verify", path.Error, StringComparison.Ordinal);
+        var range = ScanCommand.Hint(staged: false, range: "main..HEAD");
+        Assert.Contains("read from the base of the range", range, StringComparison.Ordinal);
+
+        var json = await RunAsync(repo.Path, "--staged", "--format", "json");
+        Assert.Equal((1, ""), (json.Exit, json.Error)); // machine formats: the report alone
+    }
+
+    [Fact]
+    public async Task Verbose_lists_allowed_values_with_the_reason_and_the_default_output_stays_findings_only()
+    {
+        var repo = TestRepository.Create("cli-verbose");
+        var fixture = Npm("verbose-fixture");
+        repo.Write(".mosaic/secrets-allowlist", SecretFingerprint.Compute("npm-access-token", "test/fixture.txt", fixture) + "\n");
+        repo.Commit("allowlist");
+        repo.Write("README.md", "# Setup\n\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n")
+            .Write("src/app.py", $"TOKEN = \"{GitHubClassic("inline")}\"  # mosaic:allow: the docs' test token\n")
+            .Write("test/fixture.txt", $"n={fixture}\n")
+            .Write("src/real.py", $"TOKEN = \"{GitHubClassic("real")}\"\n");
+
+        var quiet = await RunAsync(repo.Path);
+        Assert.Equal(1, quiet.Exit);
+        Assert.DoesNotContain("allowed (", quiet.Output + quiet.Error, StringComparison.Ordinal);
+        Assert.StartsWith("src/real.py:1:10: github-pat:", quiet.Output, StringComparison.Ordinal);
+        Assert.Single(quiet.Output.TrimEnd('\n').Split('\n'));
+
+        var verbose = await RunAsync(repo.Path, "--verbose");
+        Assert.Equal((1, quiet.Output), (verbose.Exit, verbose.Output)); // stdout unchanged: allowed values go to stderr
+        Assert.Contains("README.md:3:21: aws-access-key-id: allowed (placeholder or documented example value: the value contains \"example\")", verbose.Error, StringComparison.Ordinal);
+        Assert.Contains("src/app.py:1:10: github-pat: allowed (mosaic:allow on the line)", verbose.Error, StringComparison.Ordinal);
+        Assert.Contains("test/fixture.txt:1:3: npm-access-token: allowed (its fingerprint is in .mosaic/secrets-allowlist)", verbose.Error, StringComparison.Ordinal);
+        Assert.Contains("1 secret found", verbose.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("IOSFODNN", verbose.Output + verbose.Error, StringComparison.Ordinal); // never the value itself
+
+        File.Delete(Path.Combine(repo.Path, "src", "real.py"));
+        var clean = await RunAsync(repo.Path, "-v", "--format", "json");
+        Assert.Equal(0, clean.Exit);
+        using var document = JsonDocument.Parse(clean.Output); // stdout is still the JSON report alone
+        Assert.Equal(0, document.RootElement.GetProperty("count").GetInt32());
+        Assert.Contains("aws-access-key-id: allowed", clean.Error, StringComparison.Ordinal);
+        var cleanText = await RunAsync(repo.Path, "--verbose");
+        Assert.EndsWith("no secrets found (3 values allowed)\n", cleanText.Error.Replace("\r", "", StringComparison.Ordinal), StringComparison.Ordinal);
+
+        // A range names the commit that added the allowed line.
+        repo.Git("add", "--all");
+        var head = repo.Commit("docs");
+        var range = await RunAsync(repo.Path, "--git", "HEAD~1", "--verbose");
+        Assert.Equal(0, range.Exit);
+        Assert.Contains($"README.md:3:21: aws-access-key-id: allowed (placeholder or documented example value: the value contains \"example\") (commit {head[..12]})", range.Error, StringComparison.Ordinal);
     }
 
     [Fact]

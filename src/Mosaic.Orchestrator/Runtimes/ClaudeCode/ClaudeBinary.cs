@@ -18,7 +18,7 @@ public sealed class ClaudeBinary(string configuredPath, string scratchDirectory)
         var path = Resolve(configuredPath);
         if (path is null)
         {
-            return (null, null, $"the claude executable was not found (CLAUDE_PATH={configuredPath}); install it with npm install @anthropic-ai/claude-code");
+            return (null, null, NotFound(configuredPath));
         }
 
         // Two callers at once may both read the version; that costs a process, not correctness.
@@ -37,6 +37,16 @@ public sealed class ClaudeBinary(string configuredPath, string scratchDirectory)
     }
 
     private const long FailureKeptMs = 10_000;
+
+    /// <summary>What is missing and the ways to get it: setup.sh's copy is found without any setting.</summary>
+    internal static string NotFound(string configuredPath)
+    {
+        var where = configuredPath.Contains('/', StringComparison.Ordinal)
+            ? $"CLAUDE_PATH={configuredPath} is not an executable file"
+            : $"'{configuredPath}' is not on PATH and there is no {ClaudeLocation.SetupInstallPath} in this checkout";
+        return $"the Claude Code CLI was not found ({where}); install it with scripts/setup.sh (into .tools/claude, found " +
+            "without CLAUDE_PATH) or npm install @anthropic-ai/claude-code, or set CLAUDE_PATH to the claude executable";
+    }
 
     private sealed record Probe(string Path, DateTime Modified, long Length, string? Version, string? Problem, long CheckedAt);
 
@@ -60,7 +70,7 @@ public sealed class ClaudeBinary(string configuredPath, string scratchDirectory)
         return null;
     }
 
-    private static bool IsExecutable(string path) =>
+    internal static bool IsExecutable(string path) =>
         !OperatingSystem.IsWindows() && File.Exists(path) && (File.GetUnixFileMode(path) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0;
 
     private async Task<(string? Version, string? Problem)> ReadVersionAsync(string path, CancellationToken cancellationToken)

@@ -11,8 +11,9 @@ namespace Mosaic.Orchestrator.Runtimes.ClaudeCode;
 /// </summary>
 public sealed class ClaudeCodeOptions
 {
+    /// <summary>Unset: <c>claude</c> on PATH, else the copy scripts/setup.sh installed (see <see cref="ClaudeLocation"/>).</summary>
     [ConfigurationKeyName("CLAUDE_PATH"), Required]
-    public string ClaudePath { get; set; } = "claude";
+    public string ClaudePath { get; set; } = ClaudeLocation.Default();
 
     [ConfigurationKeyName("CLAUDE_API_KEY")]
     public string? ApiKey { get; set; }

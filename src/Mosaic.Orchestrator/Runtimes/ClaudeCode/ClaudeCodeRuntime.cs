@@ -33,14 +33,21 @@ public sealed partial class ClaudeCodeRuntime(
 
     public async Task<string?> CheckAsync(CancellationToken cancellationToken)
     {
+        // Everything that is missing at once: a new user should not fix one thing only to be told of the next.
+        var problems = new List<string>(2);
         if (string.IsNullOrEmpty(claudeOptions.Value.ApiKey))
         {
-            return "CLAUDE_API_KEY is not set";
+            problems.Add("CLAUDE_API_KEY is not set (the Anthropic API key handed to Claude Code)");
         }
 
         var (_, version, problem) = await _binary.ProbeAsync(cancellationToken);
         _version = version;
-        return problem;
+        if (problem is not null)
+        {
+            problems.Add(problem);
+        }
+
+        return problems.Count == 0 ? null : string.Join("; and ", problems);
     }
 
     public async Task<RuntimeResult> RunAsync(AgentRunContext context, CancellationToken cancellationToken)
