@@ -8,14 +8,17 @@ using Mosaic.Orchestrator.Storage;
 
 namespace Mosaic.Orchestrator.Api;
 
-public sealed record HealthResponse(string Status, double Uptime, DateTimeOffset Timestamp);
+public sealed record HealthResponse(string Status, double Uptime, DateTimeOffset Timestamp, string Version);
 
 public static class HealthApi
 {
     public static IEndpointRouteBuilder MapHealthApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/health", (ServiceClock clock, TimeProvider time) =>
-            TypedResults.Ok(new HealthResponse("healthy", Math.Round(clock.Uptime.TotalSeconds, 3), time.GetUtcNow())));
+        // Resolved here, while the application is built: the clock starts when it is created, and uptime counted
+        // from the first GET /health (as it did) read 0 on a service that had run for hours.
+        var clock = app.ServiceProvider.GetRequiredService<ServiceClock>();
+        app.MapGet("/health", (TimeProvider time) =>
+            TypedResults.Ok(new HealthResponse("healthy", Math.Round(clock.Uptime.TotalSeconds, 3), time.GetUtcNow(), ServiceVersion.Text)));
         app.MapHealthChecks("/health/ready", new HealthCheckOptions
         {
             ResponseWriter = WriteReadinessAsync,
