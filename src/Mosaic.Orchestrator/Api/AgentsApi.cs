@@ -154,13 +154,19 @@ public static class AgentsApi
         return TypedResults.Ok(await admin.GetStatsAsync(time.GetUtcNow(), cancellationToken));
     }
 
-    public static async Task<Results<Ok<IReadOnlyList<AuditEntry>>, ValidationProblem>> Audit(IAuditStore store, string? limit, CancellationToken cancellationToken)
+    /// <summary>Newest first, in the same envelope as GET /agents: {items, total, limit, offset}.</summary>
+    public static async Task<Results<Ok<AuditListResponse>, ValidationProblem>> Audit(IAuditStore store, string? limit, string? offset, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
-        var count = ParseInt(limit, "limit", 100, 1, 1000, errors);
-        return errors.Count > 0
-            ? TypedResults.ValidationProblem(errors, detail: "Invalid query parameters: limit")
-            : TypedResults.Ok(await store.ListAsync(count, cancellationToken));
+        var pageSize = ParseInt(limit, "limit", 100, 1, 1000, errors);
+        var skip = ParseInt(offset, "offset", 0, 0, int.MaxValue, errors);
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, detail: "Invalid query parameters: " + string.Join(", ", errors.Keys));
+        }
+
+        var page = await store.ListAsync(pageSize, skip, cancellationToken);
+        return TypedResults.Ok(new AuditListResponse(page.Items, page.Total, pageSize, skip));
     }
 
     private static ProblemHttpResult UnknownAgent(string agentId) =>

@@ -72,7 +72,7 @@ public sealed class KillTests
         }
 
         var audit = await host.Client.GetFromJsonAsync<JsonElement>("/agents/audit");
-        var entry = audit.EnumerateArray().Single(e => e.GetProperty("action").GetString() == "kill");
+        var entry = audit.GetProperty("items").EnumerateArray().Single(e => e.GetProperty("action").GetString() == "kill");
         Assert.Equal(Mosaic.Orchestrator.Api.ApiKeyAuthentication.KeyIdentity(key), entry.GetProperty("actor").GetString());
         Assert.Equal(id, entry.GetProperty("agentId").GetGuid());
         Assert.Equal("T-audit", entry.GetProperty("taskId").GetString());
