@@ -174,10 +174,19 @@ public static class AgentsApi
 
     private sealed record KillReason(string? Reason, ProblemHttpResult? Problem);
 
-    /// <summary>Kill bodies are optional: {"reason": "..."} goes into the audit entry.</summary>
+    /// <summary>
+    /// Kill bodies are optional: none, an empty one (whatever its content type) or {"reason": "..."}, which goes into
+    /// the audit entry. A body that is there but is not that is a 400 naming `reason` and kills nothing: the caller
+    /// meant to say something, and the audit entry would lose it.
+    /// </summary>
     private static async Task<KillReason> ReadReasonAsync(HttpContext http, long maxBytes, CancellationToken cancellationToken)
     {
         var read = await RequestBody.ReadJsonAsync(http.Request, maxBytes, optional: true, cancellationToken);
+        if (read.NotJson)
+        {
+            return new KillReason(null, BadReason("The body is not JSON. "));
+        }
+
         if (read.Problem is not null || read.Document is null)
         {
             return new KillReason(null, read.Problem);
@@ -200,9 +209,9 @@ public static class AgentsApi
             : new KillReason(null, BadReason());
     }
 
-    private static ProblemHttpResult BadReason() =>
+    private static ProblemHttpResult BadReason(string why = "") =>
         TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "One or more validation errors occurred.",
-            detail: "Invalid field: reason. The kill body is optional; when sent it must be {\"reason\": \"<at most 500 characters>\"}.",
+            detail: why + "Invalid field: reason. The kill body is optional; when sent it must be JSON: {\"reason\": \"<at most 500 characters>\"}. Nothing was killed.",
             extensions: new Dictionary<string, object?> { ["errors"] = new Dictionary<string, string[]> { ["reason"] = ["must be a string of at most 500 characters"] } });
 
     private static int ParseInt(string? text, string name, int fallback, int min, int max, Dictionary<string, string[]> errors)
