@@ -32,7 +32,7 @@ public static class AgentsApi
     }
 
     public static async Task<Results<Accepted<SpawnResponse>, ValidationProblem, ProblemHttpResult>> Spawn(
-        HttpContext http, SpawnService spawner, IOptions<OrchestratorOptions> options, CancellationToken cancellationToken)
+        HttpContext http, SpawnService spawner, SpawnReadiness readiness, IOptions<OrchestratorOptions> options, CancellationToken cancellationToken)
     {
         var settings = options.Value;
         var read = await RequestBody.ReadJsonAsync(http.Request, settings.MaxRequestBodyBytes, optional: false, cancellationToken);
@@ -47,6 +47,15 @@ public static class AgentsApi
         if (command is null)
         {
             return TypedResults.ValidationProblem(errors, detail: $"The spawn request has {errors.Count} invalid field(s): {string.Join(", ", errors.Keys)}. Nothing was queued.");
+        }
+
+        // After validation: a 503 then means "this request is fine, the service cannot run it now".
+        if (await readiness.FailingAsync(cancellationToken) is { Count: > 0 } failing)
+        {
+            http.Response.Headers.RetryAfter = ((int)SpawnReadiness.RetryAfter.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Not ready to run agents",
+                detail: $"Not ready to run agents: {string.Join("; ", failing.Select(f => $"{f.Key}: {f.Value}"))}. Nothing was queued; GET /health/ready shows every check.",
+                extensions: new Dictionary<string, object?> { ["failing"] = failing.Keys.ToArray(), ["checks"] = failing });
         }
 
         var result = await spawner.SpawnAsync(command, ApiKeyAuthentication.ActorOf(http), cancellationToken);
