@@ -1,9 +1,7 @@
-using Microsoft.Extensions.Options;
 using Mosaic.Orchestrator;
 using Mosaic.Orchestrator.Cli;
-using Mosaic.Orchestrator.Configuration;
 
-if (args.Length > 0 && args[0] != "serve" && !args[0].StartsWith("--", StringComparison.Ordinal))
+if (!CommandLine.IsServe(args, out var settings))
 {
     return await CommandLine.RunAsync(args);
 }
@@ -12,31 +10,28 @@ if (args.Length > 0 && args[0] != "serve" && !args[0].StartsWith("--", StringCom
 // service is started from, and a DATA_DIR under the working directory is not watched for config changes.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 {
-    Args = [.. args.SkipWhile(a => a == "serve")],
+    Args = settings,
     ContentRootPath = AppContext.BaseDirectory,
 });
+var startup = new ServeStartup(Console.Error);
+startup.WarnAboutUnknownSettings(Environment.GetEnvironmentVariables(), settings);
+if (!startup.SettingsAreUsable(builder.Configuration))
+{
+    return 1;
+}
+
+startup.HideHostStartFailure(builder.Logging);
 try
 {
     builder.AddOrchestrator();
     var app = builder.Build();
     app.MapOrchestrator();
+    app.Lifetime.ApplicationStarted.Register(startup.Started);
     await app.RunAsync();
     return 0;
 }
-catch (OptionsValidationException ex)
+catch (Exception ex) when (startup.Refuses(ex, builder.Configuration))
 {
-    await Console.Error.WriteLineAsync("mosaic-orchestrator: refusing to start:\n  " + string.Join("\n  ", ex.Failures.Select(SettingNames.Explain)));
-    return 1;
-}
-catch (InvalidOperationException ex) when (ex.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal))
-{
-    // A setting of the wrong type (AGENT_NICE=abc): the binder's message names the key.
-    await Console.Error.WriteLineAsync("mosaic-orchestrator: refusing to start: " + ex.Message);
-    return 1;
-}
-catch (StartupRefusedException ex)
-{
-    await Console.Error.WriteLineAsync("mosaic-orchestrator: refusing to start: " + ex.Message);
     return 1;
 }
 

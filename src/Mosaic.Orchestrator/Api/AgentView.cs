@@ -48,3 +48,5 @@ public sealed record MessageResponse(string Message);
 public sealed record KillAllResponse(string Message, int Total, int Killed, int Failed, IReadOnlyList<Killswitch.KillError> Errors);
 
 public sealed record AgentListResponse(IReadOnlyList<AgentView> Items, int Total, int Limit, int Offset);
+
+public sealed record AuditListResponse(IReadOnlyList<Events.AuditEntry> Items, long Total, int Limit, int Offset);

@@ -32,7 +32,7 @@ public static class AgentsApi
     }
 
     public static async Task<Results<Accepted<SpawnResponse>, ValidationProblem, ProblemHttpResult>> Spawn(
-        HttpContext http, SpawnService spawner, IOptions<OrchestratorOptions> options, CancellationToken cancellationToken)
+        HttpContext http, SpawnService spawner, SpawnReadiness readiness, IOptions<OrchestratorOptions> options, CancellationToken cancellationToken)
     {
         var settings = options.Value;
         var read = await RequestBody.ReadJsonAsync(http.Request, settings.MaxRequestBodyBytes, optional: false, cancellationToken);
@@ -47,6 +47,15 @@ public static class AgentsApi
         if (command is null)
         {
             return TypedResults.ValidationProblem(errors, detail: $"The spawn request has {errors.Count} invalid field(s): {string.Join(", ", errors.Keys)}. Nothing was queued.");
+        }
+
+        // After validation: a 503 then means "this request is fine, the service cannot run it now".
+        if (await readiness.FailingAsync(cancellationToken) is { Count: > 0 } failing)
+        {
+            http.Response.Headers.RetryAfter = ((int)SpawnReadiness.RetryAfter.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Not ready to run agents",
+                detail: $"Not ready to run agents: {string.Join("; ", failing.Select(f => $"{f.Key}: {f.Value}"))}. Nothing was queued; GET /health/ready shows every check.",
+                extensions: new Dictionary<string, object?> { ["failing"] = failing.Keys.ToArray(), ["checks"] = failing });
         }
 
         var result = await spawner.SpawnAsync(command, ApiKeyAuthentication.ActorOf(http), cancellationToken);
@@ -154,13 +163,19 @@ public static class AgentsApi
         return TypedResults.Ok(await admin.GetStatsAsync(time.GetUtcNow(), cancellationToken));
     }
 
-    public static async Task<Results<Ok<IReadOnlyList<AuditEntry>>, ValidationProblem>> Audit(IAuditStore store, string? limit, CancellationToken cancellationToken)
+    /// <summary>Newest first, in the same envelope as GET /agents: {items, total, limit, offset}.</summary>
+    public static async Task<Results<Ok<AuditListResponse>, ValidationProblem>> Audit(IAuditStore store, string? limit, string? offset, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
-        var count = ParseInt(limit, "limit", 100, 1, 1000, errors);
-        return errors.Count > 0
-            ? TypedResults.ValidationProblem(errors, detail: "Invalid query parameters: limit")
-            : TypedResults.Ok(await store.ListAsync(count, cancellationToken));
+        var pageSize = ParseInt(limit, "limit", 100, 1, 1000, errors);
+        var skip = ParseInt(offset, "offset", 0, 0, int.MaxValue, errors);
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, detail: "Invalid query parameters: " + string.Join(", ", errors.Keys));
+        }
+
+        var page = await store.ListAsync(pageSize, skip, cancellationToken);
+        return TypedResults.Ok(new AuditListResponse(page.Items, page.Total, pageSize, skip));
     }
 
     private static ProblemHttpResult UnknownAgent(string agentId) =>
@@ -168,10 +183,19 @@ public static class AgentsApi
 
     private sealed record KillReason(string? Reason, ProblemHttpResult? Problem);
 
-    /// <summary>Kill bodies are optional: {"reason": "..."} goes into the audit entry.</summary>
+    /// <summary>
+    /// Kill bodies are optional: none, an empty one (whatever its content type) or {"reason": "..."}, which goes into
+    /// the audit entry. A body that is there but is not that is a 400 naming `reason` and kills nothing: the caller
+    /// meant to say something, and the audit entry would lose it.
+    /// </summary>
     private static async Task<KillReason> ReadReasonAsync(HttpContext http, long maxBytes, CancellationToken cancellationToken)
     {
         var read = await RequestBody.ReadJsonAsync(http.Request, maxBytes, optional: true, cancellationToken);
+        if (read.NotJson)
+        {
+            return new KillReason(null, BadReason("The body is not JSON. "));
+        }
+
         if (read.Problem is not null || read.Document is null)
         {
             return new KillReason(null, read.Problem);
@@ -194,9 +218,9 @@ public static class AgentsApi
             : new KillReason(null, BadReason());
     }
 
-    private static ProblemHttpResult BadReason() =>
+    private static ProblemHttpResult BadReason(string why = "") =>
         TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "One or more validation errors occurred.",
-            detail: "Invalid field: reason. The kill body is optional; when sent it must be {\"reason\": \"<at most 500 characters>\"}.",
+            detail: why + "Invalid field: reason. The kill body is optional; when sent it must be JSON: {\"reason\": \"<at most 500 characters>\"}. Nothing was killed.",
             extensions: new Dictionary<string, object?> { ["errors"] = new Dictionary<string, string[]> { ["reason"] = ["must be a string of at most 500 characters"] } });
 
     private static int ParseInt(string? text, string name, int fallback, int min, int max, Dictionary<string, string[]> errors)

@@ -9,16 +9,20 @@ namespace Mosaic.Orchestrator.Api;
 /// <summary>
 /// GET /agents/events: Server-Sent Events. Each event carries its history id, so a client that reconnects with
 /// Last-Event-ID (or ?since=) gets what it missed from the store before the live stream; ?agentId= narrows the
-/// stream to one agent. A comment line every 15 s keeps proxies from closing an idle stream.
+/// stream to one agent. A comment line every 15 s keeps proxies from closing an idle stream. The stream ends when
+/// the service stops: the server waits for open requests before it stops (up to 30 s), and a stream never ends by
+/// itself; a client reconnects with Last-Event-ID to the next instance.
 /// </summary>
 public static class EventStream
 {
     public static readonly TimeSpan KeepAlive = TimeSpan.FromSeconds(15);
     private const int ReplayBatch = 500;
 
-    public static async Task StreamAsync(HttpContext http, EventBroadcaster broadcaster, IEventHistory history, string? since, string? agentId)
+    public static async Task StreamAsync(
+        HttpContext http, EventBroadcaster broadcaster, IEventHistory history, IHostApplicationLifetime lifetime, string? since, string? agentId)
     {
-        var cancellationToken = http.RequestAborted;
+        using var ends = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, lifetime.ApplicationStopping);
+        var cancellationToken = ends.Token;
         Guid? onlyAgent = Guid.TryParse(agentId, out var parsed) ? parsed : null;
         var lastId = ParseResumePoint(http.Request.Headers["Last-Event-ID"].ToString()) ?? ParseResumePoint(since);
 
@@ -29,8 +33,32 @@ public static class EventStream
 
         // Subscribe before replaying, then skip live events the replay already sent: no gap, no duplicate.
         using var subscription = broadcaster.Subscribe();
-        await http.Response.WriteAsync(": connected\n\n", cancellationToken);
-        await http.Response.Body.FlushAsync(cancellationToken);
+        try
+        {
+            await PumpAsync(http.Response, subscription.Reader, history, lastId, onlyAgent, cancellationToken);
+        }
+        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested && !http.RequestAborted.IsCancellationRequested)
+        {
+            // The service stops: say so; returning ends the response, so the client sees the stream close (not a reset).
+            await http.Response.WriteAsync(": service stopping; reconnect with Last-Event-ID\n\n", http.RequestAborted);
+            await http.Response.Body.FlushAsync(http.RequestAborted);
+        }
+        catch (OperationCanceledException)
+        {
+            // The client went away.
+        }
+        catch (System.Threading.Channels.ChannelClosedException ex) when (ex.InnerException is SubscriberTooSlowException)
+        {
+            // Dropped for falling behind: ending the stream makes the client reconnect with Last-Event-ID.
+        }
+    }
+
+    /// <summary>Replays what the client missed, then sends live events (and keep-alives) until cancelled.</summary>
+    private static async Task PumpAsync(
+        HttpResponse response, System.Threading.Channels.ChannelReader<AgentEvent> live, IEventHistory history, long? lastId, Guid? onlyAgent, CancellationToken cancellationToken)
+    {
+        await response.WriteAsync(": connected\n\n", cancellationToken);
+        await response.Body.FlushAsync(cancellationToken);
         var sent = lastId ?? 0;
         if (lastId is not null)
         {
@@ -43,42 +71,31 @@ public static class EventStream
                     sent = missed.Id;
                     if (onlyAgent is null || missed.AgentId == onlyAgent)
                     {
-                        await WriteAsync(http.Response, missed, cancellationToken);
+                        await WriteAsync(response, missed, cancellationToken);
                     }
                 }
             }
             while (batch.Count == ReplayBatch);
         }
 
-        try
+        while (true)
         {
-            while (!cancellationToken.IsCancellationRequested)
+            using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            idle.CancelAfter(KeepAlive);
+            try
             {
-                using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                idle.CancelAfter(KeepAlive);
-                try
+                var next = await live.ReadAsync(idle.Token);
+                if (next.Id > sent && (onlyAgent is null || next.AgentId == onlyAgent))
                 {
-                    var next = await subscription.Reader.ReadAsync(idle.Token);
-                    if (next.Id > sent && (onlyAgent is null || next.AgentId == onlyAgent))
-                    {
-                        sent = next.Id;
-                        await WriteAsync(http.Response, next, cancellationToken);
-                    }
-                }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                {
-                    await http.Response.WriteAsync(": keep-alive\n\n", cancellationToken);
-                    await http.Response.Body.FlushAsync(cancellationToken);
+                    sent = next.Id;
+                    await WriteAsync(response, next, cancellationToken);
                 }
             }
-        }
-        catch (OperationCanceledException)
-        {
-            // The client went away.
-        }
-        catch (System.Threading.Channels.ChannelClosedException ex) when (ex.InnerException is SubscriberTooSlowException)
-        {
-            // Dropped for falling behind: ending the stream makes the client reconnect with Last-Event-ID.
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                await response.WriteAsync(": keep-alive\n\n", cancellationToken);
+                await response.Body.FlushAsync(cancellationToken);
+            }
         }
     }
 

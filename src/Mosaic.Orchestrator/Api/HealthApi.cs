@@ -8,14 +8,17 @@ using Mosaic.Orchestrator.Workspaces;
 
 namespace Mosaic.Orchestrator.Api;
 
-public sealed record HealthResponse(string Status, double Uptime, DateTimeOffset Timestamp);
+public sealed record HealthResponse(string Status, double Uptime, DateTimeOffset Timestamp, string Version);
 
 public static class HealthApi
 {
     public static IEndpointRouteBuilder MapHealthApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/health", (ServiceClock clock, TimeProvider time) =>
-            TypedResults.Ok(new HealthResponse("healthy", Math.Round(clock.Uptime.TotalSeconds, 3), time.GetUtcNow())));
+        // Resolved here, while the application is built: the clock starts when it is created, and uptime counted
+        // from the first GET /health (as it did) read 0 on a service that had run for hours.
+        var clock = app.ServiceProvider.GetRequiredService<ServiceClock>();
+        app.MapGet("/health", (TimeProvider time) =>
+            TypedResults.Ok(new HealthResponse("healthy", Math.Round(clock.Uptime.TotalSeconds, 3), time.GetUtcNow(), ServiceVersion.Text)));
         app.MapHealthChecks("/health/ready", new HealthCheckOptions
         {
             ResponseWriter = WriteReadinessAsync,
@@ -29,11 +32,19 @@ public static class HealthApi
         return app;
     }
 
-    public static IHealthChecksBuilder AddReadinessChecks(this IServiceCollection services) =>
-        services.AddHealthChecks()
+    public static IHealthChecksBuilder AddReadinessChecks(this IServiceCollection services)
+    {
+        // Singletons: AddCheck<T> makes a new instance per check unless T is registered, and GitReadiness's cache
+        // then never answered; spawns ask the same instances (SpawnReadiness).
+        services.AddSingleton<StoreReadiness>();
+        services.AddSingleton<GitReadiness>();
+        services.AddSingleton<RuntimeReadiness>();
+        services.AddSingleton<SpawnReadiness>();
+        return services.AddHealthChecks()
             .AddCheck<StoreReadiness>("store")
             .AddCheck<GitReadiness>("git")
             .AddCheck<RuntimeReadiness>("runtime");
+    }
 
     private static Task WriteReadinessAsync(HttpContext http, HealthReport report)
     {
@@ -76,19 +87,19 @@ public sealed class RuntimeReadiness(IAgentRuntime runtime) : IHealthCheck
             : HealthCheckResult.Healthy($"{runtime.Description} can run");
 }
 
-/// <summary>The git binary answers `git --version` (cached for a minute: readiness is polled often).</summary>
+/// <summary>The git binary answers `git --version` (cached for a minute: readiness is polled often, and every spawn asks).</summary>
 public sealed class GitReadiness(TimeProvider time) : IHealthCheck
 {
     private static readonly TimeSpan CacheFor = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan VersionTimeout = TimeSpan.FromSeconds(15);
-    private HealthCheckResult? _last;
-    private DateTimeOffset _checkedAt;
+    private volatile Answer? _last;
 
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        if (_last is { } cached && time.GetUtcNow() - _checkedAt < CacheFor)
+        // Two callers at once may both run git; that costs a process, not correctness.
+        if (_last is { } cached && time.GetUtcNow() - cached.At < CacheFor)
         {
-            return cached;
+            return cached.Result;
         }
 
         HealthCheckResult result;
@@ -106,7 +117,38 @@ public sealed class GitReadiness(TimeProvider time) : IHealthCheck
             result = HealthCheckResult.Unhealthy(ex.Message); // timed out
         }
 
-        (_last, _checkedAt) = (result, time.GetUtcNow());
+        _last = new Answer(result, time.GetUtcNow());
         return result;
+    }
+
+    private sealed record Answer(HealthCheckResult Result, DateTimeOffset At);
+}
+
+/// <summary>
+/// The readiness checks a spawn must pass: git and the agent runtime. Without them a spawn was accepted and its agent
+/// failed at once (runtime-unavailable); now the spawn is refused with 503 and nothing is queued. The store is not
+/// asked: a spawn writes to it, so a store that fails fails the spawn by itself. Cheap enough for every spawn: git's
+/// answer is cached for a minute, Claude Code's version until its file changes (a failure for 10 s), and the command
+/// runtime looks at two files. A runtime that breaks after the spawn is still caught by the worker's own check.
+/// </summary>
+public sealed class SpawnReadiness(GitReadiness git, RuntimeReadiness runtime)
+{
+    /// <summary>How long a refused spawn is told to wait: a failed Claude Code probe is kept that long.</summary>
+    public static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(10);
+
+    /// <summary>The failing checks by name ("git", "runtime"), each with what is wrong; empty when a spawn can run.</summary>
+    public async Task<IReadOnlyDictionary<string, string>> FailingAsync(CancellationToken cancellationToken)
+    {
+        var failing = new Dictionary<string, string>();
+        foreach (var (name, check) in new (string, IHealthCheck)[] { ("git", git), ("runtime", runtime) })
+        {
+            var result = await check.CheckHealthAsync(new HealthCheckContext(), cancellationToken);
+            if (result.Status != HealthStatus.Healthy)
+            {
+                failing[name] = result.Description ?? "failing";
+            }
+        }
+
+        return failing;
     }
 }

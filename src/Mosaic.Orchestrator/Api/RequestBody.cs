@@ -4,10 +4,15 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Mosaic.Orchestrator.Api;
 
-/// <summary>Reads a JSON body: malformed JSON is a 400, a body over MAX_REQUEST_BODY_BYTES a 413, never a 500.</summary>
+/// <summary>
+/// Reads a JSON body: malformed JSON is a 400, a body over MAX_REQUEST_BODY_BYTES a 413, never a 500. A required body
+/// must say it is JSON (415 otherwise). An optional body (kill's {"reason"}) is read whatever its content type:
+/// `curl -d` sends form encoding unless told otherwise, and an empty body must never stop a kill.
+/// </summary>
 public static class RequestBody
 {
-    public sealed record Read(JsonDocument? Document, ProblemHttpResult? Problem);
+    /// <summary>What was read; <see cref="NotJson"/> when a body was there but did not parse (Problem says so too).</summary>
+    public sealed record Read(JsonDocument? Document, ProblemHttpResult? Problem, bool NotJson = false);
 
     public static async Task<Read> ReadJsonAsync(HttpRequest request, long maxBytes, bool optional, CancellationToken cancellationToken)
     {
@@ -21,7 +26,7 @@ public static class RequestBody
             return new Read(null, null);
         }
 
-        if (request.ContentLength is > 0 || !optional)
+        if (!optional)
         {
             if (request.ContentType is not { } type || !type.Contains("json", StringComparison.OrdinalIgnoreCase))
             {
@@ -59,7 +64,7 @@ public static class RequestBody
         catch (JsonException ex)
         {
             return new Read(null, TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Malformed JSON",
-                detail: $"The request body is not valid JSON: {ex.Message}"));
+                detail: $"The request body is not valid JSON: {ex.Message}"), NotJson: true);
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {

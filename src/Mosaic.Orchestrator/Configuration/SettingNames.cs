@@ -5,20 +5,63 @@ using Microsoft.Extensions.Configuration;
 namespace Mosaic.Orchestrator.Configuration;
 
 /// <summary>
-/// Range and Required checks speak of the C# property ("The field AgentNice must be between 0 and 19"); people set
-/// AGENT_NICE. This rewrites such messages to the names the README and the environment use.
+/// The names people set (AGENT_NICE), as opposed to the C# properties they bind to (AgentNice): which names are
+/// settings at all, and messages rewritten to speak of those names.
 /// </summary>
 public static partial class SettingNames
 {
-    private static readonly Lazy<Dictionary<string, string>> Names = new(() =>
-        new[] { typeof(OrchestratorOptions), typeof(Runtimes.ClaudeCode.ClaudeCodeOptions), typeof(Gates.GateOptions) }
+    /// <summary>The option classes bound from the flat setting names, each with its cross-setting validator.</summary>
+    public static readonly Type[] OptionTypes =
+        [typeof(OrchestratorOptions), typeof(Runtimes.ClaudeCode.ClaudeCodeOptions), typeof(Gates.GateOptions)];
+
+    /// <summary>
+    /// SPEC's names that this build does not read yet (the Docker sandbox, budgets, the model gateway, WIP branches,
+    /// retention): setting one is not a typo, so no warning names it, but it has no effect until its issue lands.
+    /// </summary>
+    public static readonly IReadOnlyList<string> Reserved =
+    [
+        "SANDBOX_ENABLED", "DOCKER_SOCKET", "SANDBOX_IMAGE", "SANDBOX_USER", "SANDBOX_MEMORY", "SANDBOX_CPUS", "SANDBOX_PIDS",
+        "SANDBOX_NETWORK", "SANDBOX_EGRESS_ALLOW", "SANDBOX_STOP_TIMEOUT_SECONDS", "MODEL_GATEWAY", "AGENT_MAX_COST_USD",
+        "TASK_MAX_COST_USD", "DAILY_MAX_COST_USD", "MODEL_PRICES", "RATE_LIMIT_PARKING", "RATE_LIMIT_MAX_WAIT_MINUTES",
+        "WIP_ON_ABNORMAL_END", "WIP_BRANCH_TEMPLATE", "RETENTION_DAYS",
+    ];
+
+    private static readonly Lazy<Dictionary<string, string>> ByProperty = new(() =>
+        OptionTypes
             .SelectMany(t => t.GetProperties())
             .Where(p => p.GetCustomAttribute<ConfigurationKeyNameAttribute>() is not null)
             .GroupBy(p => p.Name)
             .ToDictionary(g => g.Key, g => g.First().GetCustomAttribute<ConfigurationKeyNameAttribute>()!.Name));
 
-    public static string Explain(string message) =>
-        FieldName().Replace(message, m => Names.Value.TryGetValue(m.Groups[1].Value, out var name) ? $"The field {name}" : m.Value);
+    private static readonly Lazy<HashSet<string>> KnownNames = new(() =>
+        new HashSet<string>(ByProperty.Value.Values.Concat(Reserved), StringComparer.OrdinalIgnoreCase));
+
+    /// <summary>Every setting name, bound or reserved, sorted.</summary>
+    public static IReadOnlyList<string> All => [.. KnownNames.Value.Order(StringComparer.Ordinal)];
+
+    /// <summary>
+    /// A setting name, or a key of a section the host reads itself (Logging:LogLevel:..., written Logging__... in the
+    /// environment). Configuration keys ignore case, so agent_nice sets AGENT_NICE and is known.
+    /// </summary>
+    public static bool IsKnown(string name) =>
+        KnownNames.Value.Contains(name)
+        || name.StartsWith("Logging:", StringComparison.OrdinalIgnoreCase)
+        || name.StartsWith("Logging__", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// A failure of the options validation rewritten in the names people set. The DataAnnotations wrapper
+    /// ("DataAnnotation validation failed for 'OrchestratorOptions' members: 'AgentNice' with the error: 'The field
+    /// AgentNice must be between 0 and 19.'") becomes "AGENT_NICE must be between 0 and 19".
+    /// </summary>
+    public static string Plain(string failure)
+    {
+        var inner = DataAnnotationFailure().Match(failure) is { Success: true } wrapped ? wrapped.Groups[1].Value : failure;
+        var named = FieldName().Replace(inner, m => ByProperty.Value.TryGetValue(m.Groups[1].Value, out var name) ? name : m.Groups[1].Value);
+        return named.TrimEnd('.');
+    }
+
+    [GeneratedRegex(@"^DataAnnotation validation failed for '\w+' members: '\w+' with the error: '(.*)'\.?$", RegexOptions.Singleline)]
+    private static partial Regex DataAnnotationFailure();
 
     [GeneratedRegex(@"The field (\w+)")]
     private static partial Regex FieldName();

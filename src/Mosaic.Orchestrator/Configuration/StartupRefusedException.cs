@@ -1,7 +1,8 @@
 namespace Mosaic.Orchestrator.Configuration;
 
 /// <summary>
-/// The service cannot start as configured (its DATA_DIR or NODE_ID is taken, its server too old...). The message is
-/// one line for the operator; the command line prints it and exits 1, with no stack trace.
+/// The service cannot start as configured, for a reason the operator can fix (a setting, a DATA_DIR or NODE_ID
+/// another instance holds). Its message is the one line printed after "mosaic-orchestrator: refusing to start:",
+/// with no stack trace. Not sealed: each backend's refusal derives from it, so start-up catches one type.
 /// </summary>
-public class StartupRefusedException(string message) : Exception(message);
+public class StartupRefusedException(string message, Exception? inner = null) : Exception(message, inner);

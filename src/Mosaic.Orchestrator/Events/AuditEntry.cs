@@ -10,10 +10,13 @@ public sealed record AuditEntry(
     string? PriorStatus,
     DateTimeOffset Timestamp);
 
+/// <summary>One page of the audit log and how many entries it holds in all.</summary>
+public sealed record AuditPage(IReadOnlyList<AuditEntry> Items, long Total);
+
 public interface IAuditStore
 {
     Task AppendAsync(AuditEntry entry, CancellationToken cancellationToken);
 
-    /// <summary>Newest first.</summary>
-    Task<IReadOnlyList<AuditEntry>> ListAsync(int limit, CancellationToken cancellationToken);
+    /// <summary>Newest first: the entries after skipping <paramref name="offset"/>, and the count of all, read at one moment.</summary>
+    Task<AuditPage> ListAsync(int limit, int offset, CancellationToken cancellationToken);
 }

@@ -11,20 +11,22 @@ public sealed class LifecycleLoggingTests
     public async Task The_real_service_logs_each_agents_lifecycle_with_its_agent_and_task()
     {
         var remote = GitRemote.Create("logging");
-        await using var service = await ServiceProcess.StartAsync(new Dictionary<string, string>
+        await using var service = ServiceProcess.Start([], new Dictionary<string, string?>
         {
+            ["ORCHESTRATOR_PORT"] = "0",
             ["DATA_DIR"] = TempDirectory.Create("logging"),
             ["AGENT_RUNTIME"] = "command",
             ["AGENT_COMMAND"] = "if [ \"$MOSAIC_TASK_ID\" = T-log-kill ]; then sleep 60; fi; echo hi > hi.txt",
             ["ALLOW_LOCAL_REPOSITORIES"] = "true",
             ["KILL_GRACE_SECONDS"] = "2",
         });
+        using var client = new HttpClient { BaseAddress = await service.WaitForListeningAsync() };
 
-        var done = await SpawnAsync(service, "T-log-done", remote.Bare);
-        await WaitForStatusAsync(service, done, "completed");
-        var killed = await SpawnAsync(service, "T-log-kill", remote.Bare);
-        await WaitForStatusAsync(service, killed, "running");
-        using (await service.Client.PostAsync($"/agents/{killed}/kill", null))
+        var done = await SpawnAsync(client, "T-log-done", remote.Bare);
+        await WaitForStatusAsync(client, done, "completed");
+        var killed = await SpawnAsync(client, "T-log-kill", remote.Bare);
+        await WaitForStatusAsync(client, killed, "running");
+        using (await client.PostAsync($"/agents/{killed}/kill", null))
         {
         }
 
@@ -36,14 +38,14 @@ public sealed class LifecycleLoggingTests
         Assert.Contains($"Agent {killed} (task T-log-kill) killed by anonymous", output);
     }
 
-    private static async Task<Guid> SpawnAsync(ServiceProcess service, string taskId, string repository)
+    private static async Task<Guid> SpawnAsync(HttpClient client, string taskId, string repository)
     {
-        using var spawned = await service.Client.PostAsync("/agents/spawn", TestHost.Json(TestHost.SpawnBody(taskId, repository: repository)));
+        using var spawned = await client.PostAsync("/agents/spawn", TestHost.Json(TestHost.SpawnBody(taskId, repository: repository)));
         return (await spawned.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("agentId").GetGuid();
     }
 
-    private static Task WaitForStatusAsync(ServiceProcess service, Guid agentId, string status) =>
+    private static Task WaitForStatusAsync(HttpClient client, Guid agentId, string status) =>
         Wait.UntilAsync(async () =>
-            (await service.Client.GetFromJsonAsync<JsonElement>($"/agents/{agentId}/status")).GetProperty("status").GetString() == status,
+            (await client.GetFromJsonAsync<JsonElement>($"/agents/{agentId}/status")).GetProperty("status").GetString() == status,
             $"agent {agentId} to be {status}");
 }

@@ -101,7 +101,7 @@ public sealed class RestartTests
         Assert.Equal("completed", status.GetProperty("status").GetString());
         Assert.Equal(2, status.GetProperty("attempt").GetInt32());
         var audit = await recovered.Client.GetFromJsonAsync<JsonElement>("/agents/audit");
-        Assert.Contains(audit.EnumerateArray(), e => e.GetProperty("action").GetString() == "recover" && e.GetProperty("agentId").GetGuid() == id);
+        Assert.Contains(audit.GetProperty("items").EnumerateArray(), e => e.GetProperty("action").GetString() == "recover" && e.GetProperty("agentId").GetGuid() == id);
     }
 
 

@@ -62,8 +62,10 @@ public sealed class AgentsQueryTests
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal(["limit", "offset", "status"], problem.GetProperty("errors").EnumerateObject().Select(p => p.Name).Order());
 
-        using var audit = await host.Client.GetAsync("/agents/audit?limit=5000");
+        using var audit = await host.Client.GetAsync("/agents/audit?limit=5000&offset=x");
         Assert.Equal(HttpStatusCode.BadRequest, audit.StatusCode);
+        var auditProblem = await audit.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(["limit", "offset"], auditProblem.GetProperty("errors").EnumerateObject().Select(p => p.Name).Order());
     }
 
     [Fact]
@@ -95,6 +97,16 @@ public sealed class AgentsQueryTests
         stats = await host.Client.GetFromJsonAsync<JsonElement>("/agents/queue/stats");
         Assert.Equal((0, 2), (stats.GetProperty("failed").GetInt32(), stats.GetProperty("killed").GetInt32()));
         var audit = await host.Client.GetFromJsonAsync<JsonElement>("/agents/audit");
-        Assert.Equal(["kill", "kill", "queue.resume", "queue.pause"], audit.EnumerateArray().Select(e => e.GetProperty("action").GetString()));
+        Assert.Equal(["kill", "kill", "queue.resume", "queue.pause"], audit.GetProperty("items").EnumerateArray().Select(e => e.GetProperty("action").GetString()));
+        Assert.Equal(4, audit.GetProperty("total").GetInt32());
+        Assert.Equal(100, audit.GetProperty("limit").GetInt32());
+        Assert.Equal(0, audit.GetProperty("offset").GetInt32());
+
+        // The same envelope as GET /agents: a page further on still counts every entry.
+        var page = await host.Client.GetFromJsonAsync<JsonElement>("/agents/audit?limit=2&offset=1");
+        Assert.Equal(["kill", "queue.resume"], page.GetProperty("items").EnumerateArray().Select(e => e.GetProperty("action").GetString()));
+        Assert.Equal(4, page.GetProperty("total").GetInt32());
+        Assert.Equal(2, page.GetProperty("limit").GetInt32());
+        Assert.Equal(1, page.GetProperty("offset").GetInt32());
     }
 }

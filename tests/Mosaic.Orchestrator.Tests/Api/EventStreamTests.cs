@@ -34,6 +34,28 @@ public sealed class EventStreamTests
     }
 
     [Fact]
+    public async Task An_open_stream_ends_when_the_service_stops_and_does_not_hold_up_its_exit()
+    {
+        await using var service = ServiceProcess.Start(
+            ["--ORCHESTRATOR_PORT=0", "--DATA_DIR=" + TempDirectory.Create("sse-stop"), "--AGENT_RUNTIME=command", "--AGENT_COMMAND=true"]);
+        using var client = new HttpClient { BaseAddress = await service.WaitForListeningAsync() };
+        using var response = await client.GetAsync("/agents/events", HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        Assert.Equal(": connected", await reader.ReadLineAsync());
+
+        var stopping = System.Diagnostics.Stopwatch.StartNew();
+        service.Terminate();
+        // The server waits up to 30 s for open requests; a stream that ignored the stop held the exit that long.
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        var rest = await reader.ReadToEndAsync(deadline.Token);
+        await service.WaitForExitAsync(TimeSpan.FromSeconds(Math.Max(0.1, 5 - stopping.Elapsed.TotalSeconds)));
+
+        Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(5), $"stopped after {stopping.Elapsed}");
+        Assert.Contains(": service stopping", rest);
+        Assert.Equal(0, service.ExitCode);
+    }
+
+    [Fact]
     public async Task The_stream_carries_each_transition_in_order_with_spec_fields()
     {
         await using var host = await TestHost.StartAsync();

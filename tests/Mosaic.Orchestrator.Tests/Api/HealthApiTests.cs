@@ -17,6 +17,20 @@ public sealed class HealthApiTests
         Assert.True(body.GetProperty("uptime").GetDouble() >= 0);
         Assert.True(DateTimeOffset.TryParse(body.GetProperty("timestamp").GetString(), out var at));
         Assert.True(Math.Abs((DateTimeOffset.UtcNow - at).TotalMinutes) < 1);
+        Assert.Equal(Mosaic.Orchestrator.Configuration.ServiceVersion.Text, body.GetProperty("version").GetString());
+        Assert.StartsWith("0.9.0", body.GetProperty("version").GetString());
+    }
+
+    [Fact]
+    public async Task Uptime_counts_from_the_start_not_from_the_first_health_request()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.Parse("2026-12-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+        await using var host = await TestHost.StartAsync(time: time, withoutWorker: true);
+        time.Advance(TimeSpan.FromSeconds(42));
+
+        var body = await host.Client.GetFromJsonAsync<JsonElement>("/health");
+
+        Assert.Equal(42, body.GetProperty("uptime").GetDouble());
     }
 
     [Fact]

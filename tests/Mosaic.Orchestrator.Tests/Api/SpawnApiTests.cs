@@ -142,6 +142,33 @@ public sealed class SpawnApiTests
     }
 
     [Fact]
+    public async Task A_spawn_while_the_runtime_is_unusable_is_503_naming_the_failing_check_with_retry_after_and_queues_nothing()
+    {
+        await using var host = await TestHost.StartAsync(s => s["AGENT_COMMAND"] = null);
+
+        using var response = await host.Client.PostAsync("/agents/spawn", TestHost.Json(TestHost.SpawnBody("T-unready")));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(TimeSpan.FromSeconds(10), response.Headers.RetryAfter?.Delta);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(503, problem.GetProperty("status").GetInt32());
+        Assert.Equal(["runtime"], problem.GetProperty("failing").EnumerateArray().Select(e => e.GetString()));
+        Assert.Contains("AGENT_COMMAND is not set", problem.GetProperty("checks").GetProperty("runtime").GetString());
+        Assert.Contains("AGENT_COMMAND is not set", problem.GetProperty("detail").GetString());
+        Assert.Contains("Nothing was queued", problem.GetProperty("detail").GetString());
+
+        var agents = await host.Client.GetFromJsonAsync<JsonElement>("/agents");
+        Assert.Equal(0, agents.GetProperty("total").GetInt32());
+        Assert.Equal(0, (await host.Client.GetFromJsonAsync<JsonElement>("/agents/queue/stats")).GetProperty("pending").GetInt32());
+        Assert.Empty(host.Events.All);
+
+        // A request that is wrong anyway is told so first: waiting would not make it valid.
+        using var bad = await host.Client.PostAsync("/agents/spawn", TestHost.Json("""{"taskId":"T-unready"}"""));
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+    }
+
+    [Fact]
     public async Task A_full_queue_answers_429_with_retry_after_and_loses_nothing_already_queued()
     {
         await using var host = await TestHost.StartAsync(s =>

@@ -74,7 +74,7 @@ public sealed class KillTests
         }
 
         var audit = await host.Client.GetFromJsonAsync<JsonElement>("/agents/audit");
-        var entry = audit.EnumerateArray().Single(e => e.GetProperty("action").GetString() == "kill");
+        var entry = audit.GetProperty("items").EnumerateArray().Single(e => e.GetProperty("action").GetString() == "kill");
         Assert.Equal(Mosaic.Orchestrator.Api.ApiKeyAuthentication.KeyIdentity(key), entry.GetProperty("actor").GetString());
         Assert.Equal(id, entry.GetProperty("agentId").GetGuid());
         Assert.Equal("T-audit", entry.GetProperty("taskId").GetString());
@@ -111,6 +111,46 @@ public sealed class KillTests
         Assert.True((await badReason.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty("reason", out _));
         using var badJson = await host.Client.PostAsync($"/agents/{id}/kill", TestHost.Json("{"));
         Assert.Equal(HttpStatusCode.BadRequest, badJson.StatusCode);
+    }
+
+    [Fact]
+    public async Task The_kill_body_is_optional_whatever_its_content_type_and_a_body_that_is_not_json_is_a_400_naming_reason()
+    {
+        await using var host = await TestHost.StartAsync();
+        using (await host.Client.PostAsync("/agents/queue/pause", null))
+        {
+        }
+
+        var notJson = await host.SpawnAsync("T-kill-form");
+        // curl -X POST .../kill -d 'x': form-encoded, not JSON. Nothing is killed.
+        using var form = await host.Client.PostAsync($"/agents/{notJson}/kill", new StringContent("x", System.Text.Encoding.UTF8, "application/x-www-form-urlencoded"));
+        Assert.Equal(HttpStatusCode.BadRequest, form.StatusCode);
+        Assert.Equal("application/problem+json", form.Content.Headers.ContentType?.MediaType);
+        var problem = await form.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(problem.GetProperty("errors").TryGetProperty("reason", out _), problem.GetRawText());
+        Assert.Contains("not JSON", problem.GetProperty("detail").GetString());
+        Assert.Equal("spawning", (await host.StatusAsync(notJson)).GetProperty("status").GetString());
+
+        // An empty body with any content type (curl -d '' sends form encoding; some clients send text/plain) kills.
+        foreach (var type in new[] { "text/plain", "application/x-www-form-urlencoded" })
+        {
+            var id = await host.SpawnAsync("T-kill-empty-" + type.Replace('/', '-'));
+            using var empty = await host.Client.PostAsync($"/agents/{id}/kill", new StringContent("", System.Text.Encoding.UTF8, type));
+            Assert.True(empty.StatusCode == HttpStatusCode.OK, await empty.Content.ReadAsStringAsync());
+            Assert.Equal("killed", (await host.StatusAsync(id)).GetProperty("status").GetString());
+        }
+
+        // JSON sent without saying so (curl -d '{"reason":...}' without -H) is read as JSON.
+        var unlabelled = await host.SpawnAsync("T-kill-unlabelled");
+        using var json = await host.Client.PostAsync($"/agents/{unlabelled}/kill", new StringContent("""{"reason":"no header"}""", System.Text.Encoding.UTF8, "application/x-www-form-urlencoded"));
+        Assert.True(json.StatusCode == HttpStatusCode.OK, await json.Content.ReadAsStringAsync());
+        var audit = await host.Client.GetFromJsonAsync<JsonElement>("/agents/audit");
+        Assert.Contains(audit.GetProperty("items").EnumerateArray(), e => e.GetProperty("agentId").GetGuid() == unlabelled && e.GetProperty("reason").GetString() == "no header");
+
+        // Kill-all reads its body the same way.
+        using var killAll = await host.Client.PostAsync("/agents/kill-all", new StringContent("stop everything", System.Text.Encoding.UTF8, "text/plain"));
+        Assert.Equal(HttpStatusCode.BadRequest, killAll.StatusCode);
+        Assert.Equal("spawning", (await host.StatusAsync(notJson)).GetProperty("status").GetString());
     }
 
     [Fact]

@@ -191,7 +191,7 @@ public sealed class QueueBehaviourTests
         var status = await host.StatusAsync(id);
         Assert.Equal(2, status.GetProperty("attempt").GetInt32());
         var audit = await host.Client.GetFromJsonAsync<JsonElement>("/agents/audit");
-        Assert.Contains(audit.EnumerateArray(), e => e.GetProperty("action").GetString() == "recover" && e.GetProperty("reason").GetString() == "lease-expired");
+        Assert.Contains(audit.GetProperty("items").EnumerateArray(), e => e.GetProperty("action").GetString() == "recover" && e.GetProperty("reason").GetString() == "lease-expired");
     }
 
     [Fact]

@@ -210,11 +210,24 @@ public abstract class AgentStoreContract : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Audit_lists_newest_first()
+    public async Task Audit_lists_newest_first_in_pages_with_the_total()
     {
-        await Audit.AppendAsync(new AuditEntry("kill", "a", Guid.NewGuid(), "T1", "r1", "running", Now), default);
-        await Audit.AppendAsync(new AuditEntry("kill", "b", Guid.NewGuid(), "T2", "r2", "spawning", Now), default);
-        Assert.Equal(["b", "a"], (await Audit.ListAsync(10, default)).Select(e => e.Actor));
-        Assert.Single(await Audit.ListAsync(1, default));
+        var none = await Audit.ListAsync(10, 0, default);
+        Assert.Empty(none.Items);
+        Assert.Equal(0, none.Total);
+        foreach (var actor in new[] { "a", "b", "c" })
+        {
+            await Audit.AppendAsync(new AuditEntry("kill", actor, Guid.NewGuid(), "T-" + actor, "r", "running", Now), default);
+        }
+
+        var all = await Audit.ListAsync(10, 0, default);
+        Assert.Equal(["c", "b", "a"], all.Items.Select(e => e.Actor));
+        Assert.Equal(3, all.Total);
+        var middle = await Audit.ListAsync(1, 1, default);
+        Assert.Equal(["b"], middle.Items.Select(e => e.Actor));
+        Assert.Equal(3, middle.Total);
+        var past = await Audit.ListAsync(10, 5, default);
+        Assert.Empty(past.Items);
+        Assert.Equal(3, past.Total);
     }
 }

@@ -1,31 +1,29 @@
 using System.Diagnostics;
 using System.Text;
+using System.Text.RegularExpressions;
+using Mosaic.Orchestrator.Configuration;
+using Mosaic.Orchestrator.Processes;
 
 namespace Mosaic.Orchestrator.Tests.Support;
 
 /// <summary>
-/// The real executable serving on a free loopback port, as an operator runs it: its own process, its settings in the
-/// environment, its console output kept for the test to read.
+/// The built executable (dotnet mosaic-orchestrator.dll) as a user runs it: its own process, arguments, environment
+/// and working folder, stdout and stderr collected. Settings the test runner's environment happens to hold
+/// (ORCHESTRATOR_API_KEY, MOSAIC_*, ...) are removed first, so a test sees only what it sets.
 /// </summary>
-public sealed class ServiceProcess : IAsyncDisposable
+public sealed partial class ServiceProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
+    private readonly StringBuilder _error = new();
+    private readonly Task _drained;
 
-    private ServiceProcess(Process process, Uri baseAddress)
+    private ServiceProcess(Process process)
     {
         _process = process;
-        BaseAddress = baseAddress;
-        Client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        _drained = Task.WhenAll(DrainAsync(process.StandardOutput, _output), DrainAsync(process.StandardError, _error));
     }
 
-    public Uri BaseAddress { get; }
-
-    public HttpClient Client { get; }
-
-    public int Pid => _process.Id;
-
-    /// <summary>Everything written to stdout and stderr so far.</summary>
     public string Output
     {
         get
@@ -37,57 +35,97 @@ public sealed class ServiceProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<ServiceProcess> StartAsync(IReadOnlyDictionary<string, string> settings)
+    public string Error
     {
-        var port = Loopback.FreePort();
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        get
+        {
+            lock (_error)
+            {
+                return _error.ToString();
+            }
+        }
+    }
+
+    public int ExitCode => _process.ExitCode;
+
+    /// <summary>Starts it; with <paramref name="onlyGiven"/> its environment is the given variables plus what dotnet
+    /// itself needs (PATH, HOME, DOTNET_ROOT), not the test runner's.</summary>
+    public static ServiceProcess Start(
+        IEnumerable<string> args, IReadOnlyDictionary<string, string?>? environment = null, string? workingDirectory = null, bool onlyGiven = false)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = workingDirectory ?? TempDirectory.Create("cwd"),
+        };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "mosaic-orchestrator.dll"));
-        start.Environment["ORCHESTRATOR_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        foreach (var (name, value) in settings)
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        foreach (var name in start.Environment.Keys.ToList())
+        {
+            var needed = name is "PATH" or "HOME" or "TMPDIR" || name.StartsWith("DOTNET_ROOT", StringComparison.Ordinal);
+            if ((onlyGiven && !needed) || SettingNames.IsKnown(name) || name.StartsWith("MOSAIC_", StringComparison.OrdinalIgnoreCase)
+                || name.StartsWith("ASPNETCORE_", StringComparison.OrdinalIgnoreCase) || name.Equals("DOTNET_ENVIRONMENT", StringComparison.OrdinalIgnoreCase))
+            {
+                start.Environment.Remove(name);
+            }
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
         {
             start.Environment[name] = value;
         }
 
-        var process = Process.Start(start)!;
-        var service = new ServiceProcess(process, new Uri($"http://127.0.0.1:{port}"));
-        process.OutputDataReceived += (_, e) => service.Append(e.Data);
-        process.ErrorDataReceived += (_, e) => service.Append(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        await Wait.UntilAsync(async () =>
-        {
-            if (process.HasExited)
-            {
-                throw new InvalidOperationException($"the service exited with {process.ExitCode}:\n{service.Output}");
-            }
-
-            try
-            {
-                using var health = await service.Client.GetAsync("/health");
-                return health.IsSuccessStatusCode;
-            }
-            catch (HttpRequestException)
-            {
-                return false;
-            }
-        }, "the service to answer /health", TimeSpan.FromSeconds(60));
-        return service;
+        return new ServiceProcess(Process.Start(start)!);
     }
 
-    /// <summary>SIGTERM, as a service manager stops it; returns how long it took to exit.</summary>
-    public async Task<TimeSpan> StopAsync()
+    /// <summary>Runs a command that must end by itself, and waits for its end and all its output.</summary>
+    public static async Task<ServiceProcess> RunAsync(IEnumerable<string> args, IReadOnlyDictionary<string, string?>? environment = null, string? workingDirectory = null)
     {
-        var started = Stopwatch.StartNew();
-        if (!_process.HasExited)
+        var process = Start(args, environment, workingDirectory);
+        await process.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        return process;
+    }
+
+    /// <summary>Waits for the exit; a process still running at the deadline is a failure (it served instead of ending).</summary>
+    public async Task WaitForExitAsync(TimeSpan deadline)
+    {
+        using var timeout = new CancellationTokenSource(deadline);
+        try
         {
-            using var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-            await kill.WaitForExitAsync();
-            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            await _process.WaitForExitAsync(deadline.Token);
+            await _process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"mosaic-orchestrator still runs after {deadline.TotalSeconds} s\nstdout:\n{Output}\nstderr:\n{Error}");
         }
 
-        return started.Elapsed;
+        await _drained;
     }
+
+    /// <summary>The address from the host's "Now listening on:" line (ORCHESTRATOR_PORT=0 picks a free port).</summary>
+    public async Task<Uri> WaitForListeningAsync()
+    {
+        Uri? address = null;
+        await Wait.UntilAsync(() =>
+        {
+            if (ListeningOn().Match(Output) is { Success: true } line)
+            {
+                address = new Uri(line.Groups[1].Value);
+            }
+
+            return address is not null || _process.HasExited;
+        }, "the service to listen", TimeSpan.FromSeconds(60));
+        return address ?? throw new InvalidOperationException($"the service ended before it listened\nstdout:\n{Output}\nstderr:\n{Error}");
+    }
+
+    /// <summary>SIGTERM, as systemd, docker stop and Ctrl-C (SIGINT) ask a service to stop.</summary>
+    public void Terminate() => ProcessTable.Signal(_process.Id, 15);
 
     public async ValueTask DisposeAsync()
     {
@@ -97,20 +135,23 @@ public sealed class ServiceProcess : IAsyncDisposable
             await _process.WaitForExitAsync();
         }
 
-        Client.Dispose();
+        await _drained;
         _process.Dispose();
     }
 
-    private void Append(string? line)
+    private static async Task DrainAsync(StreamReader reader, StringBuilder into)
     {
-        if (line is null)
+        var buffer = new char[4096];
+        int read;
+        while ((read = await reader.ReadAsync(buffer)) > 0)
         {
-            return;
-        }
-
-        lock (_output)
-        {
-            _output.Append(line).Append('\n');
+            lock (into)
+            {
+                into.Append(buffer, 0, read);
+            }
         }
     }
+
+    [GeneratedRegex(@"Now listening on: (http://\S+)")]
+    private static partial Regex ListeningOn();
 }

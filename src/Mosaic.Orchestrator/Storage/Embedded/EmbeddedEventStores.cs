@@ -42,10 +42,12 @@ public sealed class EmbeddedAuditStore(SqliteDatabase database) : IAuditStore
         database.RunAsync(c => c.Execute("INSERT INTO audit (doc) VALUES ($doc)",
             ("$doc", JsonSerializer.Serialize(entry, OrchestratorJson.Options))), cancellationToken);
 
-    public Task<IReadOnlyList<AuditEntry>> ListAsync(int limit, CancellationToken cancellationToken) =>
-        database.RunAsync<IReadOnlyList<AuditEntry>>(c =>
-            [.. c.Strings("SELECT doc FROM audit ORDER BY id DESC LIMIT $limit", ("$limit", limit))
-                .Select(doc => JsonSerializer.Deserialize<AuditEntry>(doc, OrchestratorJson.Options)!)], cancellationToken);
+    /// <summary>COUNT(*) walks the table; audit entries are few (kills, pauses, recoveries), so that stays cheap.</summary>
+    public Task<AuditPage> ListAsync(int limit, int offset, CancellationToken cancellationToken) =>
+        database.RunAsync(c => new AuditPage(
+            [.. c.Strings("SELECT doc FROM audit ORDER BY id DESC LIMIT $limit OFFSET $offset", ("$limit", limit), ("$offset", offset))
+                .Select(doc => JsonSerializer.Deserialize<AuditEntry>(doc, OrchestratorJson.Options)!)],
+            c.Scalar("SELECT COUNT(*) FROM audit")), cancellationToken);
 }
 
 public sealed class EmbeddedStorageHealth(SqliteDatabase database) : IStorageHealth

@@ -31,10 +31,13 @@ public sealed class ValkeyAuditStore(ValkeyConnection valkey) : IAuditStore
     public Task AppendAsync(AuditEntry entry, CancellationToken cancellationToken) =>
         valkey.Database.ListLeftPushAsync(valkey.Key("audit"), JsonSerializer.Serialize(entry, OrchestratorJson.Options));
 
-    public async Task<IReadOnlyList<AuditEntry>> ListAsync(int limit, CancellationToken cancellationToken)
+    public async Task<AuditPage> ListAsync(int limit, int offset, CancellationToken cancellationToken)
     {
-        var docs = await valkey.Database.ListRangeAsync(valkey.Key("audit"), 0, limit - 1);
-        return [.. docs.Select(d => JsonSerializer.Deserialize<AuditEntry>(d.ToString(), OrchestratorJson.Options)!)];
+        var read = valkey.Database.CreateTransaction();
+        var total = read.ListLengthAsync(valkey.Key("audit"));
+        var docs = read.ListRangeAsync(valkey.Key("audit"), offset, offset + (long)limit - 1);
+        await read.ExecuteAsync();
+        return new AuditPage([.. (await docs).Select(d => JsonSerializer.Deserialize<AuditEntry>(d.ToString(), OrchestratorJson.Options)!)], await total);
     }
 }
 

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Mosaic.Orchestrator.Processes;
@@ -166,7 +167,7 @@ public sealed class ClaudeCodeGuardTests
     }
 
     [Fact]
-    public async Task Readiness_names_what_keeps_the_runtime_from_running_and_such_a_spawn_fails_fast()
+    public async Task Readiness_names_what_keeps_the_runtime_from_running_and_such_a_spawn_is_refused()
     {
         await using var api = await FakeMessagesApi.StartAsync();
         await using (var host = await ClaudeCodeRunTests.StartAsync(api, s => s["CLAUDE_API_KEY"] = null))
@@ -175,10 +176,10 @@ public sealed class ClaudeCodeGuardTests
             Assert.Equal(HttpStatusCode.ServiceUnavailable, code);
             Assert.Contains("CLAUDE_API_KEY is not set", detail);
 
-            var id = await host.SpawnAsync("T-claude-unready", agentType: "reviewer");
-            var status = await ClaudeCodeRunTests.EndOfAsync(host, id);
-            Assert.Equal("failed", status.GetProperty("status").GetString());
-            Assert.Equal("runtime-unavailable", status.GetProperty("reason").GetString());
+            using var spawn = await host.Client.PostAsync("/agents/spawn", TestHost.Json(TestHost.SpawnBody("T-claude-unready", agentType: "reviewer")));
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, spawn.StatusCode);
+            Assert.Contains("CLAUDE_API_KEY is not set", (await spawn.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
+            Assert.Empty(host.Events.All);
             Assert.Empty(api.Requests);
         }
 
@@ -195,6 +196,32 @@ public sealed class ClaudeCodeGuardTests
             Assert.True(code == HttpStatusCode.OK, detail);
             Assert.Contains("2.1.332", detail);
         }
+    }
+
+    [Fact]
+    public async Task A_claude_that_disappears_after_the_spawn_was_accepted_fails_the_agent_fast_with_runtime_unavailable()
+    {
+        // Spawns are refused while the runtime is unusable; the worker checks again before each run, for a runtime
+        // that breaks while a task waits (here: the executable is removed while the queue is paused).
+        var claude = Path.Combine(TempDirectory.Create("vanishing"), "claude");
+        File.CreateSymbolicLink(claude, ClaudeCli.Path);
+        await using var api = await FakeMessagesApi.StartAsync();
+        await using var host = await ClaudeCodeRunTests.StartAsync(api, s => s["CLAUDE_PATH"] = claude);
+        using (await host.Client.PostAsync("/agents/queue/pause", null))
+        {
+        }
+
+        var id = await host.SpawnAsync("T-claude-vanished", agentType: "reviewer");
+        File.Delete(claude);
+        using (await host.Client.PostAsync("/agents/queue/resume", null))
+        {
+        }
+
+        var status = await ClaudeCodeRunTests.EndOfAsync(host, id);
+        Assert.Equal("failed", status.GetProperty("status").GetString());
+        Assert.Equal("runtime-unavailable", status.GetProperty("reason").GetString());
+        Assert.Contains("not found", status.GetProperty("error").GetString());
+        Assert.Empty(api.Requests);
     }
 
     private static async Task<(HttpStatusCode Code, string Detail)> RuntimeCheckAsync(TestHost host)

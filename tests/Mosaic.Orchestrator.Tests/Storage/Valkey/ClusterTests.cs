@@ -173,7 +173,7 @@ public sealed class ClusterTests(RedisFixture redis) : IClassFixture<RedisFixtur
 
         Assert.All(hosts, h => Assert.Equal(0, h.Get<ActiveRuns>().Count));
         var audit = await killer.Client.GetFromJsonAsync<JsonElement>("/agents/audit");
-        Assert.Equal(7, audit.EnumerateArray().Count(e => e.GetProperty("action").GetString() == "kill"));
+        Assert.Equal(7, audit.GetProperty("items").EnumerateArray().Count(e => e.GetProperty("action").GetString() == "kill"));
     }
 
     [Fact]
@@ -264,7 +264,7 @@ public sealed class ClusterTests(RedisFixture redis) : IClassFixture<RedisFixtur
 
             Assert.Equal(["T-a 2", "T-b 2"], (await File.ReadAllLinesAsync(runs)).Order(StringComparer.Ordinal));
             var audit = await survivor.Client.GetFromJsonAsync<JsonElement>("/agents/audit");
-            Assert.Equal(2, audit.EnumerateArray().Count(e => e.GetProperty("action").GetString() == "recover"));
+            Assert.Equal(2, audit.GetProperty("items").EnumerateArray().Count(e => e.GetProperty("action").GetString() == "recover"));
         }
         finally
         {
