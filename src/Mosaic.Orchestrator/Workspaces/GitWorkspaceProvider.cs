@@ -356,11 +356,20 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider, IWorkspaceInspect
         ["GIT_COMMITTER_EMAIL"] = _settings.GitAuthorEmail,
     };
 
+    private const int MaxSubjectChars = 72;
+
     private static string CommitMessage(AgentRecord agent)
     {
-        var subject = agent.Context.WorkItems.Count > 0
-            ? $"{agent.TaskId}: {string.Join(", ", agent.Context.WorkItems)}"
-            : $"{agent.TaskId}: agent work";
-        return $"{subject}\n\nCommitted by Mosaic Orchestrator for agent {agent.AgentId} ({agent.AgentType.ToString().ToLowerInvariant()}), attempt {agent.Attempt}.";
+        var items = string.Join(", ", agent.Context.WorkItems);
+        var subject = agent.Context.WorkItems.Count > 0 ? $"{agent.TaskId}: {items}" : $"{agent.TaskId}: agent work";
+        // A subject stays one readable line in `git log --oneline`; long work items go whole into the body.
+        var body = "";
+        if (subject.Length > MaxSubjectChars)
+        {
+            subject = subject[..(MaxSubjectChars - 3)].TrimEnd() + "...";
+            body = $"Work items: {items}\n\n";
+        }
+
+        return $"{subject}\n\n{body}Committed by Mosaic Orchestrator for agent {agent.AgentId} ({agent.AgentType.ToString().ToLowerInvariant()}), attempt {agent.Attempt}.";
     }
 }

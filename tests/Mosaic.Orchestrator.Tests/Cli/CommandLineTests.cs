@@ -75,6 +75,8 @@ public sealed partial class CommandLineTests
     [InlineData("--GIT_AUTHOR_NAME=", "GIT_AUTHOR_NAME must not be empty")]
     [InlineData("--COVERAGE_THRESHOLD=101", "COVERAGE_THRESHOLD must be between 0 and 100 (got 101)")]
     [InlineData("--CLAUDE_MAX_TURNS=0", "CLAUDE_MAX_TURNS must be between 1 and 100000 (got 0)")]
+    [InlineData("--SANDBOX_ENABLED=true", "SANDBOX_ENABLED is true, but this build has no Docker sandbox: refusing to run agents unsandboxed")]
+    [InlineData("--AGENT_BRANCH_TEMPLATE=agent/{nope}-{shortId}", "AGENT_BRANCH_TEMPLATE has unknown placeholder(s) {nope}")]
     public async Task A_bad_setting_is_refused_in_one_plain_line_with_exit_code_1(string setting, string line)
     {
         await using var run = await RunWithAsync(setting);

@@ -47,6 +47,26 @@ public sealed class GitPipelineTests
     }
 
     [Fact]
+    public async Task Long_work_items_give_a_one_line_subject_and_go_whole_into_the_body()
+    {
+        var remote = GitRemote.Create("subject");
+        await using var host = await TestHost.StartAsync(s => s["AGENT_COMMAND"] = "echo x > x.txt");
+        const string first = "US-101: add a file RESULT.md that summarises this repository in one paragraph";
+        using var response = await host.Client.PostAsync("/agents/spawn", TestHost.Json($$$"""
+            {"taskId":"T-subject","agentType":"worker","context":{"repository":"{{{remote.Bare}}}","branch":"main","workItems":["{{{first}}}","US-102: more"]}}
+            """));
+        var id = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("agentId").GetGuid();
+        await host.Events.WaitForAsync(id, "agent.completed");
+
+        var branch = (await host.StatusAsync(id)).GetProperty("branch").GetString()!;
+        var message = GitRemote.Git(remote.Bare, "log", "-1", "--format=%B", branch).Split('\n');
+        Assert.True(message[0].Length <= 72, message[0]);
+        Assert.StartsWith("T-subject: US-101: add a file", message[0]);
+        Assert.EndsWith("...", message[0]);
+        Assert.Contains($"Work items: {first}, US-102: more", message);
+    }
+
+    [Fact]
     public async Task A_worker_that_changes_nothing_fails_and_a_reviewer_that_changes_nothing_completes_without_a_push()
     {
         var remote = GitRemote.Create("nochange");
