@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Mosaic.Orchestrator.Agents;
+using Mosaic.Orchestrator.Tests.Support;
 
 namespace Mosaic.Orchestrator.Tests.Agents;
 
@@ -9,7 +10,7 @@ public sealed class FailureReasonTests
     [Fact]
     public void The_readme_lists_exactly_the_reasons_the_service_can_write()
     {
-        var readme = File.ReadAllText(Path.Combine(RepositoryRoot(), "README.md"));
+        var readme = File.ReadAllText(Checkout.File("README.md"));
         var list = Regex.Match(readme, @"`reason` is\s+machine-readable \((?<list>[^)]*)\)", RegexOptions.Singleline);
         Assert.True(list.Success, "the README has no reason list");
         var documented = Regex.Matches(list.Groups["list"].Value, "`([^`]+)`").Select(m => m.Groups[1].Value).ToHashSet();
@@ -21,7 +22,7 @@ public sealed class FailureReasonTests
     [Fact]
     public void The_policy_table_in_the_docs_matches_the_code()
     {
-        var doc = File.ReadAllText(Path.Combine(RepositoryRoot(), "docs", "attempt.md"));
+        var doc = File.ReadAllText(Checkout.File("docs", "attempt.md"));
         var rows = Regex.Matches(doc, @"^\| `(?<code>[^`]+)` \| (?<transient>yes|no) \| (?<fixable>yes|no) \|", RegexOptions.Multiline)
             .ToDictionary(m => m.Groups["code"].Value, m => (Transient: m.Groups["transient"].Value == "yes", Fixable: m.Groups["fixable"].Value == "yes"));
 
@@ -43,18 +44,5 @@ public sealed class FailureReasonTests
         Assert.True(FailureReason.GateUnavailable("ai-review").Transient);
         Assert.True(FailureReason.Shutdown.Transient);
         Assert.False(FailureReason.SecretsDetected.Transient);
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
-        {
-            if (File.Exists(Path.Combine(folder.FullName, "Mosaic.Orchestrator.slnx")))
-            {
-                return folder.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("the repository root (Mosaic.Orchestrator.slnx) is not above the test binaries");
     }
 }
