@@ -9,6 +9,9 @@ public sealed record AgentRunReport
     public required string Runtime { get; init; }
     public int Attempt { get; init; }
     public string? SessionId { get; init; }
+
+    /// <summary>The session this run continued (a fix run goes on with the conversation of the run before it); null when it started afresh.</summary>
+    public string? ContinuedSession { get; init; }
     public string? Model { get; init; }
     public int? Turns { get; init; }
     public long? DurationMs { get; init; }

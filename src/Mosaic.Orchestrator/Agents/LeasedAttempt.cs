@@ -66,6 +66,9 @@ public sealed partial class LeasedAttempt : IAsyncDisposable
     /// <summary>The exit code of the agent's last run, if it ran.</summary>
     public int? ExitCode { get; set; }
 
+    /// <summary>The session of the agent's own last run (not the AI review's): a fix run continues it.</summary>
+    public string? AgentSession { get; set; }
+
     public void SetTask(string prompt) => Prompt = prompt;
 
     /// <summary>Sends the agent back to fix its work with <paramref name="fixPrompt"/>.</summary>
@@ -98,8 +101,8 @@ public sealed partial class LeasedAttempt : IAsyncDisposable
         }, CancellationToken.None);
 
     /// <summary>Where a run of the runtime happens, as <paramref name="asType"/>; its process start is recorded so kills and restarts find it.</summary>
-    public AgentRunContext RunContext(string prompt, AgentType asType) =>
-        new(Agent with { AgentType = asType }, Agent.Workspace!, Folder, prompt, RecordProcessAsync);
+    public AgentRunContext RunContext(string prompt, AgentType asType, string? continueSession = null) =>
+        new(Agent with { AgentType = asType }, Agent.Workspace!, Folder, prompt, RecordProcessAsync, continueSession);
 
     public Task RecordProcessAsync(ProcessInfo started) =>
         WriteAsync(a => a with { Process = new AgentProcess(started.Pid, started.StartTicks, _node) }, CancellationToken.None);

@@ -19,6 +19,9 @@ public sealed record AgentFolder(string Root)
 
     public string PromptFile => Path.Combine(Root, "prompt.txt");
 
+    /// <summary>Conversations a runtime keeps for the agent's later runs (a fix run continues the same session); not scratch.</summary>
+    public string Sessions => Path.Combine(Root, "sessions");
+
     public string AttemptLog(int attempt) => Path.Combine(Root, string.Create(CultureInfo.InvariantCulture, $"attempt-{attempt}.log"));
 
     public string GateLog(string gate, int attempt, int round) =>
@@ -37,6 +40,23 @@ public sealed record AgentFolder(string Root)
 
         Directory.CreateDirectory(Home);
         Directory.CreateDirectory(Tmp);
+    }
+
+    /// <summary>Copies each source file to its path relative to HOME; a path that would leave HOME is refused.</summary>
+    public void PlaceInHome(IReadOnlyDictionary<string, string> files)
+    {
+        var home = Path.GetFullPath(Home) + Path.DirectorySeparatorChar;
+        foreach (var (relative, source) in files)
+        {
+            var target = Path.GetFullPath(Path.Combine(home, relative));
+            if (Path.IsPathRooted(relative) || !target.StartsWith(home, StringComparison.Ordinal))
+            {
+                throw new ArgumentException($"'{relative}' is not a path inside HOME", nameof(files));
+            }
+
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(source, target, overwrite: true);
+        }
     }
 
     /// <summary>Writes the prompt file (creating the folder) and returns its path.</summary>

@@ -21,6 +21,7 @@ public sealed class HostAgentProcesses(IOptions<OrchestratorOptions> options) : 
         var settings = options.Value;
         var folder = AgentFolder.For(settings.FullDataDir, request.AgentId);
         folder.CreateScratch(request.FreshHome);
+        folder.PlaceInHome(request.HomeFiles);
 
         var tail = request.Tail is { } kept ? new OutputTail(kept) : null;
         var onLine = request.OnLine;

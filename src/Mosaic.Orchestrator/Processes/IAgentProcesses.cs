@@ -19,6 +19,12 @@ public sealed record AgentProcessRequest(
     /// <summary>Empty the agent's HOME before the start (Claude Code: nothing an earlier run planted there is read).</summary>
     public bool FreshHome { get; init; }
 
+    /// <summary>
+    /// Files placed into HOME after it is made fresh, by path relative to HOME (no "..", not rooted), from a file the
+    /// service kept: what the run may read of earlier runs (Claude Code's transcript of the session it continues).
+    /// </summary>
+    public IReadOnlyDictionary<string, string> HomeFiles { get; init; } = new Dictionary<string, string>();
+
     /// <summary>Sees each output line as it is written, on a reader's thread.</summary>
     public OutputLineHandler? OnLine { get; init; }
 

@@ -3,13 +3,18 @@ using Mosaic.Orchestrator.Processes;
 
 namespace Mosaic.Orchestrator.Runtimes;
 
-/// <summary>Everything a runtime needs for one attempt. Runtimes start their processes through IAgentProcesses and must not assume they run on the host.</summary>
+/// <summary>
+/// Everything a runtime needs for one run. <see cref="ContinueSession"/>: the session id (from an earlier run's
+/// report) whose conversation this run continues, when the runtime can; a runtime that cannot starts afresh.
+/// </summary>
+/// <remarks>Runtimes start their processes through IAgentProcesses and must not assume they run on the host.</remarks>
 public sealed record AgentRunContext(
     AgentRecord Agent,
     string WorkspacePath,
     AgentFolder Folder,
     string Prompt,
-    Func<ProcessInfo, Task> OnProcessStarted);
+    Func<ProcessInfo, Task> OnProcessStarted,
+    string? ContinueSession = null);
 
 /// <summary>How a run ended (succeeded when <see cref="Failure"/> is null; the failure carries its retry policy), and what the runtime reported about it.</summary>
 public sealed record RuntimeResult(int? ExitCode, Failure? Failure = null, AgentRunReport? Report = null)

@@ -2,13 +2,18 @@ using Mosaic.Orchestrator.Runtimes;
 
 namespace Mosaic.Orchestrator.Agents.Steps;
 
-/// <summary>The agent runs in its workspace with the attempt's prompt (the task, or a fix); what the run reported is kept.</summary>
+/// <summary>
+/// The agent runs in its workspace with the attempt's prompt (the task, or a fix); what the run reported is kept. A fix
+/// run continues the session of the agent's run before it, so the agent keeps its context.
+/// </summary>
 public sealed class RunAgentStep(IAgentRuntime runtime) : IAttemptStep
 {
     public async Task<StepResult> RunAsync(LeasedAttempt attempt, CancellationToken cancellationToken)
     {
-        var result = await runtime.RunAsync(attempt.RunContext(attempt.Prompt, attempt.Agent.AgentType), cancellationToken);
+        var continued = attempt.Round > 0 ? attempt.AgentSession : null;
+        var result = await runtime.RunAsync(attempt.RunContext(attempt.Prompt, attempt.Agent.AgentType, continued), cancellationToken);
         attempt.ExitCode = result.ExitCode;
+        attempt.AgentSession = result.Report?.SessionId ?? attempt.AgentSession;
         if (result.Report is { } report)
         {
             await attempt.RecordRunAsync(report);

@@ -61,11 +61,16 @@ public sealed partial class ClaudeCodeRuntime(
         }
 
         var stream = new ClaudeStream(time);
-        var request = new AgentProcessRequest(agent.AgentId, agent.TaskId, path, Arguments(claude.ProfileFor(agent.AgentType), context.Prompt), context.WorkspacePath, context.Folder.AttemptLog(agent.Attempt))
+        // Continue the session only when its transcript was kept; otherwise the run starts a new one.
+        var transcript = ClaudeSessions.HomeFilesOf(context.Folder, context.ContinueSession);
+        var continued = transcript.Count > 0 ? context.ContinueSession : null;
+        var request = new AgentProcessRequest(agent.AgentId, agent.TaskId, path, Arguments(claude.ProfileFor(agent.AgentType), context.Prompt, continued), context.WorkspacePath, context.Folder.AttemptLog(agent.Attempt))
         {
             Environment = BuildEnvironment(claude),
-            // A fresh HOME for every run: whatever an earlier run or a gate command left there (settings, hooks) is gone.
+            // A fresh HOME for every run: whatever an earlier run or a gate command left there (settings, hooks) is gone;
+            // only the transcript of the session it continues is put back.
             FreshHome = true,
+            HomeFiles = transcript,
             OnLine = (line, standardError) =>
             {
                 if (standardError)
@@ -101,6 +106,7 @@ public sealed partial class ClaudeCodeRuntime(
             await watch;
         }
 
+        ClaudeSessions.Keep(context.Folder, stream.SessionId);
         outcome.ThrowIfStopped(cancellationToken);
         var result = ClaudeOutcome.Classify(stream.Result, outcome.ExitCode, watchdog, outcome.Tail?.Trim(), claude.IdleTimeout);
         if (watchdog != Watchdog.None)
@@ -108,7 +114,7 @@ public sealed partial class ClaudeCodeRuntime(
             LogWatchdog(logger, agent.AgentId, watchdog, outcome.SignalledPids.Count);
         }
 
-        return result with { Report = stream.Snapshot(agent.Attempt) };
+        return result with { Report = stream.Snapshot(agent.Attempt) with { ContinuedSession = continued } };
     }
 
     /// <summary>
@@ -117,7 +123,7 @@ public sealed partial class ClaudeCodeRuntime(
     /// file is loaded (not the repository's, not one in HOME: the agent's own earlier run could have planted one that
     /// widens permissions, adds hooks or points the CLI at another API), and no MCP servers.
     /// </summary>
-    public static IReadOnlyList<string> Arguments(ClaudeAgentProfile profile, string prompt)
+    public static IReadOnlyList<string> Arguments(ClaudeAgentProfile profile, string prompt, string? continueSession = null)
     {
         var arguments = new List<string>
         {
@@ -142,6 +148,11 @@ public sealed partial class ClaudeCodeRuntime(
         if (profile.MaxBudgetUsd is { } budget)
         {
             arguments.AddRange(["--max-budget-usd", budget.ToString(CultureInfo.InvariantCulture)]);
+        }
+
+        if (continueSession is not null)
+        {
+            arguments.AddRange(["--resume", continueSession]);
         }
 
         arguments.AddRange(["-p", "--", prompt]);

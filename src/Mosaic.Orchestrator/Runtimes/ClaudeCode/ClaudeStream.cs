@@ -49,6 +49,18 @@ public sealed class ClaudeStream(TimeProvider time)
         }
     }
 
+    /// <summary>The session the CLI reported (its init line, then the result line).</summary>
+    public string? SessionId
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _sessionId;
+            }
+        }
+    }
+
     public ClaudeResult? Result
     {
         get

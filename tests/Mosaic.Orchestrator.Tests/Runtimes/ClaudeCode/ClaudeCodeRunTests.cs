@@ -78,6 +78,37 @@ public sealed class ClaudeCodeRunTests
     }
 
     [Fact]
+    public async Task A_fix_run_after_a_failing_gate_continues_the_same_conversation()
+    {
+        await using var api = await FakeMessagesApi.StartAsync();
+        await using var host = await StartAsync(api);
+        var remote = GitRemote.Create("claude-fix");
+        remote.CommitFiles("main", new Dictionary<string, string> { [".mosaic/gates.yml"] = "gates:\n  tests: \"test -f fixed.txt\"\n" }, "declare the tests gate");
+        var id = await host.SpawnAsync("T-claude-fix", repository: remote.Bare);
+        var worktree = await host.WorktreeOfAsync(id);
+        api.Then(
+            new FakeReply.ToolUse("Write", new { file_path = Path.Combine(worktree, "first.txt"), content = "first\n" }),
+            new FakeReply.Text("I wrote first.txt."),
+            new FakeReply.ToolUse("Write", new { file_path = Path.Combine(worktree, "fixed.txt"), content = "fixed\n" }),
+            new FakeReply.Text("I wrote fixed.txt."));
+
+        var status = await EndOfAsync(host, id);
+
+        Assert.True(status.GetProperty("status").GetString() == "completed", Explain(status));
+        var gates = status.GetProperty("gates").EnumerateArray().Where(g => g.GetProperty("gate").GetString() == "tests").ToList();
+        Assert.Equal(["failed", "passed"], gates.Select(g => g.GetProperty("status").GetString()));
+        // The fix run's first request carries the first run's conversation: its answer and the task before it.
+        var requests = api.Requests;
+        Assert.Equal(4, requests.Count);
+        Assert.Contains("I wrote first.txt.", requests[2].MessageText);
+        Assert.Contains("rejected it", requests[2].MessageText);
+        Assert.True(requests[2].Body.GetProperty("messages").GetArrayLength() > requests[0].Body.GetProperty("messages").GetArrayLength());
+        var run = status.GetProperty("run");
+        Assert.Equal(run.GetProperty("continuedSession").GetString(), run.GetProperty("sessionId").GetString());
+        Assert.Equal("first\n", remote.Show(status.GetProperty("branch").GetString()!, "first.txt"));
+    }
+
+    [Fact]
     public async Task A_bash_tool_call_runs_in_the_worktree_and_its_output_goes_back_to_the_model()
     {
         await using var api = await FakeMessagesApi.StartAsync(

@@ -1,0 +1,58 @@
+using Mosaic.Orchestrator.Processes;
+using Mosaic.Orchestrator.Runtimes.ClaudeCode;
+using Mosaic.Orchestrator.Tests.Support;
+
+namespace Mosaic.Orchestrator.Tests.Runtimes.ClaudeCode;
+
+/// <summary>A session's transcript outlives the fresh HOME of the next run, and nothing else does.</summary>
+public sealed class ClaudeSessionsTests
+{
+    [Fact]
+    public void A_kept_transcript_goes_back_into_the_same_place_in_a_fresh_home()
+    {
+        var folder = new AgentFolder(TempDirectory.Create("sessions"));
+        var session = Guid.NewGuid().ToString();
+        var transcript = Path.Combine(folder.Home, ".claude", "projects", "-tmp-work", $"{session}.jsonl");
+        Directory.CreateDirectory(Path.GetDirectoryName(transcript)!);
+        File.WriteAllText(transcript, "{\"type\":\"user\"}\n");
+
+        ClaudeSessions.Keep(folder, session);
+        folder.CreateScratch(freshHome: true);
+        Assert.False(File.Exists(transcript));
+        folder.PlaceInHome(ClaudeSessions.HomeFilesOf(folder, session));
+
+        Assert.Equal("{\"type\":\"user\"}\n", File.ReadAllText(transcript));
+    }
+
+    [Fact]
+    public void A_link_planted_as_the_transcript_and_a_session_id_that_is_not_a_uuid_are_not_followed()
+    {
+        var folder = new AgentFolder(TempDirectory.Create("sessions-hostile"));
+        var session = Guid.NewGuid().ToString();
+        var projects = Path.Combine(folder.Home, ".claude", "projects", "p");
+        Directory.CreateDirectory(projects);
+        var outside = Path.Combine(TempDirectory.Create("outside"), "secret.txt");
+        File.WriteAllText(outside, "not the agent's");
+        File.CreateSymbolicLink(Path.Combine(projects, $"{session}.jsonl"), outside);
+
+        ClaudeSessions.Keep(folder, session);
+        ClaudeSessions.Keep(folder, "../../etc");
+
+        Assert.Empty(ClaudeSessions.HomeFilesOf(folder, session));
+        Assert.Empty(ClaudeSessions.HomeFilesOf(folder, "../../etc"));
+        Assert.False(Directory.Exists(folder.Sessions) && Directory.EnumerateFiles(folder.Sessions, "*", SearchOption.AllDirectories).Any());
+    }
+
+    [Fact]
+    public void Home_files_must_stay_inside_home()
+    {
+        var folder = new AgentFolder(TempDirectory.Create("home-files"));
+        folder.CreateScratch();
+        var source = Path.Combine(folder.Root, "x");
+        File.WriteAllText(source, "x");
+
+        Assert.Throws<ArgumentException>(() => folder.PlaceInHome(new Dictionary<string, string> { ["../escaped"] = source }));
+        Assert.Throws<ArgumentException>(() => folder.PlaceInHome(new Dictionary<string, string> { ["/etc/escaped"] = source }));
+        Assert.False(File.Exists(Path.Combine(folder.Root, "escaped")));
+    }
+}
