@@ -134,6 +134,9 @@ public static class AgentEventTypes
     /// <summary>A gate's verdict; no state change goes with it.</summary>
     public const string Gate = "agent.gate";
 
+    /// <summary>Where the work of an attempt that ended badly was kept, or why it was not.</summary>
+    public const string Wip = "agent.wip";
+
     /// <summary>Throttled news from a running agent (messages, tool calls); no state change goes with it.</summary>
     public const string Progress = "agent.progress";
 }

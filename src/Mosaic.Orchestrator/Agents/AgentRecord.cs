@@ -72,6 +72,13 @@ public sealed record AgentRecord
     /// </summary>
     public IReadOnlyList<string>? PushedCommits { get; init; }
 
+    /// <summary>Where the work of an attempt that ended badly was kept (WIP_BRANCH_TEMPLATE), and its commit.</summary>
+    public string? WipBranch { get; init; }
+    public string? WipCommit { get; init; }
+
+    /// <summary>Why an attempt's work was not kept on a WIP branch (secrets found in it, a refused push).</summary>
+    public string? WipError { get; init; }
+
     /// <summary>Files on which the branch conflicts with the latest base (the run then fails with reason conflict).</summary>
     public IReadOnlyList<string>? Conflicts { get; init; }
     /// <summary>Secrets found in the agent's commits (redacted: rule, file, line, commit, preview, fingerprint); the run then failed.</summary>

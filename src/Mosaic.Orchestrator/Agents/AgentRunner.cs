@@ -8,7 +8,7 @@ namespace Mosaic.Orchestrator.Agents;
 /// This is the attempt's boundary: whatever broke inside is logged here once and ends the attempt as a failure.
 /// At this point the task may have run before (delivery is at least once); a retry starts from a fresh workspace.
 /// </summary>
-public sealed partial class AgentRunner(LeasedAttempts attempts, AttemptPipeline pipeline, IAgentStore store, AgentCleanup cleanup, ILogger<AgentRunner> logger)
+public sealed partial class AgentRunner(LeasedAttempts attempts, AttemptPipeline pipeline, WipKeeper wip, IAgentStore store, AgentCleanup cleanup, ILogger<AgentRunner> logger)
 {
     public async Task RunAsync(AgentRecord leased, ActiveRun run)
     {
@@ -44,6 +44,12 @@ public sealed partial class AgentRunner(LeasedAttempts attempts, AttemptPipeline
             {
                 crash = ex;
                 LogAttemptCrashed(logger, ex, leased.AgentId);
+            }
+
+            // Work never lost: an attempt that ended badly keeps what it did on its WIP branch before its end is written.
+            if (failure is not null || crash is not null || run.Reason is not null)
+            {
+                await wip.KeepAsync(attempt);
             }
 
             try

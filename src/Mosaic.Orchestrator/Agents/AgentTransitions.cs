@@ -19,14 +19,33 @@ public sealed partial class AgentTransitions(IAgentStore store, AgentEvents even
     /// stores and publishes the event of the new status; <paramref name="eventType"/> names an event for a change that
     /// keeps the status (a retry, a gate verdict). <paramref name="eventData"/> builds the event's data from the new record.
     /// </summary>
-    public async Task<AgentRecord> ChangeAsync(
+    public Task<AgentRecord> ChangeAsync(
         Guid agentId,
         Func<AgentRecord, AgentRecord> change,
         CancellationToken cancellationToken,
         TaskLease? fence = null,
         Func<AgentRecord, object?>? eventData = null,
         DateTimeOffset? leaseExpiredBefore = null,
-        string? eventType = null)
+        string? eventType = null) =>
+        WriteAsync(agentId, change, fence, eventData, leaseExpiredBefore, eventType, ended: false, cancellationToken);
+
+    /// <summary>
+    /// A note on an agent that has ended, such as where its last attempt's work was kept: its status stays (any other
+    /// change of an ended agent is refused as before), with the event <paramref name="eventType"/>.
+    /// </summary>
+    public Task<AgentRecord> AnnotateEndedAsync(Guid agentId, Func<AgentRecord, AgentRecord> note, string eventType, Func<AgentRecord, object?> eventData,
+        CancellationToken cancellationToken) =>
+        WriteAsync(agentId, a => note(a) with { Status = a.Status }, null, eventData, null, eventType, ended: true, cancellationToken);
+
+    private async Task<AgentRecord> WriteAsync(
+        Guid agentId,
+        Func<AgentRecord, AgentRecord> change,
+        TaskLease? fence,
+        Func<AgentRecord, object?>? eventData,
+        DateTimeOffset? leaseExpiredBefore,
+        string? eventType,
+        bool ended,
+        CancellationToken cancellationToken)
     {
         for (var race = 0; race < MaxRaces; race++)
         {
@@ -47,8 +66,9 @@ public sealed partial class AgentTransitions(IAgentStore store, AgentEvents even
             {
                 AgentLifecycle.EnsureCanMove(agentId, current.Status, next.Status);
             }
-            else if (!current.IsLive)
+            else if (current.IsLive == ended)
             {
+                // An ended agent takes notes only; a note is only for an ended agent.
                 throw new IllegalTransitionException(agentId, current.Status, next.Status);
             }
 

@@ -35,11 +35,12 @@ public sealed partial class AgentWorker(
             await claim.FirstHeld.WaitAsync(stoppingToken);
             await recovery.RecoverOrphansAsync(stoppingToken);
         }
-        catch (OperationCanceledException)
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
         {
+            // Stopping, or the host is gone (a start that failed after this began disposes the store under it).
             return;
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex)
         {
             LogRecoveryFailed(logger, ex); // serve anyway: expired leases are swept below, leftovers cleaned on a later start
         }
@@ -69,6 +70,10 @@ public sealed partial class AgentWorker(
 
                     runs.Start(leased.AgentId, run => runner.RunAsync(leased, run), signal.Notify);
                 }
+            }
+            catch (ObjectDisposedException)
+            {
+                return; // the host is gone: a start that failed (its port taken, say) disposes the store under the loop
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {

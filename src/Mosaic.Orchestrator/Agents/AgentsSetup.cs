@@ -31,6 +31,7 @@ public static class AgentsSetup
         services.AddSingleton<IAttemptStep, PushStep>();
         services.AddSingleton<AttemptPipeline>();
 
+        services.AddSingleton<WipKeeper>();
         services.AddSingleton<AgentRunner>();
         services.AddSingleton<LeaseRecovery>();
         services.AddHostedService<AgentWorker>();

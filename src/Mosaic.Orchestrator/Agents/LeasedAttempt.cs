@@ -83,9 +83,34 @@ public sealed partial class LeasedAttempt : IAsyncDisposable
         string? eventType = null, Func<AgentRecord, object?>? eventData = null) =>
         Agent = await _transitions.ChangeAsync(AgentId, change, cancellationToken, _lease, eventData, eventType: eventType);
 
+    /// <summary>Whether this attempt got its workspace (and so may have work worth keeping).</summary>
+    public bool Started { get; private set; }
+
     /// <summary>The workspace is ready: the agent is running here.</summary>
-    public Task<AgentRecord> StartAsync(Workspace workspace) =>
-        WriteAsync(a => AgentLifecycle.Started(a, workspace, _node, _time.GetUtcNow()), Token);
+    public async Task<AgentRecord> StartAsync(Workspace workspace)
+    {
+        var started = await WriteAsync(a => AgentLifecycle.Started(a, workspace, _node, _time.GetUtcNow()), Token);
+        Started = true;
+        return started;
+    }
+
+    /// <summary>
+    /// Where this attempt's work was kept (<paramref name="branch"/>, <paramref name="commit"/>) or why it was not
+    /// (<paramref name="error"/>), with agent.wip. After a kill the record has ended: it is written as a note then.
+    /// </summary>
+    public async Task RecordWipAsync(string? branch, string? commit, string? error)
+    {
+        AgentRecord Note(AgentRecord a) => error is null ? a with { WipBranch = branch, WipCommit = commit, WipError = null } : a with { WipError = error };
+        object Data(AgentRecord a) => new { wipBranch = branch, wipCommit = commit, error };
+        try
+        {
+            await WriteAsync(Note, CancellationToken.None, AgentEventTypes.Wip, Data);
+        }
+        catch (IllegalTransitionException)
+        {
+            Agent = await _transitions.AnnotateEndedAsync(AgentId, Note, AgentEventTypes.Wip, Data, CancellationToken.None);
+        }
+    }
 
     /// <summary>A gate's verdict on the record, with its agent.gate event.</summary>
     public Task<AgentRecord> RecordGateAsync(GateResult result) =>

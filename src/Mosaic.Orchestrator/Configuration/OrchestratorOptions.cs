@@ -141,6 +141,14 @@ public sealed class OrchestratorOptions
     [ConfigurationKeyName("GIT_AUTHOR_EMAIL"), Required]
     public string GitAuthorEmail { get; set; } = "orchestrator@mosaic.local";
 
+    /// <summary>An attempt that ends badly and changed something leaves its work on a WIP branch (after a secret scan).</summary>
+    [ConfigurationKeyName("WIP_ON_ABNORMAL_END")]
+    public bool WipOnAbnormalEnd { get; set; } = true;
+
+    /// <summary>The WIP branch: {branch} (the agent's own branch), and AGENT_BRANCH_TEMPLATE's placeholders.</summary>
+    [ConfigurationKeyName("WIP_BRANCH_TEMPLATE"), Required]
+    public string WipBranchTemplate { get; set; } = "wip/{branch}";
+
     /// <summary>
     /// The contract's Docker sandbox. This build has none, so true refuses the start: an operator who asked for a
     /// sandbox must never get agents running as the service's own user instead.
@@ -220,6 +228,7 @@ public sealed class OrchestratorOptionsValidator : Microsoft.Extensions.Options.
         }
 
         failures.AddRange(Mosaic.Orchestrator.Workspaces.BranchTemplate.Check(options.AgentBranchTemplate));
+        failures.AddRange(Mosaic.Orchestrator.Workspaces.BranchTemplate.CheckWip(options.WipBranchTemplate));
 
         if (options.SandboxEnabled)
         {

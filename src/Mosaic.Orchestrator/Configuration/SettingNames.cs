@@ -15,15 +15,15 @@ public static partial class SettingNames
         [typeof(OrchestratorOptions), typeof(Runtimes.ClaudeCode.ClaudeCodeOptions), typeof(Gates.GateOptions)];
 
     /// <summary>
-    /// SPEC's names that this build does not read yet (the Docker sandbox, budgets, the model gateway, WIP branches,
-    /// retention): setting one is not a typo, so no warning names it, but it has no effect until its issue lands.
+    /// The contract's names that this build does not read (the Docker sandbox's but SANDBOX_ENABLED, budgets, the model
+    /// gateway, retention): setting one is not a typo, so no warning names it, but it has no effect.
     /// </summary>
     public static readonly IReadOnlyList<string> Reserved =
     [
-        "SANDBOX_ENABLED", "DOCKER_SOCKET", "SANDBOX_IMAGE", "SANDBOX_USER", "SANDBOX_MEMORY", "SANDBOX_CPUS", "SANDBOX_PIDS",
+        "DOCKER_SOCKET", "SANDBOX_IMAGE", "SANDBOX_USER", "SANDBOX_MEMORY", "SANDBOX_CPUS", "SANDBOX_PIDS",
         "SANDBOX_NETWORK", "SANDBOX_EGRESS_ALLOW", "SANDBOX_STOP_TIMEOUT_SECONDS", "MODEL_GATEWAY", "AGENT_MAX_COST_USD",
         "TASK_MAX_COST_USD", "DAILY_MAX_COST_USD", "MODEL_PRICES", "RATE_LIMIT_PARKING", "RATE_LIMIT_MAX_WAIT_MINUTES",
-        "WIP_ON_ABNORMAL_END", "WIP_BRANCH_TEMPLATE", "RETENTION_DAYS",
+        "RETENTION_DAYS",
     ];
 
     private static readonly Lazy<Dictionary<string, string>> ByProperty = new(() =>

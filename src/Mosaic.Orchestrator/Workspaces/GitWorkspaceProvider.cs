@@ -136,19 +136,37 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider, IWorkspaceInspect
         };
     }
 
-    public async Task PushAsync(AgentRecord agent, CancellationToken cancellationToken)
+    public Task PushAsync(AgentRecord agent, CancellationToken cancellationToken) =>
+        PushBranchAsync(agent, BranchFor(agent), agent.HeadCommit ?? throw new InvalidOperationException("the agent has no head commit"),
+            agent.PushedCommits ?? [], cancellationToken);
+
+    public string WipBranchFor(AgentRecord agent) => BranchTemplate.Render(_settings.WipBranchTemplate, agent, BranchFor(agent));
+
+    public async Task<string> PushWipAsync(AgentRecord agent, string commit, CancellationToken cancellationToken)
     {
+        var branch = WipBranchFor(agent);
+        await PushBranchAsync(agent, branch, commit, agent.WipCommit is { } earlier ? [earlier] : [], cancellationToken);
+        return branch;
+    }
+
+    /// <summary>
+    /// Pushes <paramref name="head"/> to one of the agent's own branches. What the last fetch saw there may be replaced
+    /// only when this agent put it there (<paramref name="ownCommits"/>: an earlier attempt's push); otherwise the
+    /// branch must be absent. The lease also refuses if anyone moved it since that fetch.
+    /// </summary>
+    private async Task PushBranchAsync(AgentRecord agent, string branch, string head, IReadOnlyList<string> ownCommits, CancellationToken cancellationToken)
+    {
+        if (BranchName.Check(branch) is { } invalid)
+        {
+            throw new GitException($"'{branch}' is not a valid branch name: {invalid}", FailureReason.BadBranchTemplate);
+        }
+
         var cache = CacheFor(agent.Context.Repository);
-        var branch = BranchFor(agent);
-        var head = agent.HeadCommit ?? throw new InvalidOperationException("the agent has no head commit");
         var push = await WithRepositoryLockAsync(cache, async () =>
         {
-            // The branch is this agent's alone. What the last fetch saw there may be replaced only when this agent
-            // put it there (an earlier attempt's push); otherwise the branch must be absent. The lease also refuses
-            // if anyone moved it since that fetch.
             var seen = await _git.RunAsync(cache, ["rev-parse", "--verify", "--quiet", $"refs/remotes/origin/{branch}"], cancellationToken);
             var current = seen.Succeeded ? seen.Output.Trim() : "";
-            if (current.Length > 0 && !(agent.PushedCommits ?? []).Contains(current, StringComparer.Ordinal))
+            if (current.Length > 0 && !ownCommits.Contains(current, StringComparer.Ordinal))
             {
                 throw new GitException($"the remote's {branch} holds {current[..Math.Min(12, current.Length)]}, which this agent did not push; refusing to replace it", FailureReason.PushRejected);
             }
