@@ -16,6 +16,20 @@ public sealed record AgentContext(
     IReadOnlyList<string> WorkItems,
     IReadOnlyList<string> Skills);
 
+/// <summary>
+/// Where a resumed agent starts: the earlier agent's work on its WIP branch (and the base that work was made on), the
+/// session of its conversation, why it stopped, and what the operator adds.
+/// </summary>
+public sealed record ResumePoint(
+    Guid AgentId,
+    string WipBranch,
+    string WipCommit,
+    string BaseCommit,
+    string? SessionId,
+    string? Reason,
+    string? Error,
+    string? Instructions);
+
 /// <summary>The worker instance holding a task; the token fences writes from a worker that lost it.</summary>
 public sealed record TaskLease(string Owner, string Token);
 
@@ -78,6 +92,13 @@ public sealed record AgentRecord
 
     /// <summary>Why an attempt's work was not kept on a WIP branch (secrets found in it, a refused push).</summary>
     public string? WipError { get; init; }
+
+    /// <summary>The session of the agent's own last run (not an AI review's): what a fix run or a resume continues.</summary>
+    public string? AgentSessionId { get; init; }
+
+    /// <summary>The agent whose stopped work this one continues (POST /agents/{id}/resume), and where it starts.</summary>
+    public Guid? ResumedFrom { get; init; }
+    public ResumePoint? Resume { get; init; }
 
     /// <summary>Files on which the branch conflicts with the latest base (the run then fails with reason conflict).</summary>
     public IReadOnlyList<string>? Conflicts { get; init; }

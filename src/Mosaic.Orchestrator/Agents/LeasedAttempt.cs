@@ -66,8 +66,6 @@ public sealed partial class LeasedAttempt : IAsyncDisposable
     /// <summary>The exit code of the agent's last run, if it ran.</summary>
     public int? ExitCode { get; set; }
 
-    /// <summary>The session of the agent's own last run (not the AI review's): a fix run continues it.</summary>
-    public string? AgentSession { get; set; }
 
     public void SetTask(string prompt) => Prompt = prompt;
 
@@ -118,11 +116,13 @@ public sealed partial class LeasedAttempt : IAsyncDisposable
             _ => new { gate = result.Gate, phase = result.Phase, status = result.Status, passed = result.Passed, durationMs = result.DurationMs, round = result.Round, message = result.Message, coveragePercent = result.CoveragePercent });
 
     /// <summary>What a run reported; kept whatever happens next, since what it cost is worth knowing however the attempt ends.</summary>
-    public Task<AgentRecord> RecordRunAsync(AgentRunReport report) =>
+    /// <paramref name="agentsOwn"/>: the agent's own run (not the AI review's), whose session a fix run or a resume continues.
+    public Task<AgentRecord> RecordRunAsync(AgentRunReport report, bool agentsOwn = false) =>
         WriteAsync(a => a with
         {
             Run = report,
             TotalCostUsd = report.CostUsd is { } cost ? (a.TotalCostUsd ?? 0) + cost : a.TotalCostUsd,
+            AgentSessionId = agentsOwn ? report.SessionId ?? a.AgentSessionId : a.AgentSessionId,
         }, CancellationToken.None);
 
     /// <summary>Where a run of the runtime happens, as <paramref name="asType"/>; its process start is recorded so kills and restarts find it.</summary>

@@ -18,27 +18,46 @@ public sealed partial class SpawnService(ITaskQueue queue, AgentEvents events, Q
         _ => GateProfile.Standard,
     };
 
-    public async Task<EnqueueResult> SpawnAsync(SpawnCommand command, string actor, CancellationToken cancellationToken)
+    public Task<EnqueueResult> SpawnAsync(SpawnCommand command, string actor, CancellationToken cancellationToken) =>
+        EnqueueAsync(NewAgent(command, actor), actor, cancellationToken);
+
+    /// <summary>
+    /// A new agent for the task of <paramref name="earlier"/> (failed or killed, with its work on a WIP branch), which
+    /// starts from that work and, where the runtime can, from its conversation.
+    /// </summary>
+    public Task<EnqueueResult> ResumeAsync(AgentRecord earlier, string? instructions, string actor, CancellationToken cancellationToken)
+    {
+        var command = new SpawnCommand(earlier.TaskId, earlier.AgentType, earlier.GateProfile, earlier.Priority, earlier.Context, earlier.CustomGates);
+        var agent = NewAgent(command, actor) with
+        {
+            ResumedFrom = earlier.AgentId,
+            Resume = new ResumePoint(earlier.AgentId, earlier.WipBranch!, earlier.WipCommit!, earlier.BaseCommit!, earlier.AgentSessionId,
+                earlier.Reason, earlier.Error, instructions),
+        };
+        return EnqueueAsync(agent, actor, cancellationToken);
+    }
+
+    private AgentRecord NewAgent(SpawnCommand command, string actor) => new()
+    {
+        // Version 7: time-ordered, so new ids land at the end of the id index instead of a random page.
+        AgentId = Guid.CreateVersion7(time.GetUtcNow()),
+        TaskId = command.TaskId,
+        AgentType = command.AgentType,
+        GateProfile = command.GateProfile ?? DefaultProfile(command.AgentType),
+        CustomGates = command.Gates,
+        Priority = command.Priority,
+        Context = command.Context,
+        Status = AgentLifecycle.FirstStatus,
+        TaskState = AgentLifecycle.FirstTaskState,
+        SpawnedAt = time.GetUtcNow(),
+        MaxAttempts = options.Value.TaskMaxAttempts,
+        SpawnedBy = actor,
+    };
+
+    private async Task<EnqueueResult> EnqueueAsync(AgentRecord agent, string actor, CancellationToken cancellationToken)
     {
         var settings = options.Value;
-        var agent = new AgentRecord
-        {
-            // Version 7: time-ordered, so new ids land at the end of the id index instead of a random page.
-            AgentId = Guid.CreateVersion7(time.GetUtcNow()),
-            TaskId = command.TaskId,
-            AgentType = command.AgentType,
-            GateProfile = command.GateProfile ?? DefaultProfile(command.AgentType),
-            CustomGates = command.Gates,
-            Priority = command.Priority,
-            Context = command.Context,
-            Status = AgentLifecycle.FirstStatus,
-            TaskState = AgentLifecycle.FirstTaskState,
-            SpawnedAt = time.GetUtcNow(),
-            MaxAttempts = settings.TaskMaxAttempts,
-            SpawnedBy = actor,
-        };
-
-        var spawned = events.Create(AgentEventTypes.Spawned, agent, new { agentType = agent.AgentType, priority = agent.Priority, gateProfile = agent.GateProfile });
+        var spawned = events.Create(AgentEventTypes.Spawned, agent, new { agentType = agent.AgentType, priority = agent.Priority, gateProfile = agent.GateProfile, resumedFrom = agent.ResumedFrom });
         var result = await queue.EnqueueAsync(agent, settings.MaxQueuedTasks, spawned, cancellationToken);
         if (result.Outcome == EnqueueOutcome.Enqueued)
         {

@@ -30,6 +30,7 @@ public sealed record AgentView(
     string? WipBranch,
     string? WipCommit,
     string? WipError,
+    Guid? ResumedFrom,
     IReadOnlyList<string>? Conflicts,
     double? TotalCostUsd,
     AgentRunReport? Run,
@@ -41,7 +42,7 @@ public sealed record AgentView(
         a.AgentId, a.TaskId, a.AgentType, a.Status, a.SpawnedAt, a.StartedAt, a.CompletedAt, a.Error, a.Reason,
         a.GateProfile, a.Priority, a.TaskState, a.Attempt, a.MaxAttempts, a.NextAttemptAt, a.ExitCode,
         a.Context with { Repository = Workspaces.RepositoryAddress.Redact(a.Context.Repository) }, a.SpawnedBy,
-        a.Node, a.Branch, a.BaseCommit, a.HeadCommit, a.Pushed, a.WipBranch, a.WipCommit, a.WipError, a.Conflicts, a.TotalCostUsd, a.Run, a.CustomGates, a.Gates, a.SecretFindings);
+        a.Node, a.Branch, a.BaseCommit, a.HeadCommit, a.Pushed, a.WipBranch, a.WipCommit, a.WipError, a.ResumedFrom, a.Conflicts, a.TotalCostUsd, a.Run, a.CustomGates, a.Gates, a.SecretFindings);
 }
 
 public sealed record SpawnResponse(Guid AgentId, string Status);

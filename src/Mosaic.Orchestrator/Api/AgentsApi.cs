@@ -20,6 +20,7 @@ public static class AgentsApi
         agents.MapGet("/", List).RequireRateLimiting(RateLimits.Reads);
         agents.MapGet("/{agentId}/status", Status).RequireRateLimiting(RateLimits.Reads);
         agents.MapPost("/{agentId}/kill", Kill).RequireRateLimiting(RateLimits.Kills);
+        agents.MapPost("/{agentId}/resume", ResumeEndpoint.Resume).RequireRateLimiting(RateLimits.Writes);
         agents.MapPost("/kill-all", KillAll).RequireRateLimiting(RateLimits.Kills);
         agents.MapGet("/events", EventStream.StreamAsync).RequireRateLimiting(RateLimits.Reads);
         agents.MapGet("/queue/stats", QueueStats).RequireRateLimiting(RateLimits.Reads);
@@ -50,28 +51,46 @@ public static class AgentsApi
         }
 
         // After validation: a 503 then means "this request is fine, the service cannot run it now".
-        if (await readiness.FailingAsync(cancellationToken) is { Count: > 0 } failing)
+        if (await NotReadyAsync(http, readiness, cancellationToken) is { } notReady)
         {
-            http.Response.Headers.RetryAfter = ((int)SpawnReadiness.RetryAfter.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Not ready to run agents",
-                detail: $"Not ready to run agents: {string.Join("; ", failing.Select(f => $"{f.Key}: {f.Value}"))}. Nothing was queued; GET /health/ready shows every check.",
-                extensions: new Dictionary<string, object?> { ["failing"] = failing.Keys.ToArray(), ["checks"] = failing });
+            return notReady;
         }
 
         var result = await spawner.SpawnAsync(command, ApiKeyAuthentication.ActorOf(http), cancellationToken);
+        return NotQueued(http, result, command.TaskId, settings) is { } refused
+            ? refused
+            : TypedResults.Accepted($"/agents/{result.Agent!.AgentId}/status", new SpawnResponse(result.Agent.AgentId, "spawning"));
+    }
+
+    /// <summary>503 with the failing checks while git or the agent runtime cannot run agents; null when they can.</summary>
+    internal static async Task<ProblemHttpResult?> NotReadyAsync(HttpContext http, SpawnReadiness readiness, CancellationToken cancellationToken)
+    {
+        if (await readiness.FailingAsync(cancellationToken) is not { Count: > 0 } failing)
+        {
+            return null;
+        }
+
+        http.Response.Headers.RetryAfter = ((int)SpawnReadiness.RetryAfter.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Not ready to run agents",
+            detail: $"Not ready to run agents: {string.Join("; ", failing.Select(f => $"{f.Key}: {f.Value}"))}. Nothing was queued; GET /health/ready shows every check.",
+            extensions: new Dictionary<string, object?> { ["failing"] = failing.Keys.ToArray(), ["checks"] = failing });
+    }
+
+    /// <summary>409 when the task has a live agent, 429 when the queue is full; null when the agent was queued.</summary>
+    internal static ProblemHttpResult? NotQueued(HttpContext http, EnqueueResult result, string taskId, OrchestratorOptions settings)
+    {
         switch (result.Outcome)
         {
             case EnqueueOutcome.DuplicateLiveTask:
                 return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Conflict",
-                    detail: $"Task {command.TaskId} already has a live agent {result.ExistingAgentId}.",
+                    detail: $"Task {taskId} already has a live agent {result.ExistingAgentId}.",
                     extensions: new Dictionary<string, object?> { ["agentId"] = result.ExistingAgentId });
             case EnqueueOutcome.QueueFull:
                 http.Response.Headers.RetryAfter = settings.QueueFullRetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 return TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Queue full",
                     detail: $"{result.Waiting} tasks already wait (MAX_QUEUED_TASKS is {settings.MaxQueuedTasks}). Retry later.");
             default:
-                var agent = result.Agent!;
-                return TypedResults.Accepted($"/agents/{agent.AgentId}/status", new SpawnResponse(agent.AgentId, "spawning"));
+                return null;
         }
     }
 

@@ -64,10 +64,18 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider, IWorkspaceInspect
         {
             await FetchAsync(agent.Context.Repository, cache, cancellationToken);
             var baseCommit = await BaseCommitAsync(cache, agent.Context.Branch, cancellationToken);
+            // A resumed agent starts from the earlier agent's work, which stays measured against the base it was made on.
+            var start = baseCommit;
+            if (agent.Resume is { } resume)
+            {
+                start = await ResumeCommitAsync(cache, resume, cancellationToken);
+                baseCommit = resume.BaseCommit;
+            }
+
             // Removes what an earlier attempt left, and prunes a registration whose folder vanished (its agent deleted
             // it before a crash): `worktree add --force` alone still refuses that path, as the registration holds the branch.
             await RemoveWorktreeAsync(cache, worktree, cancellationToken);
-            await _git.RunCheckedAsync(cache, ["worktree", "add", "--force", "--quiet", "-B", branch, worktree, baseCommit], cancellationToken);
+            await _git.RunCheckedAsync(cache, ["worktree", "add", "--force", "--quiet", "-B", branch, worktree, start], cancellationToken);
             return new Workspace(worktree, branch, baseCommit);
         }, cancellationToken);
     }
@@ -292,6 +300,16 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider, IWorkspaceInspect
         var temporary = $"{path}.mosaic-{Guid.NewGuid():N}";
         await File.WriteAllTextAsync(temporary, config, cancellationToken);
         File.Move(temporary, path, overwrite: true);
+    }
+
+    /// <summary>The earlier agent's WIP commit, as origin has it on the WIP branch (just fetched), descending from its base.</summary>
+    private async Task<string> ResumeCommitAsync(string cache, ResumePoint resume, CancellationToken cancellationToken)
+    {
+        var onOrigin = await _git.RunAsync(cache, ["rev-parse", "--verify", "--quiet", $"refs/remotes/origin/{resume.WipBranch}^{{commit}}"], cancellationToken);
+        var fromBase = await _git.RunAsync(cache, ["merge-base", "--is-ancestor", resume.BaseCommit, resume.WipCommit], cancellationToken);
+        return onOrigin.Succeeded && onOrigin.Output.Trim() == resume.WipCommit && fromBase.Succeeded
+            ? resume.WipCommit
+            : throw new GitException($"the work to resume ({resume.WipCommit[..Math.Min(12, resume.WipCommit.Length)]} on {resume.WipBranch}) is no longer on origin", FailureReason.BadRepository);
     }
 
     private async Task<string> BaseCommitAsync(string cache, string branch, CancellationToken cancellationToken)

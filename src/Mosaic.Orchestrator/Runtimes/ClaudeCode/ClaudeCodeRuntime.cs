@@ -62,7 +62,7 @@ public sealed partial class ClaudeCodeRuntime(
 
         var stream = new ClaudeStream(time);
         // Continue the session only when its transcript was kept; otherwise the run starts a new one.
-        var transcript = ClaudeSessions.HomeFilesOf(context.Folder, context.ContinueSession);
+        var transcript = ClaudeSessions.HomeFilesOf(context.Folder, context.ContinueSession, context.WorkspacePath);
         var continued = transcript.Count > 0 ? context.ContinueSession : null;
         var request = new AgentProcessRequest(agent.AgentId, agent.TaskId, path, Arguments(claude.ProfileFor(agent.AgentType), context.Prompt, continued), context.WorkspacePath, context.Folder.AttemptLog(agent.Attempt))
         {

@@ -3,10 +3,11 @@ using Mosaic.Orchestrator.Processes;
 namespace Mosaic.Orchestrator.Runtimes.ClaudeCode;
 
 /// <summary>
-/// Claude Code keeps a session's conversation in HOME/.claude/projects/&lt;project&gt;/&lt;session id&gt;.jsonl, and every
-/// run gets a fresh HOME (nothing an earlier run planted there is read). So that a later run can continue the session
-/// (a fix run after a failing gate keeps its context, and does not pay to read the repository again), the transcript
-/// is kept in the agent's folder after each run and placed into the fresh HOME of the run that continues it.
+/// Claude Code keeps a session's conversation in HOME/.claude/projects/&lt;working directory, each character that is not
+/// a letter or digit made '-'&gt;/&lt;session id&gt;.jsonl, and every run gets a fresh HOME (nothing an earlier run planted
+/// there is read). So that a later run can continue the session (a fix run after a failing gate, or a resumed agent in
+/// a worktree of its own), the transcript is kept in the agent's folder after each run and placed into the fresh HOME
+/// of the run that continues it, under that run's working directory.
 /// </summary>
 public static class ClaudeSessions
 {
@@ -24,23 +25,29 @@ public static class ClaudeSessions
             return;
         }
 
-        var found = Directory.EnumerateFiles(projects, sessionId + ".jsonl", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint });
-        foreach (var transcript in found.Select(f => new FileInfo(f)).Where(f => f.LinkTarget is null && f.Length <= MaxTranscriptBytes))
+        var found = Directory.EnumerateFiles(projects, sessionId + ".jsonl", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint })
+            .Select(f => new FileInfo(f))
+            .Where(f => f.LinkTarget is null && f.Length <= MaxTranscriptBytes)
+            .OrderByDescending(f => f.LastWriteTimeUtc)
+            .FirstOrDefault();
+        if (found is not null)
         {
-            var target = Path.Combine(folder.Sessions, sessionId!, Path.GetRelativePath(folder.Home, transcript.FullName));
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            transcript.CopyTo(target, overwrite: true);
+            Directory.CreateDirectory(folder.Sessions);
+            found.CopyTo(KeptAt(folder, sessionId!), overwrite: true);
         }
     }
 
-    /// <summary>The kept transcript of the session as files for the next run's HOME; empty when none was kept.</summary>
-    public static IReadOnlyDictionary<string, string> HomeFilesOf(AgentFolder folder, string? sessionId)
-    {
-        var kept = Path.Combine(folder.Sessions, sessionId ?? "");
-        return IsSessionId(sessionId) && Directory.Exists(kept)
-            ? Directory.EnumerateFiles(kept, "*", SearchOption.AllDirectories).ToDictionary(f => Path.GetRelativePath(kept, f), f => f)
+    /// <summary>The kept transcript as a file for the HOME of a run in <paramref name="workingDirectory"/>; empty when none was kept.</summary>
+    public static IReadOnlyDictionary<string, string> HomeFilesOf(AgentFolder folder, string? sessionId, string workingDirectory) =>
+        IsSessionId(sessionId) && File.Exists(KeptAt(folder, sessionId!))
+            ? new Dictionary<string, string> { [Path.Combine(".claude", "projects", ProjectOf(workingDirectory), sessionId + ".jsonl")] = KeptAt(folder, sessionId!) }
             : None;
-    }
+
+    /// <summary>Claude Code's folder name for a working directory.</summary>
+    public static string ProjectOf(string workingDirectory) =>
+        new([.. Path.GetFullPath(workingDirectory).Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-')]);
+
+    private static string KeptAt(AgentFolder folder, string sessionId) => Path.Combine(folder.Sessions, sessionId + ".jsonl");
 
     /// <summary>Session ids are UUIDs; anything else is not used as a file name.</summary>
     private static bool IsSessionId(string? sessionId) => Guid.TryParse(sessionId, out _);

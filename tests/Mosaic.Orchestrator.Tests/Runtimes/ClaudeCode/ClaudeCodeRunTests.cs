@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text.Json;
 using Mosaic.Orchestrator.Processes;
 using Mosaic.Orchestrator.Tests.Support;
@@ -106,6 +107,42 @@ public sealed class ClaudeCodeRunTests
         var run = status.GetProperty("run");
         Assert.Equal(run.GetProperty("continuedSession").GetString(), run.GetProperty("sessionId").GetString());
         Assert.Equal("first\n", remote.Show(status.GetProperty("branch").GetString()!, "first.txt"));
+    }
+
+    [Fact]
+    public async Task A_resumed_agent_continues_the_conversation_of_the_agent_it_resumes()
+    {
+        await using var api = await FakeMessagesApi.StartAsync();
+        await using var host = await StartAsync(api, s => s["GATE_FIX_ATTEMPTS"] = "0");
+        var remote = GitRemote.Create("claude-resume");
+        remote.CommitFiles("main", new Dictionary<string, string> { [".mosaic/gates.yml"] = "gates:\n  tests: \"test -f fixed.txt\"\n" }, "declare the tests gate");
+        var first = await host.SpawnAsync("T-claude-resume", repository: remote.Bare);
+        var firstTree = await host.WorktreeOfAsync(first);
+        api.Then(
+            new FakeReply.ToolUse("Write", new { file_path = Path.Combine(firstTree, "first.txt"), content = "first\n" }),
+            new FakeReply.Text("I wrote first.txt."));
+        var stopped = await EndOfAsync(host, first);
+        Assert.True(stopped.GetProperty("reason").GetString() == "gate-failed:tests", Explain(stopped));
+        Assert.StartsWith("wip/", stopped.GetProperty("wipBranch").GetString());
+
+        using var resumed = await host.Client.PostAsync($"/agents/{first}/resume", null);
+        var second = (await resumed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("agentId").GetGuid();
+        var secondTree = await host.WorktreeOfAsync(second);
+        api.Then(
+            new FakeReply.ToolUse("Write", new { file_path = Path.Combine(secondTree, "fixed.txt"), content = "fixed\n" }),
+            new FakeReply.Text("I wrote fixed.txt."));
+        var status = await EndOfAsync(host, second);
+
+        Assert.True(status.GetProperty("status").GetString() == "completed", Explain(status));
+        // The new agent's first request carries the first agent's conversation, then why it stopped.
+        var requests = api.Requests;
+        Assert.Equal(4, requests.Count);
+        Assert.Contains("I wrote first.txt.", requests[2].MessageText);
+        Assert.Contains("which stopped: gate-failed:tests", requests[2].MessageText);
+        Assert.Equal(stopped.GetProperty("run").GetProperty("sessionId").GetString(), status.GetProperty("run").GetProperty("continuedSession").GetString());
+        var branch = status.GetProperty("branch").GetString()!;
+        Assert.Equal("first\n", remote.Show(branch, "first.txt"));
+        Assert.Equal("fixed\n", remote.Show(branch, "fixed.txt"));
     }
 
     [Fact]

@@ -8,20 +8,20 @@ namespace Mosaic.Orchestrator.Tests.Runtimes.ClaudeCode;
 public sealed class ClaudeSessionsTests
 {
     [Fact]
-    public void A_kept_transcript_goes_back_into_the_same_place_in_a_fresh_home()
+    public void A_kept_transcript_goes_into_a_fresh_home_under_the_next_runs_working_directory()
     {
         var folder = new AgentFolder(TempDirectory.Create("sessions"));
         var session = Guid.NewGuid().ToString();
-        var transcript = Path.Combine(folder.Home, ".claude", "projects", "-tmp-work", $"{session}.jsonl");
+        var transcript = Path.Combine(folder.Home, ".claude", "projects", "-tmp-work-agent-1", $"{session}.jsonl");
         Directory.CreateDirectory(Path.GetDirectoryName(transcript)!);
         File.WriteAllText(transcript, "{\"type\":\"user\"}\n");
 
         ClaudeSessions.Keep(folder, session);
         folder.CreateScratch(freshHome: true);
         Assert.False(File.Exists(transcript));
-        folder.PlaceInHome(ClaudeSessions.HomeFilesOf(folder, session));
+        folder.PlaceInHome(ClaudeSessions.HomeFilesOf(folder, session, "/tmp/work_trees/agent-2.x"));
 
-        Assert.Equal("{\"type\":\"user\"}\n", File.ReadAllText(transcript));
+        Assert.Equal("{\"type\":\"user\"}\n", File.ReadAllText(Path.Combine(folder.Home, ".claude", "projects", "-tmp-work-trees-agent-2-x", $"{session}.jsonl")));
     }
 
     [Fact]
@@ -38,8 +38,8 @@ public sealed class ClaudeSessionsTests
         ClaudeSessions.Keep(folder, session);
         ClaudeSessions.Keep(folder, "../../etc");
 
-        Assert.Empty(ClaudeSessions.HomeFilesOf(folder, session));
-        Assert.Empty(ClaudeSessions.HomeFilesOf(folder, "../../etc"));
+        Assert.Empty(ClaudeSessions.HomeFilesOf(folder, session, "/tmp/work"));
+        Assert.Empty(ClaudeSessions.HomeFilesOf(folder, "../../etc", "/tmp/work"));
         Assert.False(Directory.Exists(folder.Sessions) && Directory.EnumerateFiles(folder.Sessions, "*", SearchOption.AllDirectories).Any());
     }
 
