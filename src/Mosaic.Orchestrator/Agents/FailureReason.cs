@@ -40,6 +40,9 @@ public sealed record FailureReason(string Code, bool Transient = false, bool Fix
     public static readonly FailureReason AgentStalled = new("agent-stalled", Transient: true);
     public static readonly FailureReason SecretsDetected = new("secrets-detected");
 
+    /// <summary>An emergency stop refuses every push until the queue is resumed.</summary>
+    public static readonly FailureReason EmergencyStop = new("emergency-stop");
+
     /// <summary>A gate said no: the agent may fix it, unless the gate's own configuration is what is broken.</summary>
     public static FailureReason GateFailed(string gate, bool fixable = true) => new($"{GateFailedPrefix}{gate}", Fixable: fixable);
 

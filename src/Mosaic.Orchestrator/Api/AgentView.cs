@@ -49,6 +49,8 @@ public sealed record SpawnResponse(Guid AgentId, string Status);
 
 public sealed record MessageResponse(string Message);
 
+public sealed record EmergencyStopResponse(string Message, int Total, int Killed, int Failed, IReadOnlyList<Killswitch.KillError> Errors, Queue.QueueStats Stats);
+
 public sealed record KillAllResponse(string Message, int Total, int Killed, int Failed, IReadOnlyList<Killswitch.KillError> Errors);
 
 public sealed record AgentListResponse(IReadOnlyList<AgentView> Items, int Total, int Limit, int Offset);

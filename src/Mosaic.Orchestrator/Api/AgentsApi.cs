@@ -22,6 +22,7 @@ public static class AgentsApi
         agents.MapPost("/{agentId}/kill", Kill).RequireRateLimiting(RateLimits.Kills);
         agents.MapPost("/{agentId}/resume", ResumeEndpoint.Resume).RequireRateLimiting(RateLimits.Writes);
         agents.MapPost("/kill-all", KillAll).RequireRateLimiting(RateLimits.Kills);
+        agents.MapPost("/emergency-stop", EmergencyStop).RequireRateLimiting(RateLimits.Kills);
         agents.MapGet("/events", EventStream.StreamAsync).RequireRateLimiting(RateLimits.Reads);
         agents.MapGet("/queue/stats", QueueStats).RequireRateLimiting(RateLimits.Reads);
         agents.MapPost("/queue/pause", (IQueueAdmin admin, QueueSignal signal, TimeProvider time, HttpContext http, AuditTrail audit, CancellationToken ct) =>
@@ -174,8 +175,39 @@ public static class AgentsApi
     public static async Task<Ok<QueueStats>> QueueStats(IQueueAdmin admin, TimeProvider time, CancellationToken cancellationToken) =>
         TypedResults.Ok(await admin.GetStatsAsync(time.GetUtcNow(), cancellationToken));
 
+    /// <summary>
+    /// Refuses every push, pauses the queue and kills every live agent (each keeps its work on its WIP branch), until
+    /// POST /agents/queue/resume. Once begun it finishes, even if the caller goes away.
+    /// </summary>
+    public static async Task<Results<Ok<EmergencyStopResponse>, ProblemHttpResult>> EmergencyStop(
+        HttpContext http, IQueueAdmin admin, KillSwitch killSwitch, QueueSignal signal, AuditTrail audit, TimeProvider time, IOptions<OrchestratorOptions> options)
+    {
+        var reason = await ReadReasonAsync(http, options.Value.MaxRequestBodyBytes, CancellationToken.None);
+        if (reason.Problem is { } problem)
+        {
+            return problem;
+        }
+
+        var actor = ApiKeyAuthentication.ActorOf(http);
+        // Pushes first: an agent finishing while the others are killed must not push either.
+        await admin.SetEmergencyStopAsync(true, CancellationToken.None);
+        await admin.SetPausedAsync(true, CancellationToken.None);
+        signal.Notify();
+        await audit.RecordAsync(new AuditEntry("emergency-stop", actor, null, null, reason.Reason, null, time.GetUtcNow()), CancellationToken.None);
+        var report = await killSwitch.KillAllAsync(actor, reason.Reason ?? "emergency stop", CancellationToken.None);
+        return TypedResults.Ok(new EmergencyStopResponse(
+            $"Emergency stop: pushes refused, queue paused, {report.Killed} killed, {report.Failed} failed; POST /agents/queue/resume lifts it",
+            report.Total, report.Killed, report.Failed, report.Errors, await admin.GetStatsAsync(time.GetUtcNow(), CancellationToken.None)));
+    }
+
     private static async Task<Ok<QueueStats>> SetPaused(bool paused, IQueueAdmin admin, QueueSignal signal, TimeProvider time, HttpContext http, AuditTrail audit, CancellationToken cancellationToken)
     {
+        if (!paused)
+        {
+            // Resuming the queue also lifts an emergency stop.
+            await admin.SetEmergencyStopAsync(false, cancellationToken);
+        }
+
         await admin.SetPausedAsync(paused, cancellationToken);
         await audit.RecordAsync(new AuditEntry(paused ? "queue.pause" : "queue.resume", ApiKeyAuthentication.ActorOf(http), null, null, null, null, time.GetUtcNow()), cancellationToken);
         signal.Notify();

@@ -7,8 +7,11 @@ public enum EnqueueOutcome { Enqueued, DuplicateLiveTask, QueueFull }
 
 public sealed record EnqueueResult(EnqueueOutcome Outcome, AgentRecord? Agent, Guid? ExistingAgentId = null, long Waiting = 0, AgentEvent? Event = null);
 
-/// <summary>Tasks by where they stand; a killed agent's task counts as killed, not failed.</summary>
-public sealed record QueueStats(long Pending, long Active, long Completed, long Failed, long Killed, long Delayed, bool Paused);
+/// <summary>
+/// Tasks by where they stand (a killed agent's task counts as killed, not failed); whether leasing is paused, and
+/// whether an emergency stop refuses every push.
+/// </summary>
+public sealed record QueueStats(long Pending, long Active, long Completed, long Failed, long Killed, long Delayed, bool Paused, bool EmergencyStop = false);
 
 /// <summary>
 /// The task queue: priority 10 first, FIFO within a priority, due times for delayed retries, leases that a
@@ -41,4 +44,9 @@ public interface IQueueAdmin
     Task SetPausedAsync(bool paused, CancellationToken cancellationToken);
 
     Task<bool> IsPausedAsync(CancellationToken cancellationToken);
+
+    /// <summary>The emergency stop's flag: while set, no agent's branch is pushed (shared by every instance).</summary>
+    Task SetEmergencyStopAsync(bool stopped, CancellationToken cancellationToken);
+
+    Task<bool> IsEmergencyStoppedAsync(CancellationToken cancellationToken);
 }

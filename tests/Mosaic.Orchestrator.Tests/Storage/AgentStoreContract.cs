@@ -110,6 +110,13 @@ public abstract class AgentStoreContract : IAsyncLifetime
         Assert.Equal("later", (await Queue.LeaseNextAsync(Lease(), Now.AddSeconds(11), Now.AddSeconds(41), default))?.TaskId);
         stats = await Admin.GetStatsAsync(Now.AddSeconds(11), default);
         Assert.Equal((0, 1, 0), (stats.Pending, stats.Active, stats.Delayed));
+        // The emergency stop's flag stands apart from the pause, and both are read by every instance from the store.
+        Assert.False(await Admin.IsEmergencyStoppedAsync(default));
+        await Admin.SetEmergencyStopAsync(true, default);
+        Assert.True(await Admin.IsEmergencyStoppedAsync(default));
+        Assert.Equal((true, false), ((await Admin.GetStatsAsync(Now, default)).EmergencyStop, (await Admin.GetStatsAsync(Now, default)).Paused));
+        await Admin.SetEmergencyStopAsync(false, default);
+        Assert.False((await Admin.GetStatsAsync(Now, default)).EmergencyStop);
     }
 
     [Fact]

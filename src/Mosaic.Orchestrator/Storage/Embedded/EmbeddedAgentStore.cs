@@ -129,7 +129,8 @@ public sealed class EmbeddedAgentStore(SqliteDatabase database, IEventSink event
                 Failed: c.Scalar("SELECT COALESCE(SUM(n), 0) FROM task_counts WHERE task_state = 'failed'") - killed,
                 Killed: killed,
                 Delayed: c.Scalar("SELECT COUNT(*) FROM agents WHERE task_state = 'pending' AND due_at > $now", at),
-                Paused: IsPaused(c));
+                Paused: IsPaused(c),
+                EmergencyStop: IsEmergencyStopped(c));
         }, cancellationToken);
 
     public Task SetPausedAsync(bool paused, CancellationToken cancellationToken) =>
@@ -140,6 +141,15 @@ public sealed class EmbeddedAgentStore(SqliteDatabase database, IEventSink event
         }, cancellationToken);
 
     public Task<bool> IsPausedAsync(CancellationToken cancellationToken) => database.RunAsync(IsPaused, cancellationToken);
+
+    public Task SetEmergencyStopAsync(bool stopped, CancellationToken cancellationToken) =>
+        database.RunAsync(c => c.Execute("INSERT INTO meta (key, value) VALUES ('queue.emergency', $v) ON CONFLICT(key) DO UPDATE SET value = $v",
+            ("$v", stopped ? "true" : "false")), cancellationToken);
+
+    public Task<bool> IsEmergencyStoppedAsync(CancellationToken cancellationToken) => database.RunAsync(IsEmergencyStopped, cancellationToken);
+
+    private static bool IsEmergencyStopped(SqliteSession c) =>
+        c.Strings("SELECT value FROM meta WHERE key = 'queue.emergency'") is [var value] && value == "true";
 
     private bool IsPaused(SqliteSession c) =>
         _paused ??= c.Strings("SELECT value FROM meta WHERE key = 'queue.paused'") is [var value] && value == "true";

@@ -116,7 +116,7 @@ public sealed class ValkeyAgentStore(ValkeyConnection valkey, int maxActiveAgent
     public async Task<QueueStats> GetStatsAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
         var values = (RedisResult[])(await valkey.RunAsync(ValkeyScripts.Stats, ValkeyConnection.Millis(now)))!;
-        return new QueueStats((long)values[0], (long)values[1], (long)values[2], (long)values[3], (long)values[4], (long)values[5], (long)values[6] == 1);
+        return new QueueStats((long)values[0], (long)values[1], (long)values[2], (long)values[3], (long)values[4], (long)values[5], (long)values[6] == 1, (long)values[7] == 1);
     }
 
     public async Task SetPausedAsync(bool paused, CancellationToken cancellationToken)
@@ -126,6 +126,14 @@ public sealed class ValkeyAgentStore(ValkeyConnection valkey, int maxActiveAgent
     }
 
     public Task<bool> IsPausedAsync(CancellationToken cancellationToken) => valkey.Database.KeyExistsAsync(valkey.Key("queue:paused"));
+
+    public async Task SetEmergencyStopAsync(bool stopped, CancellationToken cancellationToken)
+    {
+        var key = valkey.Key("queue:emergency");
+        _ = stopped ? await valkey.Database.StringSetAsync(key, "1") : await valkey.Database.KeyDeleteAsync(key);
+    }
+
+    public Task<bool> IsEmergencyStoppedAsync(CancellationToken cancellationToken) => valkey.Database.KeyExistsAsync(valkey.Key("queue:emergency"));
 
     private async Task<List<AgentRecord>> ReadAllAsync(RedisValue[] ids)
     {

@@ -1,4 +1,4 @@
--- Queue stats read in one step. ARGV: 3 now (ms). Returns {pending, active, completed, failed, killed, delayed, paused}.
+-- Queue stats read in one step. ARGV: 3 now (ms). Returns {pending, active, completed, failed, killed, delayed, paused, emergency}.
 local delayed = key('queue', 'delayed')
 local status = function(name) return redis.call('ZCARD', key('index', 'status', name)) end
 return {
@@ -9,4 +9,5 @@ return {
   status('killed'),
   redis.call('ZCOUNT', delayed, '(' .. ARGV[3], '+inf'),
   redis.call('EXISTS', key('queue', 'paused')),
+  redis.call('EXISTS', key('queue', 'emergency')),
 }
