@@ -35,6 +35,8 @@ public static class AgentsSetup
         services.AddSingleton<AgentRunner>();
         services.AddSingleton<LeaseRecovery>();
         services.AddHostedService<AgentWorker>();
+        services.AddSingleton<RetentionSweep>();
+        services.AddHostedService(sp => sp.GetRequiredService<RetentionSweep>());
         return services;
     }
 }

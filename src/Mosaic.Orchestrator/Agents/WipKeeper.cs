@@ -14,6 +14,7 @@ namespace Mosaic.Orchestrator.Agents;
 /// </summary>
 public sealed partial class WipKeeper(
     IWorkspaceProvider workspaces,
+    IWipBranches wips,
     IWorkspaceInspector inspector,
     ISecretScanner secrets,
     IOptions<OrchestratorOptions> options,
@@ -45,7 +46,7 @@ public sealed partial class WipKeeper(
                 return;
             }
 
-            var branch = await workspaces.PushWipAsync(agent, commit.HeadCommit, none);
+            var branch = await wips.PushWipAsync(agent, commit.HeadCommit, none);
             await attempt.RecordWipAsync(branch, commit.HeadCommit, null);
             LogKept(logger, agent.AgentId, agent.TaskId, branch, commit.HeadCommit);
         }

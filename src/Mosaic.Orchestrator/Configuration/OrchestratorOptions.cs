@@ -149,6 +149,10 @@ public sealed class OrchestratorOptions
     [ConfigurationKeyName("WIP_BRANCH_TEMPLATE"), Required]
     public string WipBranchTemplate { get; set; } = "wip/{branch}";
 
+    /// <summary>Ended agents' records, logs and WIP branches, and events, older than this are removed; 0 keeps everything.</summary>
+    [ConfigurationKeyName("RETENTION_DAYS"), Range(0, 36500)]
+    public int RetentionDays { get; set; } = 30;
+
     /// <summary>
     /// The contract's Docker sandbox. This build has none, so true refuses the start: an operator who asked for a
     /// sandbox must never get agents running as the service's own user instead.

@@ -42,6 +42,15 @@ public sealed record AgentFolder(string Root)
         Directory.CreateDirectory(Tmp);
     }
 
+    /// <summary>Removes the whole folder, logs and kept sessions included (retention).</summary>
+    public void Remove()
+    {
+        if (Directory.Exists(Root))
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+    }
+
     /// <summary>Copies each source file to its path relative to HOME; a path that would leave HOME is refused.</summary>
     public void PlaceInHome(IReadOnlyDictionary<string, string> files)
     {

@@ -15,7 +15,7 @@ namespace Mosaic.Orchestrator.Workspaces;
 /// shared repository (clone, fetch, worktree add and remove, push) are serialised per repository; agents on different
 /// repositories never wait for each other, and commits inside worktrees run in parallel.
 /// </summary>
-public sealed class GitWorkspaceProvider : IWorkspaceProvider, IWorkspaceInspector
+public sealed class GitWorkspaceProvider : IWorkspaceProvider, IWorkspaceInspector, IWipBranches
 {
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _repositoryLocks = new(StringComparer.Ordinal);
     private readonly OrchestratorOptions _settings;
@@ -155,6 +155,31 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider, IWorkspaceInspect
         var branch = WipBranchFor(agent);
         await PushBranchAsync(agent, branch, commit, agent.WipCommit is { } earlier ? [earlier] : [], cancellationToken);
         return branch;
+    }
+
+    public async Task ForgetAsync(AgentRecord agent, CancellationToken cancellationToken)
+    {
+        var cache = CacheFor(agent.Context.Repository);
+        if (!File.Exists(Path.Combine(cache, "HEAD")))
+        {
+            return; // this node never held the repository: nothing of the agent is here, and its WIP is another node's to delete
+        }
+
+        await WithRepositoryLockAsync(cache, async () =>
+        {
+            if (agent.WipCommit is { } commit && agent.WipBranch is { } wip && BranchName.Check(wip) is null)
+            {
+                // Deleted only while it still holds this agent's WIP: a branch someone moved on is theirs now.
+                await _git.RunAsync(cache, ["push", "--porcelain", $"--force-with-lease=refs/heads/{wip}:{commit}", "origin", $":refs/heads/{wip}"],
+                    cancellationToken, Credentials(agent.Context.Repository));
+                await _git.RunAsync(cache, ["update-ref", "-d", $"refs/remotes/origin/{wip}"], cancellationToken);
+            }
+
+            if (agent.Branch is { } branch && BranchName.Check(branch) is null)
+            {
+                await _git.RunAsync(cache, ["update-ref", "-d", $"refs/heads/{branch}"], cancellationToken);
+            }
+        }, cancellationToken);
     }
 
     /// <summary>

@@ -22,11 +22,6 @@ public interface IWorkspaceProvider
     /// <summary>Pushes the agent's branch to the repository's origin.</summary>
     Task PushAsync(AgentRecord agent, CancellationToken cancellationToken);
 
-    /// <summary>
-    /// Pushes <paramref name="commit"/> (the agent's work when an attempt ended badly) to its WIP branch, replacing only
-    /// this agent's earlier WIP; returns the branch.
-    /// </summary>
-    Task<string> PushWipAsync(AgentRecord agent, string commit, CancellationToken cancellationToken);
 
     /// <summary>Removes the agent's workspace, keeping its branch; true when something was removed. Safe to call twice.</summary>
     Task<bool> RemoveAsync(AgentRecord agent, CancellationToken cancellationToken);

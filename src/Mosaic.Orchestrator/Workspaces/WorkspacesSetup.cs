@@ -8,6 +8,7 @@ public static class WorkspacesSetup
         services.AddSingleton<GitWorkspaceProvider>();
         services.AddSingleton<IWorkspaceProvider>(sp => sp.GetRequiredService<GitWorkspaceProvider>());
         services.AddSingleton<IWorkspaceInspector>(sp => sp.GetRequiredService<GitWorkspaceProvider>());
+        services.AddSingleton<IWipBranches>(sp => sp.GetRequiredService<GitWorkspaceProvider>());
         return services;
     }
 }

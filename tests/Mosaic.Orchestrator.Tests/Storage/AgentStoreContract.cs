@@ -14,6 +14,7 @@ public abstract class AgentStoreContract : IAsyncLifetime
     protected IQueueAdmin Admin { get; set; } = null!;
     protected IEventHistory History { get; set; } = null!;
     protected IAuditStore Audit { get; set; } = null!;
+    protected Mosaic.Orchestrator.Storage.IRetentionStore Retention { get; set; } = null!;
 
     public abstract Task InitializeAsync();
 
@@ -167,6 +168,42 @@ public abstract class AgentStoreContract : IAsyncLifetime
         Assert.Null(await Agents.TryReplaceAsync(leased with { Lease = null, TaskState = TaskState.Pending }, leased.Version, Now.AddSeconds(60), null, default));
         Assert.NotNull(await Agents.TryReplaceAsync(leased with { Lease = null, TaskState = TaskState.Pending }, leased.Version, Now.AddSeconds(91), null, default));
         Assert.Empty(await Queue.ListExpiredLeasesAsync(Now.AddSeconds(200), default));
+    }
+
+    [Fact]
+    public async Task Retention_removes_agents_that_ended_before_the_cutoff_and_old_events_and_never_a_live_agent()
+    {
+        async Task<AgentRecord> EndedAsync(string taskId, DateTimeOffset at)
+        {
+            var agent = NewAgent(taskId);
+            await EnqueueAsync(agent, 100);
+            var stored = (await Agents.GetAsync(agent.AgentId, default))!;
+            return (await Agents.TryReplaceAsync(stored with { Status = AgentStatus.Failed, TaskState = TaskState.Failed, CompletedAt = at }, stored.Version, null, null, default))!.Agent;
+        }
+
+        // Event ids grow with time: the history's old part is a prefix.
+        var before = await History.AppendAsync(new AgentEvent("agent.progress", Guid.NewGuid(), "T-gone", Now.AddDays(-35), null), default);
+        var old = await EndedAsync("T-old", Now.AddDays(-40));
+        var recent = await EndedAsync("T-recent", Now.AddDays(-1));
+        var live = NewAgent("T-live");
+        await EnqueueAsync(live, 100);
+        var cutoff = Now.AddDays(-30);
+
+        var found = await Retention.ListEndedBeforeAsync(cutoff, 10, default);
+        Assert.Equal([old.AgentId], found.Select(a => a.AgentId));
+        Assert.Equal(1, await Retention.DeleteEndedAsync([old.AgentId, live.AgentId], default));
+        Assert.Null(await Agents.GetAsync(old.AgentId, default));
+        Assert.NotNull(await Agents.GetAsync(live.AgentId, default));
+        Assert.NotNull(await Agents.GetAsync(recent.AgentId, default));
+        Assert.DoesNotContain(old.AgentId, (await Agents.ListAsync(new AgentQuery(null, null, 50, 0), default)).Items.Select(a => a.AgentId));
+        Assert.Equal(1, (await Admin.GetStatsAsync(Now, default)).Failed); // only the recent one is left to count
+        Assert.Equal(0, await Retention.DeleteEndedAsync([old.AgentId], default));
+
+        var after = await History.AppendAsync(new AgentEvent("agent.progress", live.AgentId, "T-live", Now.AddDays(-2), null), default);
+        Assert.Equal(1, await Retention.DeleteEventsBeforeAsync(cutoff, default));
+        var left = await History.ReadAfterAsync(0, 1000, default);
+        Assert.DoesNotContain(before.Id, left.Select(e => e.Id));
+        Assert.Contains(after.Id, left.Select(e => e.Id));
     }
 
     [Fact]

@@ -18,6 +18,7 @@ public sealed class EmbeddedStoreContractTests : AgentStoreContract
         (Agents, Queue, Admin) = (store, store, store);
         History = new EmbeddedEventHistory(_database, Sink);
         Audit = new EmbeddedAuditStore(_database);
+        Retention = new EmbeddedRetention(_database);
         return Task.CompletedTask;
     }
 

@@ -143,7 +143,7 @@ public sealed class ValkeyAgentStore(ValkeyConnection valkey, int maxActiveAgent
         }
 
         var docs = await valkey.Database.StringGetAsync([.. ids.Select(id => valkey.Key("agent", id.ToString()))]);
-        // Records are never deleted; should one be missing anyway, the list goes on without it.
+        // A record deleted meanwhile (retention) is left out.
         return [.. docs.Where(d => !d.IsNull).Select(d => ValkeyDocuments.Record(d.ToString()))];
     }
 

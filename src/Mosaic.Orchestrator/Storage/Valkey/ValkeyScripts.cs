@@ -68,6 +68,8 @@ public static class ValkeyScripts
 
     public static ValkeyScript Stats { get; } = ValkeyScript.Load("stats", readOnly: true);
 
+    public static ValkeyScript Purge { get; } = ValkeyScript.Load("purge");
+
     public static ValkeyScript Info { get; } = ValkeyScript.Load("info", readOnly: true);
 
     public static ValkeyScript ClaimNode { get; } = ValkeyScript.Load("node");

@@ -19,6 +19,7 @@ public sealed class ValkeyStoreContractTests(RedisFixture redis) : AgentStoreCon
         (Agents, Queue, Admin) = (store, store, store);
         History = new ValkeyEventHistory(_valkey);
         Audit = new ValkeyAuditStore(_valkey);
+        Retention = new ValkeyRetention(_valkey);
         return Task.CompletedTask;
     }
 

@@ -1,0 +1,20 @@
+-- Deletes ended agents' records, meta and index entries (retention); a live agent is skipped. ARGV: 3.. agent ids.
+-- Returns how many were deleted. Each agent is checked before its own writes; nothing else can fail halfway.
+local deleted = 0
+for i = 3, #ARGV do
+  local id = ARGV[i]
+  local meta = read_meta(id)
+  if meta and not LIVE[meta.st] then
+    redis.call('DEL', key('agent', id), key('agent', id, 'meta'))
+    redis.call('ZREM', key('index', 'all'), id)
+    redis.call('ZREM', key('index', 'status', meta.st), id)
+    redis.call('ZREM', key('index', 'task', meta.task), id)
+    -- The task's TaskState names its latest agent; when that is this one, it goes too.
+    local task = redis.call('GET', key('task', meta.task))
+    if task and string.find(task, id, 1, true) then
+      redis.call('DEL', key('task', meta.task))
+    end
+    deleted = deleted + 1
+  end
+end
+return deleted
