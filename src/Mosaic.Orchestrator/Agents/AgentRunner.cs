@@ -47,7 +47,8 @@ public sealed partial class AgentRunner(LeasedAttempts attempts, AttemptPipeline
             }
 
             // Work never lost: an attempt that ended badly keeps what it did on its WIP branch before its end is written.
-            if (failure is not null || crash is not null || run.Reason is not null)
+            // Not after a lost lease: the task may be another instance's now, and so is its WIP branch.
+            if ((failure is not null || crash is not null || run.Reason is not null) && run.Reason != StopReason.LeaseLost)
             {
                 await wip.KeepAsync(attempt);
             }
