@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Mosaic.Orchestrator.Agents;
@@ -141,13 +140,13 @@ public static class AgentsApi
             return UnknownAgent(agentId);
         }
 
-        var reason = await ReadReasonAsync(http, options.Value.MaxRequestBodyBytes, cancellationToken);
+        var reason = await OptionalTextBody.KillReason.ReadAsync(http, options.Value.MaxRequestBodyBytes, cancellationToken);
         if (reason.Problem is { } problem)
         {
             return problem;
         }
 
-        var result = await killSwitch.KillAsync(id, ApiKeyAuthentication.ActorOf(http), reason.Reason, cancellationToken);
+        var result = await killSwitch.KillAsync(id, ApiKeyAuthentication.ActorOf(http), reason.Text, cancellationToken);
         return result.Outcome switch
         {
             KillOutcome.NotFound => UnknownAgent(agentId),
@@ -161,13 +160,13 @@ public static class AgentsApi
     public static async Task<Results<Ok<KillAllResponse>, ProblemHttpResult>> KillAll(
         HttpContext http, KillSwitch killSwitch, IOptions<OrchestratorOptions> options, CancellationToken cancellationToken)
     {
-        var reason = await ReadReasonAsync(http, options.Value.MaxRequestBodyBytes, cancellationToken);
+        var reason = await OptionalTextBody.KillReason.ReadAsync(http, options.Value.MaxRequestBodyBytes, cancellationToken);
         if (reason.Problem is { } problem)
         {
             return problem;
         }
 
-        var report = await killSwitch.KillAllAsync(ApiKeyAuthentication.ActorOf(http), reason.Reason, cancellationToken);
+        var report = await killSwitch.KillAllAsync(ApiKeyAuthentication.ActorOf(http), reason.Text, cancellationToken);
         return TypedResults.Ok(new KillAllResponse(
             $"Kill all completed: {report.Killed} killed, {report.Failed} failed", report.Total, report.Killed, report.Failed, report.Errors));
     }
@@ -182,7 +181,7 @@ public static class AgentsApi
     public static async Task<Results<Ok<EmergencyStopResponse>, ProblemHttpResult>> EmergencyStop(
         HttpContext http, IQueueAdmin admin, KillSwitch killSwitch, QueueSignal signal, AuditTrail audit, TimeProvider time, IOptions<OrchestratorOptions> options)
     {
-        var reason = await ReadReasonAsync(http, options.Value.MaxRequestBodyBytes, CancellationToken.None);
+        var reason = await OptionalTextBody.KillReason.ReadAsync(http, options.Value.MaxRequestBodyBytes, CancellationToken.None);
         if (reason.Problem is { } problem)
         {
             return problem;
@@ -193,8 +192,8 @@ public static class AgentsApi
         await admin.SetEmergencyStopAsync(true, CancellationToken.None);
         await admin.SetPausedAsync(true, CancellationToken.None);
         signal.Notify();
-        await audit.RecordAsync(new AuditEntry("emergency-stop", actor, null, null, reason.Reason, null, time.GetUtcNow()), CancellationToken.None);
-        var report = await killSwitch.KillAllAsync(actor, reason.Reason ?? "emergency stop", CancellationToken.None);
+        await audit.RecordAsync(new AuditEntry("emergency-stop", actor, null, null, reason.Text, null, time.GetUtcNow()), CancellationToken.None);
+        var report = await killSwitch.KillAllAsync(actor, reason.Text ?? "emergency stop", CancellationToken.None);
         return TypedResults.Ok(new EmergencyStopResponse(
             $"Emergency stop: pushes refused, queue paused, {report.Killed} killed, {report.Failed} failed; POST /agents/queue/resume lifts it",
             report.Total, report.Killed, report.Failed, report.Errors, await admin.GetStatsAsync(time.GetUtcNow(), CancellationToken.None)));
@@ -231,48 +230,6 @@ public static class AgentsApi
 
     private static ProblemHttpResult UnknownAgent(string agentId) =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not Found", detail: $"Agent {agentId} not found.");
-
-    private sealed record KillReason(string? Reason, ProblemHttpResult? Problem);
-
-    /// <summary>
-    /// Kill bodies are optional: none, an empty one (whatever its content type) or {"reason": "..."}, which goes into
-    /// the audit entry. A body that is there but is not that is a 400 naming `reason` and kills nothing: the caller
-    /// meant to say something, and the audit entry would lose it.
-    /// </summary>
-    private static async Task<KillReason> ReadReasonAsync(HttpContext http, long maxBytes, CancellationToken cancellationToken)
-    {
-        var read = await RequestBody.ReadJsonAsync(http.Request, maxBytes, optional: true, cancellationToken);
-        if (read.NotJson)
-        {
-            return new KillReason(null, BadReason("The body is not JSON. "));
-        }
-
-        if (read.Problem is not null || read.Document is null)
-        {
-            return new KillReason(null, read.Problem);
-        }
-
-        using var document = read.Document;
-        var root = document.RootElement;
-        if (root.ValueKind != JsonValueKind.Object)
-        {
-            return new KillReason(null, BadReason());
-        }
-
-        if (!root.TryGetProperty("reason", out var reason) || reason.ValueKind == JsonValueKind.Null)
-        {
-            return new KillReason(null, null);
-        }
-
-        return reason.ValueKind == JsonValueKind.String && reason.GetString() is { Length: <= 500 } text && !text.Any(char.IsControl)
-            ? new KillReason(text, null)
-            : new KillReason(null, BadReason());
-    }
-
-    private static ProblemHttpResult BadReason(string why = "") =>
-        TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "One or more validation errors occurred.",
-            detail: why + "Invalid field: reason. The kill body is optional; when sent it must be JSON: {\"reason\": \"<at most 500 characters>\"}. Nothing was killed.",
-            extensions: new Dictionary<string, object?> { ["errors"] = new Dictionary<string, string[]> { ["reason"] = ["must be a string of at most 500 characters"] } });
 
     private static int ParseInt(string? text, string name, int fallback, int min, int max, Dictionary<string, string[]> errors)
     {

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Mosaic.Orchestrator.Agents;
@@ -13,8 +12,6 @@ namespace Mosaic.Orchestrator.Api;
 /// </summary>
 public static class ResumeEndpoint
 {
-    public const int MaxInstructionChars = 4000;
-
     public static async Task<Results<Accepted<ResumeResponse>, ProblemHttpResult>> Resume(
         string agentId, HttpContext http, IAgentStore store, SpawnService spawner, SpawnReadiness readiness, IOptions<OrchestratorOptions> options,
         CancellationToken cancellationToken)
@@ -39,7 +36,7 @@ public static class ResumeEndpoint
                 detail: $"Agent {id} left no work on a WIP branch{why}. Spawn the task again to start it afresh.");
         }
 
-        var instructions = await ReadInstructionsAsync(http, settings.MaxRequestBodyBytes, cancellationToken);
+        var instructions = await OptionalTextBody.ResumeInstructions.ReadAsync(http, settings.MaxRequestBodyBytes, cancellationToken);
         if (instructions.Problem is { } problem)
         {
             return problem;
@@ -55,43 +52,6 @@ public static class ResumeEndpoint
             ? refused
             : TypedResults.Accepted($"/agents/{result.Agent!.AgentId}/status", new ResumeResponse(result.Agent.AgentId, "spawning", id));
     }
-
-    private sealed record Instructions(string? Text, ProblemHttpResult? Problem);
-
-    private static async Task<Instructions> ReadInstructionsAsync(HttpContext http, long maxBytes, CancellationToken cancellationToken)
-    {
-        var read = await RequestBody.ReadJsonAsync(http.Request, maxBytes, optional: true, cancellationToken);
-        if (read.NotJson)
-        {
-            return new Instructions(null, Invalid("The body is not JSON. "));
-        }
-
-        if (read.Problem is not null || read.Document is null)
-        {
-            return new Instructions(null, read.Problem);
-        }
-
-        using var document = read.Document;
-        var root = document.RootElement;
-        if (root.ValueKind != JsonValueKind.Object)
-        {
-            return new Instructions(null, Invalid());
-        }
-
-        if (!root.TryGetProperty("instructions", out var text) || text.ValueKind == JsonValueKind.Null)
-        {
-            return new Instructions(null, null);
-        }
-
-        return text.ValueKind == JsonValueKind.String && text.GetString() is { Length: <= MaxInstructionChars } valid
-            ? new Instructions(valid, null)
-            : new Instructions(null, Invalid());
-    }
-
-    private static ProblemHttpResult Invalid(string why = "") =>
-        TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "One or more validation errors occurred.",
-            detail: why + $"Invalid field: instructions. The resume body is optional; when sent it must be JSON: {{\"instructions\": \"<at most {MaxInstructionChars} characters>\"}}. Nothing was resumed.",
-            extensions: new Dictionary<string, object?> { ["errors"] = new Dictionary<string, string[]> { ["instructions"] = [$"must be a string of at most {MaxInstructionChars} characters"] } });
 }
 
 public sealed record ResumeResponse(Guid AgentId, string Status, Guid ResumedFrom);
