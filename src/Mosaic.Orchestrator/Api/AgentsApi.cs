@@ -44,8 +44,8 @@ public static class AgentsApi
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status413PayloadTooLarge);
         agents.MapGet("/events", EventStream.StreamAsync).RequireRateLimiting(RateLimits.Reads)
             .WithName("StreamAgentEvents").WithSummary("Agent events as Server-Sent Events")
-            .WithDescription("?agentId filters; Last-Event-ID or ?since replays from the history. Ends with \": service stopping\" when the service stops.")
-            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream");
+            .WithDescription("Each event is `id:`, `event:` (its type) and `data:` (the event as JSON). ?agentId filters; Last-Event-ID or ?since replays from the history. Ends with \": service stopping\" when the service stops.")
+            .Produces<string>(StatusCodes.Status200OK, "text/event-stream");
         agents.MapGet("/queue/stats", QueueStats).RequireRateLimiting(RateLimits.Reads)
             .WithName("GetQueueStats").WithSummary("Tasks by where they stand, and whether the queue is paused");
         agents.MapPost("/queue/pause", (IQueueAdmin admin, QueueSignal signal, TimeProvider time, HttpContext http, AuditTrail audit, CancellationToken ct) =>
