@@ -13,6 +13,8 @@ public static class AgentsApi
 {
     public const int MaxPageSize = 500;
 
+    private const string KillBody = "Optional: none or an empty one kills. A body is read as JSON whatever its Content-Type; one that is not {\"reason\": \"...\"} is a 400 and kills nothing.";
+
     public static IEndpointRouteBuilder MapAgentsApi(this IEndpointRouteBuilder app)
     {
         // Every /agents route may answer 401 (a key is configured and missing or wrong) and 429 (its rate limit).
@@ -23,7 +25,7 @@ public static class AgentsApi
             .WithDescription("202 with the agent's id and its status URL in Location. 400 names every bad field; 409 when the task already has a live agent; " +
                 "413 over MAX_REQUEST_BODY_BYTES; 415 not JSON; 429 (Retry-After) when MAX_QUEUED_TASKS wait or the rate limit is hit; " +
                 "503 (Retry-After) while git or the agent runtime is unusable. Nothing is queued unless the answer is 202.")
-            .Accepts<SpawnRequest>("application/json")
+            .DocumentJsonBody<RouteHandlerBuilder, SpawnRequest>(required: true, "The task and where to work on it; read field by field, every bad field is named.")
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         agents.MapGet("/", List).RequireRateLimiting(RateLimits.Reads)
@@ -35,12 +37,12 @@ public static class AgentsApi
         agents.MapPost("/{agentId}/kill", Kill).RequireRateLimiting(RateLimits.Kills)
             .WithName("KillAgent").WithSummary("Kill a live agent and its whole process tree")
             .WithDescription("The body is optional; when sent it is read as JSON whatever its Content-Type. 409 when the agent already ended.")
-            .Accepts<KillRequest>(isOptional: true, "application/json")
+            .DocumentJsonBody<RouteHandlerBuilder, KillRequest>(required: false, KillBody)
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status413PayloadTooLarge);
         agents.MapPost("/kill-all", KillAll).RequireRateLimiting(RateLimits.Kills)
             .WithName("KillAllAgents").WithSummary("Kill every live agent")
-            .Accepts<KillRequest>(isOptional: true, "application/json")
+            .DocumentJsonBody<RouteHandlerBuilder, KillRequest>(required: false, KillBody)
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status413PayloadTooLarge);
         agents.MapGet("/events", EventStream.StreamAsync).RequireRateLimiting(RateLimits.Reads)
             .WithName("StreamAgentEvents").WithSummary("Agent events as Server-Sent Events")

@@ -1,3 +1,6 @@
+using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 using Mosaic.Orchestrator.Agents;
@@ -38,6 +41,31 @@ public static class OpenApiDocs
         return app;
     }
 
+    /// <summary>
+    /// Describes a JSON request body without declaring it to routing: <c>Accepts&lt;T&gt;</c> would make routing answer 415
+    /// to any other Content-Type, and a kill body is read as JSON whatever its Content-Type (curl -d sends form encoding),
+    /// while a spawn's 415 comes with a problem detail from the handler.
+    /// </summary>
+    public static TBuilder DocumentJsonBody<TBuilder, TBody>(this TBuilder endpoint, bool required, string description)
+        where TBuilder : IEndpointConventionBuilder =>
+        endpoint.AddOpenApiOperationTransformer(async (operation, context, cancellationToken) =>
+        {
+            var schema = await context.GetOrCreateSchemaAsync(typeof(TBody), null, cancellationToken);
+            IOpenApiSchema body = schema;
+            if (context.Document is { } document)
+            {
+                document.AddComponent(typeof(TBody).Name, schema);
+                body = new OpenApiSchemaReference(typeof(TBody).Name, document);
+            }
+
+            operation.RequestBody = new OpenApiRequestBody
+            {
+                Required = required,
+                Description = description,
+                Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = new() { Schema = body } },
+            };
+        });
+
     /// <summary>Title and version, the X-API-Key scheme, and the requirement of it on every /agents operation.</summary>
     private static Task DescribeServiceAsync(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)
     {
@@ -76,20 +104,49 @@ public static class OpenApiDocs
 }
 
 /// <summary>The spawn body as documented (read field by field by <see cref="SpawnRequestReader"/>, which names every bad field).</summary>
-/// <param name="TaskId">1-128 characters of A-Z a-z 0-9 . _ -; one live agent per task.</param>
-/// <param name="AgentType">worker, reviewer or tester.</param>
-/// <param name="Priority">1-10, 10 first; 5 when left out.</param>
-/// <param name="GateProfile">The quality gates to pass before a push; custom with <paramref name="Gates"/>.</param>
-/// <param name="Gates">The gates of the custom profile.</param>
-/// <param name="Context">Where and what to work on.</param>
-public sealed record SpawnRequest(string TaskId, AgentType AgentType, int? Priority, GateProfile? GateProfile, IReadOnlyList<string>? Gates, SpawnRequestContext Context);
+public sealed record SpawnRequest
+{
+    [Description("1-128 characters of A-Z a-z 0-9 . _ -; a task has at most one live agent.")]
+    [RegularExpression("^[A-Za-z0-9._-]{1,128}$")]
+    public required string TaskId { get; init; }
 
-/// <param name="Repository">A git URL (https, ssh); a local path only with ALLOW_LOCAL_REPOSITORIES.</param>
-/// <param name="Branch">The base branch.</param>
-/// <param name="WorkItems">What to do, one item each (at most 100).</param>
-/// <param name="Skills">Skills the prompt names (at most 100).</param>
-public sealed record SpawnRequestContext(string Repository, string Branch, IReadOnlyList<string>? WorkItems, IReadOnlyList<string>? Skills);
+    [Description("worker, reviewer or tester.")]
+    public required AgentType AgentType { get; init; }
+
+    [Description("1-10, 10 runs first; 5 when left out.")]
+    [Range(1, 10)]
+    [JsonNumberHandling(JsonNumberHandling.Strict)]
+    public int? Priority { get; init; }
+
+    [Description("The quality gates to pass before the push; left out, the agent type's default. custom goes with gates.")]
+    public GateProfile? GateProfile { get; init; }
+
+    [Description("The gates of the custom profile, e.g. [\"tests\", \"coverage\"].")]
+    public IReadOnlyList<string>? Gates { get; init; }
+
+    [Description("Where and what to work on.")]
+    public required SpawnRequestContext Context { get; init; }
+}
+
+public sealed record SpawnRequestContext
+{
+    [Description("A git URL (https, ssh); a local path or file:// only with ALLOW_LOCAL_REPOSITORIES.")]
+    public required string Repository { get; init; }
+
+    [Description("The base branch.")]
+    public required string Branch { get; init; }
+
+    [Description("What to do, one item each (at most 100 of at most 200 characters).")]
+    public IReadOnlyList<string>? WorkItems { get; init; }
+
+    [Description("Skills the prompt names (at most 100 of at most 200 characters).")]
+    public IReadOnlyList<string>? Skills { get; init; }
+}
 
 /// <summary>The optional body of a kill or kill-all; the reason goes into the audit entry.</summary>
-/// <param name="Reason">At most 500 characters, no control characters.</param>
-public sealed record KillRequest(string? Reason);
+public sealed record KillRequest
+{
+    [Description("At most 500 characters, no control characters.")]
+    [MaxLength(500)]
+    public string? Reason { get; init; }
+}

@@ -40,11 +40,12 @@ public static class MonitoringSetup
     /// <summary>GET /metrics (Prometheus text; behind the API key like /agents): the queue gauges are read, then collected.</summary>
     public static WebApplication MapMonitoring(this WebApplication app)
     {
-        var gauges = app.Services.GetRequiredService<QueueGauges>();
+        // QueueGauges is resolved per scrape, not here: it needs the store, which opens (and may refuse: DATA_DIR in use)
+        // when the application starts, not while it is being composed. The gauges exist from the first scrape on.
         app.MapPrometheusScrapingEndpoint(MetricsPath, meterProvider: null, configureBranchedPipeline: pipeline =>
             pipeline.Use(async (context, next) =>
             {
-                await gauges.RefreshAsync(context.RequestAborted);
+                await context.RequestServices.GetRequiredService<QueueGauges>().RefreshAsync(context.RequestAborted);
                 await next(context);
             }), optionsName: null);
         return app;

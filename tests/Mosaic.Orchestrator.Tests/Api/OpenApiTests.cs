@@ -106,6 +106,12 @@ public sealed class OpenApiTests
         var spawn = document.GetProperty("paths").GetProperty("/agents/spawn").GetProperty("post");
         Assert.EndsWith("SpawnRequest", spawn.GetProperty("requestBody").GetProperty("content").GetProperty("application/json")
             .GetProperty("schema").GetProperty("$ref").GetString());
+        Assert.True(spawn.GetProperty("requestBody").GetProperty("required").GetBoolean());
+        var kill = document.GetProperty("paths").GetProperty("/agents/{agentId}/kill").GetProperty("post").GetProperty("requestBody");
+        Assert.False(kill.TryGetProperty("required", out var required) && required.GetBoolean(), "a kill body is optional");
+        Assert.EndsWith("KillRequest", kill.GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString());
+        var spawnSchema = document.GetProperty("components").GetProperty("schemas").GetProperty("SpawnRequest");
+        Assert.Equal(["taskId", "agentType", "context"], spawnSchema.GetProperty("required").EnumerateArray().Select(r => r.GetString()));
         Assert.True(spawn.GetProperty("responses").GetProperty("202").GetProperty("content").TryGetProperty("application/json", out _));
         Assert.True(document.GetProperty("paths").GetProperty("/agents/events").GetProperty("get").GetProperty("responses")
             .GetProperty("200").GetProperty("content").TryGetProperty("text/event-stream", out _));
