@@ -5,6 +5,7 @@ using Mosaic.Orchestrator.Configuration;
 using Mosaic.Orchestrator.Events;
 using Mosaic.Orchestrator.Gates;
 using Mosaic.Orchestrator.Killswitch;
+using Mosaic.Orchestrator.Monitor;
 using Mosaic.Orchestrator.Processes;
 using Mosaic.Orchestrator.Runtimes;
 using Mosaic.Orchestrator.Secrets;
@@ -22,6 +23,7 @@ public static class OrchestratorSetup
         var services = builder.Services;
         services.TryAddSingleton(TimeProvider.System);
         builder.AddApi(settings);
+        builder.AddMonitoring();
         // Storage first: a backend's own hosted services (Valkey's NODE_ID claim, relays) start before the worker leases.
         services.AddStorage(settings);
         services.AddEvents(settings);

@@ -1,4 +1,5 @@
 using Mosaic.Orchestrator.Events;
+using Mosaic.Orchestrator.Monitor;
 using Mosaic.Orchestrator.Queue;
 
 namespace Mosaic.Orchestrator.Agents;
@@ -9,7 +10,8 @@ namespace Mosaic.Orchestrator.Agents;
 /// that arrive together end with exactly one winner and the loser gets <see cref="IllegalTransitionException"/>.
 /// Every status change is logged with the agent and task.
 /// </summary>
-public sealed partial class AgentTransitions(IAgentStore store, AgentEvents events, BackoffPolicy backoff, TimeProvider time, ILogger<AgentTransitions> logger)
+public sealed partial class AgentTransitions(IAgentStore store, AgentEvents events, BackoffPolicy backoff, TimeProvider time,
+    AgentMetrics metrics, ILogger<AgentTransitions> logger)
 {
     private const int MaxRaces = 16;
 
@@ -86,6 +88,7 @@ public sealed partial class AgentTransitions(IAgentStore store, AgentEvents even
             }
 
             Log(current, stored.Agent, type);
+            metrics.Changed(current, stored.Agent, type);
             return stored.Agent;
         }
 

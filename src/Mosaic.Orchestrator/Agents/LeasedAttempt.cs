@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Mosaic.Orchestrator.Configuration;
+using Mosaic.Orchestrator.Monitor;
 using Mosaic.Orchestrator.Processes;
 using Mosaic.Orchestrator.Queue;
 using Mosaic.Orchestrator.Runtimes;
@@ -20,6 +21,7 @@ public sealed partial class LeasedAttempt : IAsyncDisposable
     private readonly ITaskQueue _queue;
     private readonly OrchestratorOptions _settings;
     private readonly TimeProvider _time;
+    private readonly AgentMetrics _metrics;
     private readonly ILogger _logger;
     private readonly string _node;
     private readonly ITimer _timeout;
@@ -27,7 +29,7 @@ public sealed partial class LeasedAttempt : IAsyncDisposable
     private readonly Task _heartbeat;
 
     internal LeasedAttempt(AgentRecord leased, ActiveRun run, AgentTransitions transitions, ITaskQueue queue, OrchestratorOptions settings,
-        string node, TimeProvider time, ILogger logger)
+        string node, TimeProvider time, AgentMetrics metrics, ILogger logger)
     {
         _lease = leased.Lease ?? throw new ArgumentException("the record holds no lease", nameof(leased));
         Agent = leased;
@@ -37,6 +39,7 @@ public sealed partial class LeasedAttempt : IAsyncDisposable
         _settings = settings;
         _node = node;
         _time = time;
+        _metrics = metrics;
         _logger = logger;
         Folder = AgentFolder.For(settings.FullDataDir, leased.AgentId);
         _timeout = time.CreateTimer(static r => ((ActiveRun)r!).Stop(StopReason.Timeout), run, TimeSpan.FromMinutes(settings.AgentTimeoutMinutes), Timeout.InfiniteTimeSpan);
@@ -116,14 +119,19 @@ public sealed partial class LeasedAttempt : IAsyncDisposable
             _ => new { gate = result.Gate, phase = result.Phase, status = result.Status, passed = result.Passed, durationMs = result.DurationMs, round = result.Round, message = result.Message, coveragePercent = result.CoveragePercent });
 
     /// <summary>What a run reported; kept whatever happens next, since what it cost is worth knowing however the attempt ends.</summary>
-    /// <paramref name="agentsOwn"/>: the agent's own run (not the AI review's), whose session a fix run or a resume continues.
-    public Task<AgentRecord> RecordRunAsync(AgentRunReport report, bool agentsOwn = false) =>
-        WriteAsync(a => a with
+    /// <param name="report">What the run reported.</param>
+    /// <param name="agentsOwn">The agent's own run (not the AI review's), whose session a fix run or a resume continues.</param>
+    public async Task<AgentRecord> RecordRunAsync(AgentRunReport report, bool agentsOwn = false)
+    {
+        var recorded = await WriteAsync(a => a with
         {
             Run = report,
             TotalCostUsd = report.CostUsd is { } cost ? (a.TotalCostUsd ?? 0) + cost : a.TotalCostUsd,
             AgentSessionId = agentsOwn ? report.SessionId ?? a.AgentSessionId : a.AgentSessionId,
         }, CancellationToken.None);
+        _metrics.RunReported(report);
+        return recorded;
+    }
 
     /// <summary>Where a run of the runtime happens, as <paramref name="asType"/>; its process start is recorded so kills and restarts find it.</summary>
     public AgentRunContext RunContext(string prompt, AgentType asType, string? continueSession = null) =>
@@ -230,8 +238,8 @@ public sealed partial class LeasedAttempt : IAsyncDisposable
 
 /// <summary>Begins attempts of leased tasks on this node.</summary>
 public sealed class LeasedAttempts(AgentTransitions transitions, ITaskQueue queue, IOptions<OrchestratorOptions> options, NodeIdentity node,
-    TimeProvider time, ILogger<LeasedAttempt> logger)
+    TimeProvider time, AgentMetrics metrics, ILogger<LeasedAttempt> logger)
 {
     public LeasedAttempt Begin(AgentRecord leased, ActiveRun run) =>
-        new(leased, run, transitions, queue, options.Value, node.Node, time, logger);
+        new(leased, run, transitions, queue, options.Value, node.Node, time, metrics, logger);
 }

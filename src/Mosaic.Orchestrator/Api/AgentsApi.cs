@@ -12,23 +12,65 @@ public static class AgentsApi
 {
     public const int MaxPageSize = 500;
 
+    private const string KillBody = "Optional: none or an empty one kills. A body is read as JSON whatever its Content-Type; one that is not {\"reason\": \"...\"} is a 400 and kills nothing.";
+
     public static IEndpointRouteBuilder MapAgentsApi(this IEndpointRouteBuilder app)
     {
-        var agents = app.MapGroup("/agents");
-        agents.MapPost("/spawn", Spawn).RequireRateLimiting(RateLimits.Writes);
-        agents.MapGet("/", List).RequireRateLimiting(RateLimits.Reads);
-        agents.MapGet("/{agentId}/status", Status).RequireRateLimiting(RateLimits.Reads);
-        agents.MapPost("/{agentId}/kill", Kill).RequireRateLimiting(RateLimits.Kills);
-        agents.MapPost("/{agentId}/resume", ResumeEndpoint.Resume).RequireRateLimiting(RateLimits.Writes);
-        agents.MapPost("/kill-all", KillAll).RequireRateLimiting(RateLimits.Kills);
-        agents.MapPost("/emergency-stop", EmergencyStop).RequireRateLimiting(RateLimits.Kills);
-        agents.MapGet("/events", EventStream.StreamAsync).RequireRateLimiting(RateLimits.Reads);
-        agents.MapGet("/queue/stats", QueueStats).RequireRateLimiting(RateLimits.Reads);
+        // Every /agents route may answer 401 (a key is configured and missing or wrong) and 429 (its rate limit).
+        var agents = app.MapGroup("/agents").WithTags("agents")
+            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status429TooManyRequests);
+        agents.MapPost("/spawn", Spawn).RequireRateLimiting(RateLimits.Writes)
+            .WithName("SpawnAgent").WithSummary("Queue a task for a new agent")
+            .WithDescription("202 with the agent's id and its status URL in Location. 400 names every bad field; 409 when the task already has a live agent; " +
+                "413 over MAX_REQUEST_BODY_BYTES; 415 not JSON; 429 (Retry-After) when MAX_QUEUED_TASKS wait or the rate limit is hit; " +
+                "503 (Retry-After) while git or the agent runtime is unusable. Nothing is queued unless the answer is 202.")
+            .DocumentJsonBody<RouteHandlerBuilder, SpawnRequest>(required: true, "The task and where to work on it; read field by field, every bad field is named.")
+            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        agents.MapGet("/", List).RequireRateLimiting(RateLimits.Reads)
+            .WithName("ListAgents").WithSummary("List agents, newest first")
+            .WithDescription($"Filters: status, taskId; paging: limit (1-{MaxPageSize}, 50) and offset.");
+        agents.MapGet("/{agentId}/status", Status).RequireRateLimiting(RateLimits.Reads)
+            .WithName("GetAgentStatus").WithSummary("An agent's record")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        agents.MapPost("/{agentId}/kill", Kill).RequireRateLimiting(RateLimits.Kills)
+            .WithName("KillAgent").WithSummary("Kill a live agent and its whole process tree")
+            .WithDescription("The body is optional; when sent it is read as JSON whatever its Content-Type. 409 when the agent already ended.")
+            .DocumentJsonBody<RouteHandlerBuilder, KillRequest>(required: false, KillBody)
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+        agents.MapPost("/{agentId}/resume", ResumeEndpoint.Resume).RequireRateLimiting(RateLimits.Writes)
+            .WithName("ResumeAgent").WithSummary("Continue a failed or killed agent's task from the work it left")
+            .WithDescription("202 with the new agent's id: it starts from the stopped agent's WIP branch and, with Claude Code, its conversation. " +
+                "404 unknown; 409 live or completed (or the task has another live agent); 422 it left no work to resume from; 503 while the runtime cannot run.")
+            .DocumentJsonBody<RouteHandlerBuilder, ResumeRequest>(required: false, "Optional: {\"instructions\": \"...\"} is added to the new agent's prompt.")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        agents.MapPost("/kill-all", KillAll).RequireRateLimiting(RateLimits.Kills)
+            .WithName("KillAllAgents").WithSummary("Kill every live agent")
+            .DocumentJsonBody<RouteHandlerBuilder, KillRequest>(required: false, KillBody)
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+        agents.MapPost("/emergency-stop", EmergencyStop).RequireRateLimiting(RateLimits.Kills)
+            .WithName("EmergencyStop").WithSummary("Refuse every push, pause the queue and kill every live agent")
+            .WithDescription("Each killed agent keeps its work on its WIP branch. POST /agents/queue/resume lifts it. Audited.")
+            .DocumentJsonBody<RouteHandlerBuilder, KillRequest>(required: false, KillBody)
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+        agents.MapGet("/events", EventStream.StreamAsync).RequireRateLimiting(RateLimits.Reads)
+            .WithName("StreamAgentEvents").WithSummary("Agent events as Server-Sent Events")
+            .WithDescription("Each event is `id:`, `event:` (its type) and `data:` (the event as JSON). ?agentId filters; Last-Event-ID or ?since replays from the history. Ends with \": service stopping\" when the service stops.")
+            .Produces<string>(StatusCodes.Status200OK, "text/event-stream");
+        agents.MapGet("/queue/stats", QueueStats).RequireRateLimiting(RateLimits.Reads)
+            .WithName("GetQueueStats").WithSummary("Tasks by where they stand, and whether the queue is paused");
         agents.MapPost("/queue/pause", (IQueueAdmin admin, QueueSignal signal, TimeProvider time, HttpContext http, AuditTrail audit, CancellationToken ct) =>
-            SetPaused(true, admin, signal, time, http, audit, ct)).RequireRateLimiting(RateLimits.Writes);
+            SetPaused(true, admin, signal, time, http, audit, ct)).RequireRateLimiting(RateLimits.Writes)
+            .WithName("PauseQueue").WithSummary("Stop leasing tasks (spawns still queue); answers the stats");
         agents.MapPost("/queue/resume", (IQueueAdmin admin, QueueSignal signal, TimeProvider time, HttpContext http, AuditTrail audit, CancellationToken ct) =>
-            SetPaused(false, admin, signal, time, http, audit, ct)).RequireRateLimiting(RateLimits.Writes);
-        agents.MapGet("/audit", Audit).RequireRateLimiting(RateLimits.Reads);
+            SetPaused(false, admin, signal, time, http, audit, ct)).RequireRateLimiting(RateLimits.Writes)
+            .WithName("ResumeQueue").WithSummary("Lease tasks again; answers the stats");
+        agents.MapGet("/audit", Audit).RequireRateLimiting(RateLimits.Reads)
+            .WithName("ListAudit").WithSummary("The audit trail, newest first")
+            .WithDescription("Kills, pauses, recoveries, skipped gates; paging: limit (1-1000, 100) and offset.");
         return app;
     }
 

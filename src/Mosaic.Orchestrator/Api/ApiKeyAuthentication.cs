@@ -7,7 +7,8 @@ namespace Mosaic.Orchestrator.Api;
 
 /// <summary>
 /// X-API-Key on every /agents route (SPEC), including unknown ones, so nothing about agents is learned without the
-/// key. Both sides are hashed before a fixed-time compare: the time taken says nothing about length or prefix.
+/// key; and on the operator's surface that describes or counts them: /openapi, /scalar and /metrics. /health stays
+/// open (probes carry no key), and so do paths the service does not serve (a plain 404). Both sides are hashed before a fixed-time compare: the time taken says nothing about length or prefix.
 /// Without a configured key (allowed only on loopback) every caller is "anonymous".
 /// </summary>
 public sealed class ApiKeyAuthentication(RequestDelegate next, IOptions<OrchestratorOptions> options)
@@ -22,9 +23,16 @@ public sealed class ApiKeyAuthentication(RequestDelegate next, IOptions<Orchestr
 
     public static string ActorOf(HttpContext context) => context.Items[ActorItem] as string ?? "anonymous";
 
+    /// <summary>The path prefixes (whole segments) that need the key when one is configured.</summary>
+    public static IReadOnlyList<string> ProtectedPrefixes { get; } = ["/agents", "/openapi", "/scalar", "/metrics"];
+
+    public static bool IsProtected(PathString path) => ProtectedPrefixes.Any(prefix => path.StartsWithSegments(prefix, StringComparison.OrdinalIgnoreCase));
+
+    public static bool IsProtected(string path) => IsProtected(new PathString(path));
+
     public async Task InvokeAsync(HttpContext context)
     {
-        if (_expected is not null && context.Request.Path.StartsWithSegments("/agents"))
+        if (_expected is not null && IsProtected(context.Request.Path))
         {
             var presented = context.Request.Headers[HeaderName].ToString();
             var hash = SHA256.HashData(Encoding.UTF8.GetBytes(presented));

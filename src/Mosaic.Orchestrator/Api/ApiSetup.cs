@@ -1,5 +1,6 @@
 using System.Net;
 using Mosaic.Orchestrator.Configuration;
+using Mosaic.Orchestrator.Monitor;
 
 namespace Mosaic.Orchestrator.Api;
 
@@ -33,10 +34,11 @@ public static class ApiSetup
         services.AddProblemDetails();
         services.AddOrchestratorRateLimits(settings);
         services.AddReadinessChecks();
+        services.AddOpenApiDocs();
         return builder;
     }
 
-    /// <summary>The pipeline: problem details for errors, the API key, rate limits, then /health and /agents.</summary>
+    /// <summary>The pipeline: problem details for errors, the API key, rate limits, then /health, /agents, /metrics and the API's description.</summary>
     public static WebApplication MapApi(this WebApplication app)
     {
         app.UseExceptionHandler();
@@ -45,6 +47,8 @@ public static class ApiSetup
         app.UseRateLimiter();
         app.MapHealthApi();
         app.MapAgentsApi();
+        app.MapMonitoring();
+        app.MapOpenApiDocs();
         return app;
     }
 }

@@ -1,5 +1,4 @@
-using System.Text.Json;
-using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Mosaic.Orchestrator.Configuration;
 using Mosaic.Orchestrator.Runtimes;
@@ -10,6 +9,12 @@ namespace Mosaic.Orchestrator.Api;
 
 public sealed record HealthResponse(string Status, double Uptime, DateTimeOffset Timestamp, string Version);
 
+/// <summary>GET /health/ready: "ready" or "not-ready", the failing checks' names, and every check with its detail.</summary>
+public sealed record ReadinessResponse(string Status, IReadOnlyList<string> Failing, IReadOnlyDictionary<string, ReadinessCheck> Checks);
+
+/// <summary>One readiness check: "pass" or "fail", and what it found.</summary>
+public sealed record ReadinessCheck(string Status, string? Detail);
+
 public static class HealthApi
 {
     public static IEndpointRouteBuilder MapHealthApi(this IEndpointRouteBuilder app)
@@ -18,18 +23,29 @@ public static class HealthApi
         // from the first GET /health (as it did) read 0 on a service that had run for hours.
         var clock = app.ServiceProvider.GetRequiredService<ServiceClock>();
         app.MapGet("/health", (TimeProvider time) =>
-            TypedResults.Ok(new HealthResponse("healthy", Math.Round(clock.Uptime.TotalSeconds, 3), time.GetUtcNow(), ServiceVersion.Text)));
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions
-        {
-            ResponseWriter = WriteReadinessAsync,
-            ResultStatusCodes =
-            {
-                [HealthStatus.Healthy] = StatusCodes.Status200OK,
-                [HealthStatus.Degraded] = StatusCodes.Status503ServiceUnavailable,
-                [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
-            },
-        });
+            TypedResults.Ok(new HealthResponse("healthy", Math.Round(clock.Uptime.TotalSeconds, 3), time.GetUtcNow(), ServiceVersion.Text)))
+            .WithTags("health").WithName("GetHealth").WithSummary("Liveness: the service answers");
+        app.MapGet("/health/ready", ReadyAsync)
+            .WithTags("health").WithName("GetReadiness").WithSummary("Readiness: the store, git and the agent runtime")
+            .WithDescription("200 when every check passes; 503 names the failing checks, and spawns are refused meanwhile.")
+            .Produces<ReadinessResponse>(StatusCodes.Status503ServiceUnavailable);
         return app;
+    }
+
+    /// <summary>The registered checks (store, git, runtime) as one answer; 503 while any fails.</summary>
+    public static async Task<Results<Ok<ReadinessResponse>, JsonHttpResult<ReadinessResponse>>> ReadyAsync(
+        HealthCheckService checks, HttpContext http, CancellationToken cancellationToken)
+    {
+        var report = await checks.CheckHealthAsync(cancellationToken);
+        var body = new ReadinessResponse(
+            report.Status == HealthStatus.Healthy ? "ready" : "not-ready",
+            [.. report.Entries.Where(e => e.Value.Status != HealthStatus.Healthy).Select(e => e.Key)],
+            report.Entries.ToDictionary(e => e.Key, e => new ReadinessCheck(e.Value.Status == HealthStatus.Healthy ? "pass" : "fail", e.Value.Description)));
+        // As the health check middleware did: a probe's answer is never cached.
+        http.Response.Headers.CacheControl = "no-store, no-cache";
+        return report.Status == HealthStatus.Healthy
+            ? TypedResults.Ok(body)
+            : TypedResults.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 
     public static IHealthChecksBuilder AddReadinessChecks(this IServiceCollection services)
@@ -44,22 +60,6 @@ public static class HealthApi
             .AddCheck<StoreReadiness>("store")
             .AddCheck<GitReadiness>("git")
             .AddCheck<RuntimeReadiness>("runtime");
-    }
-
-    private static Task WriteReadinessAsync(HttpContext http, HealthReport report)
-    {
-        var body = new
-        {
-            status = report.Status == HealthStatus.Healthy ? "ready" : "not-ready",
-            failing = report.Entries.Where(e => e.Value.Status != HealthStatus.Healthy).Select(e => e.Key).ToArray(),
-            checks = report.Entries.ToDictionary(e => e.Key, e => new
-            {
-                status = e.Value.Status == HealthStatus.Healthy ? "pass" : "fail",
-                detail = e.Value.Description,
-            }),
-        };
-        http.Response.ContentType = "application/json";
-        return http.Response.WriteAsync(JsonSerializer.Serialize(body, OrchestratorJson.Options));
     }
 }
 

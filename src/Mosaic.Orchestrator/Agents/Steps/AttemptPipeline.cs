@@ -1,3 +1,5 @@
+using Mosaic.Orchestrator.Monitor;
+
 namespace Mosaic.Orchestrator.Agents.Steps;
 
 /// <summary>
@@ -11,13 +13,45 @@ public sealed class AttemptPipeline(IEnumerable<IAttemptStep> steps)
 
     public IReadOnlyList<IAttemptStep> Steps => _steps;
 
-    /// <summary>Runs the steps; returns when the attempt succeeded, throws when a step failed or the run was stopped.</summary>
+    /// <summary>
+    /// Runs the steps; returns when the attempt succeeded, throws when a step failed or the run was stopped. Each step
+    /// runs in its own span under the attempt's (<see cref="AttemptTracing"/>).
+    /// </summary>
     public async Task RunAsync(LeasedAttempt attempt)
+    {
+        using var span = AttemptTracing.StartAttempt(attempt);
+        try
+        {
+            await RunStepsAsync(attempt);
+            AttemptTracing.Succeeded(span);
+        }
+        catch (Exception ex) when (AttemptTracing.Threw(span, ex))
+        {
+            throw; // not reached: the filter only tags the span
+        }
+    }
+
+    private async Task RunStepsAsync(LeasedAttempt attempt)
     {
         var runStep = Array.FindIndex(_steps, s => s is RunAgentStep);
         for (var i = 0; i < _steps.Length;)
         {
-            switch (await _steps[i].RunAsync(attempt, attempt.Token))
+            StepResult result;
+            using (var span = AttemptTracing.StartStep(_steps[i], attempt))
+            {
+                try
+                {
+                    result = await _steps[i].RunAsync(attempt, attempt.Token);
+                }
+                catch (Exception ex) when (AttemptTracing.Threw(span, ex))
+                {
+                    throw; // not reached: the filter only tags the span
+                }
+
+                AttemptTracing.Ended(span, result);
+            }
+
+            switch (result)
             {
                 case StepResult.Done:
                     return;
