@@ -69,6 +69,8 @@ public sealed class OpenApiTests
             ["GET /agents/{agentId}/status"] = ["404"],
             ["POST /agents/{agentId}/kill"] = ["400", "404", "409", "413"],
             ["POST /agents/kill-all"] = ["400", "413"],
+            ["POST /agents/{agentId}/resume"] = ["400", "404", "409", "413", "422", "503"],
+            ["POST /agents/emergency-stop"] = ["400", "413"],
             ["GET /agents/audit"] = ["400"],
         };
         var seen = 0;
@@ -102,7 +104,7 @@ public sealed class OpenApiTests
             }
         }
 
-        Assert.Equal(10, seen);
+        Assert.Equal(12, seen);
         var spawn = document.GetProperty("paths").GetProperty("/agents/spawn").GetProperty("post");
         Assert.EndsWith("SpawnRequest", spawn.GetProperty("requestBody").GetProperty("content").GetProperty("application/json")
             .GetProperty("schema").GetProperty("$ref").GetString());
