@@ -17,6 +17,7 @@ public sealed partial class AgentWorker(
     QueueSignal signal,
     NodeIdentity node,
     NodeClaim claim,
+    LeaseGate gate,
     IOptions<OrchestratorOptions> options,
     TimeProvider time,
     ILogger<AgentWorker> logger) : BackgroundService
@@ -46,6 +47,7 @@ public sealed partial class AgentWorker(
         }
 
         var lastSweep = DateTimeOffset.MinValue;
+        string? blocked = null;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -58,7 +60,15 @@ public sealed partial class AgentWorker(
                     await recovery.SweepExpiredAsync(stoppingToken);
                 }
 
-                while (claim.Held && runs.Count < settings.MaxConcurrentAgents)
+                // No new work while the store's file is gone or DATA_DIR is nearly full; said once, not every pass.
+                var whyNot = gate.WhyNot();
+                if (whyNot != blocked && whyNot is not null)
+                {
+                    LogNotLeasing(logger, whyNot);
+                }
+
+                blocked = whyNot;
+                while (blocked is null && claim.Held && runs.Count < settings.MaxConcurrentAgents)
                 {
                     var now = time.GetUtcNow();
                     var lease = new TaskLease(node.Instance, Guid.NewGuid().ToString("N"));
@@ -106,6 +116,9 @@ public sealed partial class AgentWorker(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Recovery at start failed")]
     private static partial void LogRecoveryFailed(ILogger logger, Exception ex);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Not taking work: {Reason}")]
+    private static partial void LogNotLeasing(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Worker loop iteration failed")]
     private static partial void LogLoopFailed(ILogger logger, Exception ex);

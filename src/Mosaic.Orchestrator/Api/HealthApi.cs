@@ -53,11 +53,13 @@ public static class HealthApi
         // Singletons: AddCheck<T> makes a new instance per check unless T is registered, and GitReadiness's cache
         // then never answered; spawns ask the same instances (SpawnReadiness).
         services.AddSingleton<StoreReadiness>();
+        services.AddSingleton<DiskReadiness>();
         services.AddSingleton<GitReadiness>();
         services.AddSingleton<RuntimeReadiness>();
         services.AddSingleton<SpawnReadiness>();
         return services.AddHealthChecks()
             .AddCheck<StoreReadiness>("store")
+            .AddCheck<DiskReadiness>("disk")
             .AddCheck<GitReadiness>("git")
             .AddCheck<RuntimeReadiness>("runtime");
     }
@@ -77,6 +79,13 @@ public sealed class StoreReadiness(IStorageHealth store) : IHealthCheck
         await store.CheckAsync(cancellationToken) is { } problem
             ? HealthCheckResult.Unhealthy($"{store.BackendName}: {problem}")
             : HealthCheckResult.Healthy($"{store.BackendName} store answers");
+}
+
+/// <summary>DATA_DIR has at least DISK_MIN_FREE_MB free (below it no agent starts).</summary>
+public sealed class DiskReadiness(DiskSpace disk) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(disk.Check() is { } problem ? HealthCheckResult.Unhealthy(problem) : HealthCheckResult.Healthy("DATA_DIR has room"));
 }
 
 public sealed class RuntimeReadiness(IAgentRuntime runtime) : IHealthCheck
@@ -125,21 +134,29 @@ public sealed class GitReadiness(TimeProvider time) : IHealthCheck
 }
 
 /// <summary>
-/// The readiness checks a spawn must pass: git and the agent runtime. Without them a spawn was accepted and its agent
-/// failed at once (runtime-unavailable); now the spawn is refused with 503 and nothing is queued. The store is not
-/// asked: a spawn writes to it, so a store that fails fails the spawn by itself. Cheap enough for every spawn: git's
-/// answer is cached for a minute, Claude Code's version until its file changes (a failure for 10 s), and the command
-/// runtime looks at two files. A runtime that breaks after the spawn is still caught by the worker's own check.
+/// The readiness checks a spawn must pass: the store's file, git and the agent runtime. Without them a spawn was
+/// accepted and its agent failed at once (runtime-unavailable), or went into a store file that was gone; now the spawn
+/// is refused with 503 and nothing is queued. A full disk does not refuse spawns (they wait; no agent starts). Cheap
+/// enough for every spawn: git's answer is cached for a minute, Claude Code's version until its file changes (a failure
+/// for 10 s), the command runtime and the store's file are a look at files. A runtime that breaks after the spawn is
+/// still caught by the worker's own check.
 /// </summary>
-public sealed class SpawnReadiness(GitReadiness git, RuntimeReadiness runtime)
+public sealed class SpawnReadiness(GitReadiness git, RuntimeReadiness runtime, IStorageHealth store)
 {
     /// <summary>How long a refused spawn is told to wait: a failed Claude Code probe is kept that long.</summary>
     public static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(10);
 
-    /// <summary>The failing checks by name ("git", "runtime"), each with what is wrong; empty when a spawn can run.</summary>
+    /// <summary>The failing checks by name ("store", "git", "runtime"), each with what is wrong; empty when a spawn can run.</summary>
     public async Task<IReadOnlyDictionary<string, string>> FailingAsync(CancellationToken cancellationToken)
     {
         var failing = new Dictionary<string, string>();
+        // Only the store's quick check: a write to a store that is down fails the spawn by itself, but a write into a
+        // removed store file would be accepted and lost.
+        if (store.QuickCheck() is { } gone)
+        {
+            failing["store"] = $"{store.BackendName}: {gone}";
+        }
+
         foreach (var (name, check) in new (string, IHealthCheck)[] { ("git", git), ("runtime", runtime) })
         {
             var result = await check.CheckHealthAsync(new HealthCheckContext(), cancellationToken);

@@ -149,6 +149,10 @@ public sealed class OrchestratorOptions
     [ConfigurationKeyName("WIP_BRANCH_TEMPLATE"), Required]
     public string WipBranchTemplate { get; set; } = "wip/{branch}";
 
+    /// <summary>Below this much free space in DATA_DIR (MB) no agent starts and readiness fails; 0 turns the floor off.</summary>
+    [ConfigurationKeyName("DISK_MIN_FREE_MB"), Range(0, 10_000_000)]
+    public int DiskMinFreeMb { get; set; } = 100;
+
     /// <summary>Ended agents' records, logs and WIP branches, and events, older than this are removed; 0 keeps everything.</summary>
     [ConfigurationKeyName("RETENTION_DAYS"), Range(0, 36500)]
     public int RetentionDays { get; set; } = 30;

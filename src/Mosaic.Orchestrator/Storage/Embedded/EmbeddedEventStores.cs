@@ -54,8 +54,21 @@ public sealed class EmbeddedStorageHealth(SqliteDatabase database) : IStorageHea
 {
     public string BackendName => "embedded";
 
+    /// <summary>
+    /// SQLite keeps writing to a file that was deleted under it (the open descriptor lives on), and the next start
+    /// finds an empty store: a missing file must stop the service from taking work, not go unnoticed.
+    /// </summary>
+    public string? QuickCheck() => File.Exists(database.Path)
+        ? null
+        : $"the store file {database.Path} was removed while the service ran: what is written now is lost at the next start; stop the service and restore DATA_DIR";
+
     public async Task<string?> CheckAsync(CancellationToken cancellationToken)
     {
+        if (QuickCheck() is { } gone)
+        {
+            return gone;
+        }
+
         try
         {
             await database.RunAsync(c => c.Scalar("SELECT COUNT(*) FROM meta"), cancellationToken);

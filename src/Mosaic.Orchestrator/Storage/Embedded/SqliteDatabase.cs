@@ -25,9 +25,13 @@ public sealed class SqliteDatabase : IAsyncDisposable
     private readonly FileStream _instanceLock;
     private int _queued;
 
+    /// <summary>The database file this store opened.</summary>
+    public string Path { get; }
+
     public SqliteDatabase(string path)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        Path = System.IO.Path.GetFullPath(path);
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
         // One instance per store: a second one would take the first one's leases for a dead instance's and end its
         // agents. The lock is an flock on Linux, released by the kernel when the process dies however it dies.
         try

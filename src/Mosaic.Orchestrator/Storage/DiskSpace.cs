@@ -1,0 +1,38 @@
+using Microsoft.Extensions.Options;
+using Mosaic.Orchestrator.Configuration;
+
+namespace Mosaic.Orchestrator.Storage;
+
+/// <summary>
+/// DATA_DIR's free space against DISK_MIN_FREE_MB. Agents write into DATA_DIR (worktrees, logs); below the floor no
+/// agent starts and readiness fails, so a runaway agent cannot fill the disk to where the store can no longer write
+/// its own records (an agent left running past its lease, a service that cannot restart).
+/// </summary>
+public sealed class DiskSpace(IOptions<OrchestratorOptions> options)
+{
+    /// <summary>Null when there is room (or no floor is set), else how much is free against the floor.</summary>
+    public string? Check()
+    {
+        var settings = options.Value;
+        if (settings.DiskMinFreeMb <= 0)
+        {
+            return null;
+        }
+
+        var directory = settings.FullDataDir;
+        long freeMb;
+        try
+        {
+            // statvfs of the folder's file system (DriveInfo takes any path on Linux).
+            freeMb = new DriveInfo(directory).AvailableFreeSpace / (1024 * 1024);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return $"cannot read the free space of {directory}: {ex.Message}";
+        }
+
+        return freeMb < settings.DiskMinFreeMb
+            ? $"DATA_DIR {directory} has {freeMb} MB free, below DISK_MIN_FREE_MB ({settings.DiskMinFreeMb}): no agent starts until space is freed"
+            : null;
+    }
+}
