@@ -213,7 +213,7 @@ public static class AgentsApi
             return new KillReason(null, null);
         }
 
-        return reason.ValueKind == JsonValueKind.String && reason.GetString() is { Length: <= 500 } text && !text.Any(char.IsControl)
+        return reason.ValueKind == JsonValueKind.String && SpawnRequestReader.Text(reason, "reason", []) is { Length: <= 500 } text && !text.Any(char.IsControl)
             ? new KillReason(text, null)
             : new KillReason(null, BadReason());
     }
