@@ -76,17 +76,25 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider, IWorkspaceInspect
     {
         var worktree = WorktreeFor(agent);
         var baseCommit = agent.BaseCommit ?? throw new InvalidOperationException("the agent has no base commit");
+        var cache = CacheFor(agent.Context.Repository);
         // The worktree's .git file is the agent's to edit: name the repository explicitly instead of following it.
-        string[] at = ["--git-dir", Path.Combine(CacheFor(agent.Context.Repository), "worktrees", Path.GetFileName(worktree)), "--work-tree", worktree];
-        await _git.RunCheckedAsync(worktree, [.. at, "add", "--all"], cancellationToken);
-        var status = await _git.RunCheckedAsync(worktree, [.. at, "status", "--porcelain"], cancellationToken);
-        if (status.Length > 0)
+        string[] at = ["--git-dir", Path.Combine(cache, "worktrees", Path.GetFileName(worktree)), "--work-tree", worktree];
+        // Never the cache's config or info/attributes, which every agent on the repository can write (see ServiceGitDir).
+        using var gitDir = ServiceGitDir.Create(cache);
+        var environment = gitDir.Environment;
+        await _git.RunCheckedAsync(worktree, [.. at, "add", "--all"], cancellationToken, environment);
+        // Anything to commit: the index's tree against HEAD's. Plumbing on purpose: `git status` reads .gitmodules and
+        // dies on a value it refuses there (`update = !command`), which a base repository may hold.
+        var staged = (await _git.RunCheckedAsync(worktree, [.. at, "write-tree"], cancellationToken, environment)).Trim();
+        var tree = await _git.RunAsync(worktree, [.. at, "rev-parse", "--verify", "--quiet", "HEAD^{tree}"], cancellationToken, environment);
+        if (staged != (tree.Succeeded ? tree.Output.Trim() : "")) // no HEAD (an orphan branch): a first commit
         {
-            await _git.RunCheckedAsync(worktree, [.. at, "commit", "--quiet", "--no-gpg-sign", "--no-verify", "-m", CommitMessage(agent)], cancellationToken, Identity());
+            await _git.RunCheckedAsync(worktree, [.. at, "commit", "--quiet", "--no-gpg-sign", "--no-verify", "-m", CommitMessage(agent)], cancellationToken,
+                new Dictionary<string, string>(Identity().Concat(environment)));
         }
 
-        var head = (await _git.RunCheckedAsync(worktree, [.. at, "rev-parse", "--verify", "HEAD^{commit}"], cancellationToken)).Trim();
-        var diff = await _git.RunAsync(worktree, [.. at, "diff", "--quiet", "--no-ext-diff", "--no-textconv", baseCommit, head], cancellationToken);
+        var head = (await _git.RunCheckedAsync(worktree, [.. at, "rev-parse", "--verify", "HEAD^{commit}"], cancellationToken, environment)).Trim();
+        var diff = await _git.RunAsync(worktree, [.. at, "diff", "--quiet", "--no-ext-diff", "--no-textconv", baseCommit, head], cancellationToken, environment);
         return diff.ExitCode is 0 or 1
             ? new CommitOutcome(head, Changed: diff.ExitCode == 1)
             : throw GitCommand.Failure(["diff", "--quiet"], diff);

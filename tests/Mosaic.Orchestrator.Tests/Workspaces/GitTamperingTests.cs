@@ -37,6 +37,91 @@ public sealed class GitTamperingTests
         Assert.False(File.Exists(ext), "an ext:: transport planted in the cache config ran");
     }
 
+    /// <summary>
+    /// A filter driver planted in the shared cache's config, named by a .gitattributes in the worktree and by the cache's
+    /// info/attributes, would run inside the service's own `git add` (as the service, its setsid child outliving every
+    /// kill). The service's git in a worktree reads a config of its own: nothing runs, and the file is committed as it is.
+    /// </summary>
+    [Fact]
+    public async Task A_filter_driver_planted_in_the_cache_runs_nothing_in_the_commit_and_the_file_is_committed_as_it_is()
+    {
+        var remote = GitRemote.Create("filter");
+        var evidence = TempDirectory.Create("evidence");
+        var marker = Path.Combine(evidence, "filter-ran");
+        var sleeper = $"299.{Random.Shared.Next(100_000, 999_999)}"; // a sleep we can find in /proc by its argument
+        var start = $"touch {marker}; setsid sleep {sleeper} </dev/null >/dev/null 2>&1 &";
+        var clean = $"{start} tr a-z A-Z";
+        var plant = string.Join("; ",
+            "common=$(git rev-parse --git-common-dir)",
+            $"git config --file \"$common/config\" filter.evil.clean '{clean}'",
+            $"git config --file \"$common/config\" filter.evil.smudge '{clean}'",
+            $"git config --file \"$common/config\" filter.evil2.process '{start}'",
+            "mkdir -p \"$common/info\"",
+            "echo '*.md filter=evil2' > \"$common/info/attributes\"",
+            "echo '*.txt filter=evil' > .gitattributes",
+            "echo 'real content' > work.txt",
+            "echo 'notes' > notes.md");
+        try
+        {
+            await using var host = await TestHost.StartAsync(s => s["AGENT_COMMAND"] = plant);
+            var id = await host.SpawnAsync("T-filter", repository: remote.Bare);
+            await host.Events.WaitForAsync(id, "agent.cleanup");
+            var status = await host.StatusAsync(id);
+
+            Assert.False(File.Exists(marker), "a filter driver planted in the cache ran inside the orchestrator's git");
+            Assert.Empty(Sleepers(sleeper));
+            Assert.True(status.GetProperty("status").GetString() == "completed", status.ToString());
+            var branch = status.GetProperty("branch").GetString()!;
+            Assert.Equal("real content\n", remote.Show(branch, "work.txt"));
+            Assert.Equal("notes\n", remote.Show(branch, "notes.md"));
+            Assert.Equal("*.txt filter=evil\n", remote.Show(branch, ".gitattributes"));
+        }
+        finally
+        {
+            foreach (var pid in Sleepers(sleeper))
+            {
+                using var process = System.Diagnostics.Process.GetProcessById(pid);
+                process.Kill();
+            }
+        }
+    }
+
+    private static List<int> Sleepers(string argument) =>
+        [.. Directory.EnumerateDirectories("/proc").Select(Path.GetFileName).Where(n => int.TryParse(n, out _)).Select(int.Parse!)
+            .Where(pid =>
+            {
+                try
+                {
+                    return File.ReadAllText($"/proc/{pid}/cmdline").Split('\0').Contains(argument);
+                }
+                catch (IOException)
+                {
+                    return false;
+                }
+            })];
+
+    /// <summary>
+    /// A base repository whose .gitmodules has `update = !command` (git refuses that value when it reads .gitmodules)
+    /// and a submodule entry: the commit of the agent's work must neither fail on it nor run the command.
+    /// </summary>
+    [Fact]
+    public async Task A_gitmodules_with_an_update_command_neither_fails_the_commit_nor_runs_the_command()
+    {
+        var remote = GitRemote.Create("submodule-update");
+        var evidence = TempDirectory.Create("evidence");
+        var marker = Path.Combine(evidence, "update-ran");
+        remote.AddSubmoduleEntry("main", "b", $"!touch {marker}");
+        await using var host = await TestHost.StartAsync(s => s["AGENT_COMMAND"] = "echo 'my work' > work.txt");
+        var id = await host.SpawnAsync("T-gitmodules", repository: remote.Bare);
+        await host.Events.WaitForAsync(id, "agent.cleanup");
+
+        var status = await host.StatusAsync(id);
+        Assert.True(status.GetProperty("status").GetString() == "completed", status.ToString());
+        Assert.True(status.GetProperty("pushed").GetBoolean());
+        Assert.Equal("my work\n", remote.Show(status.GetProperty("branch").GetString()!, "work.txt"));
+        Assert.False(File.Exists(marker), "the .gitmodules update command ran");
+    }
+
     [Fact]
     public async Task A_worker_that_switches_branch_still_delivers_its_work_on_its_own_branch()
     {

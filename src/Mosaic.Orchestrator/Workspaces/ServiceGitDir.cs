@@ -1,0 +1,84 @@
+namespace Mosaic.Orchestrator.Workspaces;
+
+/// <summary>
+/// A common git dir of the service's own for its git calls in an agent's worktree (GIT_COMMON_DIR): the cache's objects,
+/// refs, packed refs and reflogs through symlinks, and a config and an info folder that the service wrote and no agent
+/// can reach. Why: the cache's config and info/attributes are shared with every agent on the repository, and any of
+/// them can write there at any moment, even while our `git add` starts. A filter driver (filter.x.clean, .process), an
+/// include, core.fsmonitor, a diff or merge driver there, named by a .gitattributes in the worktree or by
+/// info/attributes, would run as the service inside its own git call (and what it starts with setsid outlives every
+/// kill). Rewriting the cache's config first leaves a window; overriding each named driver with -c leaves one too
+/// (attributes can change between our reading and git's). With this folder git never reads the cache's config or
+/// info at all: a driver named by an attribute has no definition, so nothing runs, and files are added as they are.
+/// The worktree's own git dir (HEAD, index) is still the agent's; config.worktree is read only with
+/// extensions.worktreeConfig, which this config does not set.
+/// </summary>
+public sealed class ServiceGitDir : IDisposable
+{
+    /// <summary>What the cache shares with its worktrees and our calls need: objects and refs (symlinks, which may dangle).</summary>
+    private static readonly string[] Shared = ["objects", "refs", "packed-refs", "logs"];
+
+    // gc.auto=0: a commit may start `gc --auto`, which would repack the cache under other agents' running git.
+    // attributesFile: not ~/.config/git/attributes, which an agent can write too (the global config is already off).
+    private const string Config = """
+        [core]
+        	repositoryformatversion = 0
+        	filemode = true
+        	bare = true
+        	logAllRefUpdates = false
+        	attributesFile = /dev/null
+        	fsmonitor = false
+        	untrackedCache = false
+        	hooksPath = /dev/null
+        [gc]
+        	auto = 0
+
+        """;
+
+    private ServiceGitDir(string path) => Path = path;
+
+    public string Path { get; }
+
+    /// <summary>The environment that points git at this folder instead of the cache.</summary>
+    public IReadOnlyDictionary<string, string> Environment => new Dictionary<string, string> { ["GIT_COMMON_DIR"] = Path };
+
+    public static ServiceGitDir Create(string cache)
+    {
+        var path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"mosaic-git-{Guid.NewGuid():N}");
+        var directory = Directory.CreateDirectory(path);
+        try
+        {
+            if (OperatingSystem.IsLinux())
+            {
+                directory.UnixFileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+            }
+
+            foreach (var name in Shared)
+            {
+                File.CreateSymbolicLink(System.IO.Path.Combine(path, name), System.IO.Path.Combine(cache, name));
+            }
+
+            Directory.CreateDirectory(System.IO.Path.Combine(path, "info"));
+            File.WriteAllText(System.IO.Path.Combine(path, "config"), Config);
+            return new ServiceGitDir(path);
+        }
+        catch
+        {
+            Directory.Delete(path, recursive: true);
+            throw;
+        }
+    }
+
+    /// <summary>Deletes the folder and its links, never what they point to.</summary>
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Path, recursive: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // A leftover in the temporary folder is harmless; the commit's outcome must not depend on it.
+        }
+    }
+}
