@@ -32,6 +32,7 @@ public static class ApiSetup
         services.ConfigureHttpJsonOptions(json => OrchestratorJson.Configure(json.SerializerOptions));
         services.AddProblemDetails();
         services.AddOrchestratorRateLimits(settings);
+        services.AddSingleton<AuthFailureThrottle>();
         services.AddReadinessChecks();
         return builder;
     }
