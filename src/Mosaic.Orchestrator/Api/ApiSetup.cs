@@ -33,6 +33,7 @@ public static class ApiSetup
         services.AddProblemDetails();
         services.AddOrchestratorRateLimits(settings);
         services.AddSingleton<AuthFailureThrottle>();
+        services.AddSingleton<EventStreamSlots>();
         services.AddReadinessChecks();
         return builder;
     }

@@ -132,6 +132,9 @@ public sealed class OrchestratorOptions
     [ConfigurationKeyName("AUTH_FAILURES_PER_MINUTE"), Range(1, 1_000_000)]
     public int AuthFailuresPerMinute { get; set; } = 10;
 
+    [ConfigurationKeyName("EVENT_STREAMS_PER_CALLER"), Range(1, 100_000)]
+    public int EventStreamsPerCaller { get; set; } = 16;
+
     [ConfigurationKeyName("ALLOW_LOCAL_REPOSITORIES")]
     public bool AllowLocalRepositories { get; set; }
 
