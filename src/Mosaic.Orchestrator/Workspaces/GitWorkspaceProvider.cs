@@ -107,7 +107,7 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider, IWorkspaceInspect
         return shown.Succeeded ? shown.Output : null;
     }
 
-    public string RepositoryOf(AgentRecord agent) => CacheFor(agent.Context.Repository);
+    public ServiceGitDir OpenRepository(AgentRecord agent) => ServiceGitDir.Create(CacheFor(agent.Context.Repository));
 
     public async Task<ChangeSummary> DescribeChangesAsync(AgentRecord agent, CancellationToken cancellationToken)
     {
@@ -135,7 +135,13 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider, IWorkspaceInspect
         // merge-tree writes the merged tree into the object store only: no worktree, index or ref changes.
         // The head recorded at commit time, not a branch name: the agent may have moved or shadowed its branch ref.
         var head = agent.HeadCommit ?? throw new InvalidOperationException("the agent has no head commit");
-        var merge = await _git.RunAsync(cache, ["merge-tree", "--write-tree", "--name-only", "--no-messages", latest, head], cancellationToken);
+        // In a git dir of our own: a content merge runs any merge driver the cache's config and info/attributes name.
+        GitResult merge;
+        using (var repository = ServiceGitDir.Create(cache))
+        {
+            merge = await _git.RunAsync(repository.Path, ["merge-tree", "--write-tree", "--name-only", "--no-messages", latest, head], cancellationToken);
+        }
+
         return merge.ExitCode switch
         {
             0 => new ConflictCheck(latest, []),

@@ -1,9 +1,11 @@
 namespace Mosaic.Orchestrator.Workspaces;
 
 /// <summary>
-/// A common git dir of the service's own for its git calls in an agent's worktree (GIT_COMMON_DIR): the cache's objects,
-/// refs, packed refs and reflogs through symlinks, and a config and an info folder that the service wrote and no agent
-/// can reach. Why: the cache's config and info/attributes are shared with every agent on the repository, and any of
+/// A git dir of the service's own over a repository cache: the cache's objects, refs, packed refs and reflogs through
+/// symlinks, and a HEAD, a config and an info folder that the service wrote and no agent can reach. It is the common
+/// dir (GIT_COMMON_DIR) of the service's git calls in an agent's worktree, and the repository itself (a bare one) of
+/// its reads of the agent's commits (the secret scan's `log --diff-merges=remerge`, the conflict check's `merge-tree`,
+/// which merge and so run merge drivers). Why: the cache's config and info/attributes are shared with every agent on the repository, and any of
 /// them can write there at any moment, even while our `git add` starts. A filter driver (filter.x.clean, .process), an
 /// include, core.fsmonitor, a diff or merge driver there, named by a .gitattributes in the worktree or by
 /// info/attributes, would run as the service inside its own git call (and what it starts with setsid outlives every
@@ -59,6 +61,8 @@ public sealed class ServiceGitDir : IDisposable
             }
 
             Directory.CreateDirectory(System.IO.Path.Combine(path, "info"));
+            // Only so that git takes the folder for a repository; our calls name every revision they read.
+            File.WriteAllText(System.IO.Path.Combine(path, "HEAD"), "ref: refs/heads/mosaic-no-head\n");
             File.WriteAllText(System.IO.Path.Combine(path, "config"), Config);
             return new ServiceGitDir(path);
         }

@@ -86,6 +86,90 @@ public sealed class GitTamperingTests
         }
     }
 
+    /// <summary>
+    /// The secret scan reads the agent's commits with `git log --diff-merges=remerge`, which merges a merge commit's
+    /// parents again: a merge driver (merge.x.driver) planted in the cache's config and named by its info/attributes
+    /// would run there, as the service, with no race to win (nothing rewrites the config between the run and the scan).
+    /// </summary>
+    [Fact]
+    public async Task A_merge_driver_planted_in_the_cache_runs_nothing_in_the_secret_scan()
+    {
+        var remote = GitRemote.Create("merge-driver");
+        var evidence = TempDirectory.Create("evidence");
+        var marker = Path.Combine(evidence, "merge-driver-ran");
+        // A merge commit whose parents conflict in README.md, made before anything is planted (the agent's own merge
+        // would run the driver itself); then the driver and the attribute that names it.
+        var plant = string.Join("; ",
+            "export GIT_AUTHOR_NAME=a GIT_AUTHOR_EMAIL=a@example.test GIT_COMMITTER_NAME=a GIT_COMMITTER_EMAIL=a@example.test",
+            "git checkout -q -b side",
+            "echo side > README.md",
+            "git commit -q -am side",
+            "git checkout -q -",
+            "echo mine > README.md",
+            "git commit -q -am mine",
+            "git merge -q side -m merge >/dev/null 2>&1 || true",
+            "echo merged > README.md",
+            "git add README.md",
+            "git commit -q -m merge",
+            "common=$(git rev-parse --git-common-dir)",
+            $"git config --file \"$common/config\" merge.evil.driver 'touch {marker}; cp %B %A'",
+            "mkdir -p \"$common/info\"",
+            "echo '* merge=evil' > \"$common/info/attributes\"");
+        await using var host = await TestHost.StartAsync(s => s["AGENT_COMMAND"] = plant);
+        var id = await host.SpawnAsync("T-merge-driver", repository: remote.Bare);
+        await host.Events.WaitForAsync(id, "agent.cleanup");
+
+        var status = await host.StatusAsync(id);
+        Assert.False(File.Exists(marker), "a merge driver planted in the cache ran inside the orchestrator's git");
+        Assert.True(status.GetProperty("status").GetString() == "completed", status.ToString());
+        Assert.Equal("merged\n", remote.Show(status.GetProperty("branch").GetString()!, "README.md"));
+    }
+
+    /// <summary>
+    /// The conflict check rewrites the cache's config before it fetches, but a process the agent left behind (setsid,
+    /// cleared environment: out of the kill's reach) can write a merge driver back into it at any moment, and
+    /// `merge-tree` merges the agent's file with the moved base's. It reads a config of the service's own: nothing runs.
+    /// </summary>
+    [Fact]
+    public async Task A_merge_driver_written_back_into_the_cache_all_the_time_runs_nothing_in_the_conflict_check()
+    {
+        var remote = GitRemote.Create("merge-race");
+        var evidence = TempDirectory.Create("evidence");
+        var marker = Path.Combine(evidence, "merge-tree-driver-ran");
+        var tag = $"299.{Random.Shared.Next(100_000, 999_999)}";
+        var plant = string.Join("; ",
+            "export GIT_AUTHOR_NAME=a GIT_AUTHOR_EMAIL=a@example.test GIT_COMMITTER_NAME=a GIT_COMMITTER_EMAIL=a@example.test",
+            // The base moves while the agent works, in the file the agent changes too.
+            "echo upstream > README.md",
+            "git commit -q -am upstream",
+            "git push -q origin HEAD:main",
+            "git reset -q --hard HEAD~1",
+            "echo mine > README.md",
+            "common=$(git rev-parse --git-common-dir)",
+            "mkdir -p \"$common/info\"",
+            "echo '* merge=evil' > \"$common/info/attributes\"",
+            $"env -i PATH=\"$PATH\" setsid sh -c 'while :; do git config --file \"$0/config\" merge.evil.driver \"touch {marker}; cp %B %A\" 2>/dev/null; sleep 0.002; done' \"$common\" {tag} </dev/null >/dev/null 2>&1 &");
+        try
+        {
+            await using var host = await TestHost.StartAsync(s => s["AGENT_COMMAND"] = plant);
+            var id = await host.SpawnAsync("T-merge-race", repository: remote.Bare);
+            await host.Events.WaitForAsync(id, "agent.cleanup");
+
+            var status = await host.StatusAsync(id);
+            Assert.False(File.Exists(marker), "a merge driver written into the cache ran inside the orchestrator's merge-tree");
+            Assert.True(status.GetProperty("reason").GetString() == "conflict", status.ToString());
+            Assert.Equal(["README.md"], status.GetProperty("conflicts").EnumerateArray().Select(e => e.GetString()));
+        }
+        finally
+        {
+            foreach (var pid in Sleepers(tag))
+            {
+                using var process = System.Diagnostics.Process.GetProcessById(pid);
+                process.Kill();
+            }
+        }
+    }
+
     private static List<int> Sleepers(string argument) =>
         [.. Directory.EnumerateDirectories("/proc").Select(Path.GetFileName).Where(n => int.TryParse(n, out _)).Select(int.Parse!)
             .Where(pid =>
