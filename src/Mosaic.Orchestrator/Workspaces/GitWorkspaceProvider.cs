@@ -67,7 +67,11 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider, IWorkspaceInspect
             // Removes what an earlier attempt left, and prunes a registration whose folder vanished (its agent deleted
             // it before a crash): `worktree add --force` alone still refuses that path, as the registration holds the branch.
             await RemoveWorktreeAsync(cache, worktree, cancellationToken);
-            await _git.RunCheckedAsync(cache, ["worktree", "add", "--force", "--quiet", "-B", branch, worktree, baseCommit], cancellationToken);
+            await _git.RunCheckedAsync(cache, ["worktree", "add", "--force", "--quiet", "--no-checkout", "-B", branch, worktree, baseCommit], cancellationToken);
+            // The checkout in a git dir of our own: one that read the cache's config and info/attributes would run any
+            // smudge filter a process left behind by an earlier agent writes back there after the rewrite above.
+            using var gitDir = ServiceGitDir.Create(cache);
+            await _git.RunCheckedAsync(worktree, [.. At(cache, worktree), "reset", "--hard", "--quiet", "--no-recurse-submodules", "HEAD"], cancellationToken, gitDir.Environment);
             return new Workspace(worktree, branch, baseCommit);
         }, cancellationToken);
     }
@@ -77,8 +81,7 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider, IWorkspaceInspect
         var worktree = WorktreeFor(agent);
         var baseCommit = agent.BaseCommit ?? throw new InvalidOperationException("the agent has no base commit");
         var cache = CacheFor(agent.Context.Repository);
-        // The worktree's .git file is the agent's to edit: name the repository explicitly instead of following it.
-        string[] at = ["--git-dir", Path.Combine(cache, "worktrees", Path.GetFileName(worktree)), "--work-tree", worktree];
+        var at = At(cache, worktree);
         // Never the cache's config or info/attributes, which every agent on the repository can write (see ServiceGitDir).
         using var gitDir = ServiceGitDir.Create(cache);
         var environment = gitDir.Environment;
@@ -99,6 +102,10 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider, IWorkspaceInspect
             ? new CommitOutcome(head, Changed: diff.ExitCode == 1)
             : throw GitCommand.Failure(["diff", "--quiet"], diff);
     }
+
+    /// <summary>The worktree's .git file is the agent's to edit: name its git dir explicitly instead of following it.</summary>
+    private static string[] At(string cache, string worktree) =>
+        ["--git-dir", Path.Combine(cache, "worktrees", Path.GetFileName(worktree)), "--work-tree", worktree];
 
     public async Task<string?> ReadAtBaseAsync(AgentRecord agent, string path, CancellationToken cancellationToken)
     {

@@ -148,17 +148,64 @@ public sealed class GitTamperingTests
             "common=$(git rev-parse --git-common-dir)",
             "mkdir -p \"$common/info\"",
             "echo '* merge=evil' > \"$common/info/attributes\"",
-            $"env -i PATH=\"$PATH\" setsid sh -c 'while :; do git config --file \"$0/config\" merge.evil.driver \"touch {marker}; cp %B %A\" 2>/dev/null; sleep 0.002; done' \"$common\" {tag} </dev/null >/dev/null 2>&1 &");
+            $"(env -i PATH=\"$PATH\" setsid sh -c 'cd /; while :; do git config --file \"$0/config\" merge.evil.driver \"touch {marker}; cp %B %A\" 2>/dev/null; sleep 0.002; done' \"$common\" {tag} </dev/null >/dev/null 2>&1 &)",
+            "until grep -q evil \"$common/config\"; do sleep 0.01; done"); // the writer is out of reach before the agent ends
         try
         {
             await using var host = await TestHost.StartAsync(s => s["AGENT_COMMAND"] = plant);
             var id = await host.SpawnAsync("T-merge-race", repository: remote.Bare);
             await host.Events.WaitForAsync(id, "agent.cleanup");
+            Assert.NotEmpty(Sleepers(tag)); // the writer was there all along
 
             var status = await host.StatusAsync(id);
             Assert.False(File.Exists(marker), "a merge driver written into the cache ran inside the orchestrator's merge-tree");
             Assert.True(status.GetProperty("reason").GetString() == "conflict", status.ToString());
             Assert.Equal(["README.md"], status.GetProperty("conflicts").EnumerateArray().Select(e => e.GetString()));
+        }
+        finally
+        {
+            foreach (var pid in Sleepers(tag))
+            {
+                using var process = System.Diagnostics.Process.GetProcessById(pid);
+                process.Kill();
+            }
+        }
+    }
+
+    /// <summary>
+    /// The next agent's worktree is checked out from the cache: a smudge filter that a process left behind by an earlier
+    /// agent keeps writing into the cache's config (after the rewrite before each fetch), named by the cache's
+    /// info/attributes, would run inside that checkout. The checkout reads a config of the service's own: nothing runs,
+    /// and the files are checked out as they are.
+    /// </summary>
+    [Fact]
+    public async Task A_smudge_filter_written_back_into_the_cache_all_the_time_runs_nothing_in_the_next_agents_checkout()
+    {
+        var remote = GitRemote.Create("smudge-race");
+        var evidence = TempDirectory.Create("evidence");
+        var marker = Path.Combine(evidence, "smudge-ran");
+        var tag = $"299.{Random.Shared.Next(100_000, 999_999)}";
+        var plant = string.Join("; ",
+            "common=$(git rev-parse --git-common-dir)",
+            "mkdir -p \"$common/info\"",
+            "echo '* filter=evil' > \"$common/info/attributes\"",
+            $"(env -i PATH=\"$PATH\" setsid sh -c 'cd /; while :; do git config --file \"$0/config\" filter.evil.smudge \"touch {marker}; tr a-z A-Z\" 2>/dev/null; sleep 0.002; done' \"$common\" {tag} </dev/null >/dev/null 2>&1 &)",
+            "until grep -q evil \"$common/config\"; do sleep 0.01; done", // the writer is out of reach before the agent ends
+            "echo first > first.txt");
+        try
+        {
+            await using var host = await TestHost.StartAsync(s => s["AGENT_COMMAND"] =
+                $"if [ \"$MOSAIC_TASK_ID\" = T-smudge-plant ]; then {plant}; else cat README.md > seen.txt; fi");
+            var first = await host.SpawnAsync("T-smudge-plant", repository: remote.Bare);
+            await host.Events.WaitForAsync(first, "agent.cleanup");
+            Assert.NotEmpty(Sleepers(tag)); // the writer outlived its agent, as it would
+            var second = await host.SpawnAsync("T-smudge-next", repository: remote.Bare);
+            await host.Events.WaitForAsync(second, "agent.cleanup");
+
+            var status = await host.StatusAsync(second);
+            Assert.False(File.Exists(marker), "a smudge filter written into the cache ran inside the orchestrator's checkout");
+            Assert.True(status.GetProperty("status").GetString() == "completed", status.ToString());
+            Assert.Equal("# Demo\n\nline one\nline two\n", remote.Show(status.GetProperty("branch").GetString()!, "seen.txt"));
         }
         finally
         {
