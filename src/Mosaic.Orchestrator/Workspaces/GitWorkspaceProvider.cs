@@ -175,7 +175,9 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider, IWorkspaceInspect
             }
 
             var lease = $"--force-with-lease=refs/heads/{branch}:{current}";
-            return await _git.RunAsync(cache, ["push", "--porcelain", lease, "origin", $"{head}:refs/heads/{branch}"], cancellationToken, Credentials(agent.Context.Repository));
+            // A config of our own, as for fetch: remote.origin.receivepack runs a command for a local remote.
+            using var gitDir = ServiceGitDir.Create(cache, RepositoryAddress.SplitCredentials(agent.Context.Repository).Url);
+            return await _git.RunAsync(gitDir.Path, ["push", "--porcelain", lease, "origin", $"{head}:refs/heads/{branch}"], cancellationToken, Credentials(agent.Context.Repository));
         }, cancellationToken);
         if (push.Succeeded)
         {
@@ -248,7 +250,10 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider, IWorkspaceInspect
             // The config is shared with agents, who run code as our user: rewrite it whole before every fetch, so a
             // changed origin, url.insteadOf or worktree extension planted by one agent never reaches the next.
             await WriteConfigAsync(cache, url, cancellationToken);
-            await _git.RunCheckedAsync(cache, ["fetch", "--quiet", "--prune", "--no-tags", "origin"], cancellationToken, credentials);
+            // Still, a process an agent left behind can write it again at any moment (remote.origin.uploadpack runs a
+            // command for a local remote, core.gitProxy for git://): fetch reads a config of our own.
+            using var gitDir = ServiceGitDir.Create(cache, url);
+            await _git.RunCheckedAsync(gitDir.Path, ["fetch", "--quiet", "--prune", "--no-tags", "origin"], cancellationToken, credentials);
             return;
         }
 
@@ -278,19 +283,15 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider, IWorkspaceInspect
     /// </summary>
     private static async Task WriteConfigAsync(string cache, string url, CancellationToken cancellationToken)
     {
-        var quoted = url.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal);
         var config = $"""
             [core]
             	repositoryformatversion = 0
             	filemode = true
             	bare = true
-            [remote "origin"]
-            	url = "{quoted}"
-            	fetch = +refs/heads/*:refs/remotes/origin/*
             [gc]
             	auto = 0
 
-            """;
+            """ + ServiceGitDir.Origin(url);
         var path = Path.Combine(cache, "config");
         var temporary = $"{path}.mosaic-{Guid.NewGuid():N}";
         await File.WriteAllTextAsync(temporary, config, cancellationToken);

@@ -44,7 +44,8 @@ public sealed class ServiceGitDir : IDisposable
     /// <summary>The environment that points git at this folder instead of the cache.</summary>
     public IReadOnlyDictionary<string, string> Environment => new Dictionary<string, string> { ["GIT_COMMON_DIR"] = Path };
 
-    public static ServiceGitDir Create(string cache)
+    /// <param name="origin">When given, the remote "origin" with this URL (without credentials), for fetch and push.</param>
+    public static ServiceGitDir Create(string cache, string? origin = null)
     {
         var path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"mosaic-git-{Guid.NewGuid():N}");
         var directory = Directory.CreateDirectory(path);
@@ -63,7 +64,7 @@ public sealed class ServiceGitDir : IDisposable
             Directory.CreateDirectory(System.IO.Path.Combine(path, "info"));
             // Only so that git takes the folder for a repository; our calls name every revision they read.
             File.WriteAllText(System.IO.Path.Combine(path, "HEAD"), "ref: refs/heads/mosaic-no-head\n");
-            File.WriteAllText(System.IO.Path.Combine(path, "config"), Config);
+            File.WriteAllText(System.IO.Path.Combine(path, "config"), origin is null ? Config : Config + Origin(origin));
             return new ServiceGitDir(path);
         }
         catch
@@ -71,6 +72,18 @@ public sealed class ServiceGitDir : IDisposable
             Directory.Delete(path, recursive: true);
             throw;
         }
+    }
+
+    /// <summary>The remote section of a cache's config: origin and its refspec.</summary>
+    public static string Origin(string url)
+    {
+        var quoted = url.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal);
+        return $"""
+            [remote "origin"]
+            	url = "{quoted}"
+            	fetch = +refs/heads/*:refs/remotes/origin/*
+
+            """;
     }
 
     /// <summary>Deletes the folder and its links, never what they point to.</summary>

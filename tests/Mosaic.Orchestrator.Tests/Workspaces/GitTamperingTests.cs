@@ -217,6 +217,49 @@ public sealed class GitTamperingTests
         }
     }
 
+    /// <summary>
+    /// The fetch before each attempt and the push run right after the cache's config is rewritten, but a process left
+    /// behind by an earlier agent can write an upload-pack or receive-pack command (run locally for a local remote)
+    /// back into it at any moment. Fetch and push read a config of the service's own: nothing runs.
+    /// </summary>
+    [Fact]
+    public async Task Transport_commands_written_back_into_the_cache_all_the_time_run_nothing_in_fetch_or_push()
+    {
+        var remote = GitRemote.Create("transport-race");
+        var evidence = TempDirectory.Create("evidence");
+        var marker = Path.Combine(evidence, "transport-ran");
+        var tag = $"299.{Random.Shared.Next(100_000, 999_999)}";
+        var writes = $"git config --file \"$0/config\" remote.origin.uploadpack \"touch {marker}; git-upload-pack\" 2>/dev/null; git config --file \"$0/config\" remote.origin.receivepack \"touch {marker}; git-receive-pack\" 2>/dev/null";
+        var plant = string.Join("; ",
+            "common=$(git rev-parse --git-common-dir)",
+            $"(env -i PATH=\"$PATH\" setsid sh -c 'cd /; while :; do {writes}; sleep 0.002; done' \"$common\" {tag} </dev/null >/dev/null 2>&1 &)",
+            "until grep -q receivepack \"$common/config\"; do sleep 0.01; done", // the writer is out of reach before the agent ends
+            "echo first > first.txt");
+        try
+        {
+            await using var host = await TestHost.StartAsync(s => s["AGENT_COMMAND"] =
+                $"if [ \"$MOSAIC_TASK_ID\" = T-transport-plant ]; then {plant}; else echo next > next.txt; fi");
+            var first = await host.SpawnAsync("T-transport-plant", repository: remote.Bare);
+            await host.Events.WaitForAsync(first, "agent.cleanup");
+            Assert.NotEmpty(Sleepers(tag)); // the writer outlived its agent, as it would
+            var second = await host.SpawnAsync("T-transport-next", repository: remote.Bare);
+            await host.Events.WaitForAsync(second, "agent.cleanup");
+
+            var status = await host.StatusAsync(second);
+            Assert.False(File.Exists(marker), "an upload-pack or receive-pack command written into the cache ran inside the orchestrator's fetch or push");
+            Assert.True(status.GetProperty("pushed").GetBoolean(), status.ToString());
+            Assert.Equal("next\n", remote.Show(status.GetProperty("branch").GetString()!, "next.txt"));
+        }
+        finally
+        {
+            foreach (var pid in Sleepers(tag))
+            {
+                using var process = System.Diagnostics.Process.GetProcessById(pid);
+                process.Kill();
+            }
+        }
+    }
+
     private static List<int> Sleepers(string argument) =>
         [.. Directory.EnumerateDirectories("/proc").Select(Path.GetFileName).Where(n => int.TryParse(n, out _)).Select(int.Parse!)
             .Where(pid =>
