@@ -38,7 +38,12 @@ public sealed partial class WipKeeper(
                 return;
             }
 
-            var findings = await secrets.ScanCommitsAsync(inspector.RepositoryOf(agent), agent.BaseCommit, commit.HeadCommit, none);
+            IReadOnlyList<SecretFinding> findings;
+            using (var repository = inspector.OpenRepository(agent))
+            {
+                findings = await secrets.ScanCommitsAsync(repository.Path, agent.BaseCommit, commit.HeadCommit, none);
+            }
+
             if (findings.Count > 0)
             {
                 await attempt.RecordWipAsync(null, null, $"{FailureReason.SecretsDetected.Code}: {findings.Count} secret(s) in the work; it was not pushed: " +

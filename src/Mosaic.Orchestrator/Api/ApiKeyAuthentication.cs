@@ -8,10 +8,12 @@ namespace Mosaic.Orchestrator.Api;
 /// <summary>
 /// X-API-Key on every /agents route (SPEC), including unknown ones, so nothing about agents is learned without the
 /// key; and on the operator's surface that describes or counts them: /openapi, /scalar and /metrics. /health stays
-/// open (probes carry no key), and so do paths the service does not serve (a plain 404). Both sides are hashed before a fixed-time compare: the time taken says nothing about length or prefix.
-/// Without a configured key (allowed only on loopback) every caller is "anonymous".
+/// open (probes carry no key), and so do paths the service does not serve (a plain 404). Both sides are hashed before a
+/// fixed-time compare: the time taken says nothing about length or prefix. Without a configured key (allowed only on
+/// loopback) every caller is "anonymous". Failed checks are throttled per caller address
+/// (<see cref="AuthFailureThrottle"/>), so guessing is not free.
 /// </summary>
-public sealed class ApiKeyAuthentication(RequestDelegate next, IOptions<OrchestratorOptions> options)
+public sealed class ApiKeyAuthentication(RequestDelegate next, IOptions<OrchestratorOptions> options, AuthFailureThrottle throttle)
 {
     public const string HeaderName = "X-API-Key";
     private const string ActorItem = "mosaic.actor";
@@ -34,10 +36,22 @@ public sealed class ApiKeyAuthentication(RequestDelegate next, IOptions<Orchestr
     {
         if (_expected is not null && IsProtected(context.Request.Path))
         {
+            if (throttle.Blocked(context.Connection.RemoteIpAddress) is { } wait)
+            {
+                var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
+                context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                await TypedResults.Problem(
+                    statusCode: StatusCodes.Status429TooManyRequests,
+                    title: "Too Many Requests",
+                    detail: $"Too many failed {HeaderName} checks from this address (AUTH_FAILURES_PER_MINUTE); no key is checked for it for {seconds} s.").ExecuteAsync(context);
+                return;
+            }
+
             var presented = context.Request.Headers[HeaderName].ToString();
             var hash = SHA256.HashData(Encoding.UTF8.GetBytes(presented));
             if (presented.Length == 0 || !CryptographicOperations.FixedTimeEquals(hash, _expected))
             {
+                throttle.Failed(context.Connection.RemoteIpAddress);
                 await TypedResults.Problem(
                     statusCode: StatusCodes.Status401Unauthorized,
                     title: "Unauthorized",

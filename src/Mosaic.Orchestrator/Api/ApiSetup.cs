@@ -33,6 +33,8 @@ public static class ApiSetup
         services.ConfigureHttpJsonOptions(json => OrchestratorJson.Configure(json.SerializerOptions));
         services.AddProblemDetails();
         services.AddOrchestratorRateLimits(settings);
+        services.AddSingleton<AuthFailureThrottle>();
+        services.AddSingleton<EventStreamSlots>();
         services.AddReadinessChecks();
         services.AddOpenApiDocs();
         return builder;

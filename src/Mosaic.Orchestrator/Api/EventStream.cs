@@ -11,7 +11,8 @@ namespace Mosaic.Orchestrator.Api;
 /// Last-Event-ID (or ?since=) gets what it missed from the store before the live stream; ?agentId= narrows the
 /// stream to one agent. A comment line every 15 s keeps proxies from closing an idle stream. The stream ends when
 /// the service stops: the server waits for open requests before it stops (up to 30 s), and a stream never ends by
-/// itself; a client reconnects with Last-Event-ID to the next instance.
+/// itself; a client reconnects with Last-Event-ID to the next instance. A caller has at most EVENT_STREAMS_PER_CALLER
+/// streams open (<see cref="EventStreamSlots"/>); the next is a 429 with Retry-After.
 /// </summary>
 public static class EventStream
 {
@@ -19,8 +20,17 @@ public static class EventStream
     private const int ReplayBatch = 500;
 
     public static async Task StreamAsync(
-        HttpContext http, EventBroadcaster broadcaster, IEventHistory history, IHostApplicationLifetime lifetime, string? since, string? agentId)
+        HttpContext http, EventBroadcaster broadcaster, IEventHistory history, IHostApplicationLifetime lifetime, EventStreamSlots slots, string? since, string? agentId)
     {
+        using var slot = slots.TryTake(RateLimits.Caller(http));
+        if (slot is null)
+        {
+            http.Response.Headers.RetryAfter = ((int)EventStreamSlots.RetryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+            await TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too Many Requests",
+                detail: $"This caller already has {slots.Limit} event streams open (EVENT_STREAMS_PER_CALLER); close one or retry later.").ExecuteAsync(http);
+            return;
+        }
+
         using var ends = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, lifetime.ApplicationStopping);
         var cancellationToken = ends.Token;
         Guid? onlyAgent = Guid.TryParse(agentId, out var parsed) ? parsed : null;

@@ -41,7 +41,8 @@ public sealed record OptionalTextBody(string Field, int MaxChars, bool Multiline
             return new Read(null, null);
         }
 
-        return value.ValueKind == JsonValueKind.String && value.GetString() is { } text && text.Length <= MaxChars && text.All(Allowed)
+        // Text() refuses strings that are not valid Unicode (invalid UTF-8, lone surrogates) instead of throwing.
+        return value.ValueKind == JsonValueKind.String && SpawnRequestReader.Text(value, Field, []) is { } text && text.Length <= MaxChars && text.All(Allowed)
             ? new Read(text, null)
             : new Read(null, Invalid());
     }

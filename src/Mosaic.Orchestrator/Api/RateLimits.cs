@@ -35,9 +35,12 @@ public static class RateLimits
         return services;
     }
 
+    /// <summary>Who a caller is for limits: its key identity and its address.</summary>
+    public static string Caller(HttpContext http) => $"{ApiKeyAuthentication.ActorOf(http)}|{http.Connection.RemoteIpAddress}";
+
     private static RateLimitPartition<string> Bucket(HttpContext http, string policy, int perSecond, int burst) =>
         RateLimitPartition.GetTokenBucketLimiter(
-            $"{policy}|{ApiKeyAuthentication.ActorOf(http)}|{http.Connection.RemoteIpAddress}",
+            $"{policy}|{Caller(http)}",
             _ => new TokenBucketRateLimiterOptions
             {
                 TokenLimit = burst,

@@ -13,6 +13,7 @@ public static partial class SpawnRequestReader
 {
     public const int MaxListItems = 100;
     public const int MaxItemLength = 200;
+    public const string InvalidText = "must be valid Unicode text (UTF-8, no lone surrogates)";
 
     public static SpawnCommand? Read(JsonElement body, bool allowLocalRepositories, Dictionary<string, string[]> errors)
     {
@@ -93,10 +94,29 @@ public static partial class SpawnRequestReader
                 errors[field] = ["is required"];
                 return null;
             case { ValueKind: JsonValueKind.String } value:
-                return value.GetString();
+                return Text(value, field, errors);
             default:
                 errors[field] = ["must be a string"];
                 return null;
+        }
+    }
+
+    /// <summary>
+    /// A string's text, or null with the field named when it holds no valid text. JsonDocument checks the structure,
+    /// not what is inside a string: raw bytes that are not UTF-8 (an encoded lone surrogate ED A0 80, a stray FF) and an
+    /// escaped lone surrogate ("\ud800", valid JSON, no valid string) only fail when the string is read, and that
+    /// failure is the client's, not a 500.
+    /// </summary>
+    public static string? Text(JsonElement value, string field, Dictionary<string, string[]> errors)
+    {
+        try
+        {
+            return value.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            errors[field] = [InvalidText];
+            return null;
         }
     }
 
@@ -110,9 +130,15 @@ public static partial class SpawnRequestReader
                 return null;
             case null:
                 return null;
-            case { ValueKind: JsonValueKind.String } value
-                when System.Enum.GetNames<T>().FirstOrDefault(n => string.Equals(n.ToLowerInvariant(), value.GetString(), StringComparison.Ordinal)) is { } match:
-                return System.Enum.Parse<T>(match);
+            case { ValueKind: JsonValueKind.String } value:
+                var text = Text(value, name, errors);
+                if (System.Enum.GetNames<T>().FirstOrDefault(n => string.Equals(n.ToLowerInvariant(), text, StringComparison.Ordinal)) is { } match)
+                {
+                    return System.Enum.Parse<T>(match);
+                }
+
+                errors[name] = text is null ? [InvalidText] : [$"must be one of {allowed}"];
+                return null;
             default:
                 errors[name] = [$"must be one of {allowed}"];
                 return null;
@@ -135,6 +161,11 @@ public static partial class SpawnRequestReader
 
         foreach (var item in value.EnumerateArray())
         {
+            if (item.ValueKind == JsonValueKind.String && Text(item, field, errors) is null)
+            {
+                return list;
+            }
+
             if (item.ValueKind != JsonValueKind.String || item.GetString() is not { Length: > 0 and <= MaxItemLength } text || text.Any(char.IsControl))
             {
                 errors[field] = [$"items must be non-empty strings of at most {MaxItemLength} characters without control characters"];

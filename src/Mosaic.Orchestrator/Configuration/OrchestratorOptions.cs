@@ -129,6 +129,12 @@ public sealed class OrchestratorOptions
     [ConfigurationKeyName("RATE_LIMIT_READS_BURST"), Range(1, 1_000_000)]
     public int RateLimitReadsBurst { get; set; } = 1000;
 
+    [ConfigurationKeyName("AUTH_FAILURES_PER_MINUTE"), Range(1, 1_000_000)]
+    public int AuthFailuresPerMinute { get; set; } = 10;
+
+    [ConfigurationKeyName("EVENT_STREAMS_PER_CALLER"), Range(1, 100_000)]
+    public int EventStreamsPerCaller { get; set; } = 16;
+
     [ConfigurationKeyName("ALLOW_LOCAL_REPOSITORIES")]
     public bool AllowLocalRepositories { get; set; }
 

@@ -75,7 +75,11 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider, IWorkspaceInspect
             // Removes what an earlier attempt left, and prunes a registration whose folder vanished (its agent deleted
             // it before a crash): `worktree add --force` alone still refuses that path, as the registration holds the branch.
             await RemoveWorktreeAsync(cache, worktree, cancellationToken);
-            await _git.RunCheckedAsync(cache, ["worktree", "add", "--force", "--quiet", "-B", branch, worktree, start], cancellationToken);
+            await _git.RunCheckedAsync(cache, ["worktree", "add", "--force", "--quiet", "--no-checkout", "-B", branch, worktree, start], cancellationToken);
+            // The checkout in a git dir of our own: one that read the cache's config and info/attributes would run any
+            // smudge filter a process left behind by an earlier agent writes back there after the rewrite above.
+            using var gitDir = ServiceGitDir.Create(cache);
+            await _git.RunCheckedAsync(worktree, [.. At(cache, worktree), "reset", "--hard", "--quiet", "--no-recurse-submodules", "HEAD"], cancellationToken, gitDir.Environment);
             return new Workspace(worktree, branch, baseCommit);
         }, cancellationToken);
     }
@@ -84,21 +88,32 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider, IWorkspaceInspect
     {
         var worktree = WorktreeFor(agent);
         var baseCommit = agent.BaseCommit ?? throw new InvalidOperationException("the agent has no base commit");
-        // The worktree's .git file is the agent's to edit: name the repository explicitly instead of following it.
-        string[] at = ["--git-dir", Path.Combine(CacheFor(agent.Context.Repository), "worktrees", Path.GetFileName(worktree)), "--work-tree", worktree];
-        await _git.RunCheckedAsync(worktree, [.. at, "add", "--all"], cancellationToken);
-        var status = await _git.RunCheckedAsync(worktree, [.. at, "status", "--porcelain"], cancellationToken);
-        if (status.Length > 0)
+        var cache = CacheFor(agent.Context.Repository);
+        var at = At(cache, worktree);
+        // Never the cache's config or info/attributes, which every agent on the repository can write (see ServiceGitDir).
+        using var gitDir = ServiceGitDir.Create(cache);
+        var environment = gitDir.Environment;
+        await _git.RunCheckedAsync(worktree, [.. at, "add", "--all"], cancellationToken, environment);
+        // Anything to commit: the index's tree against HEAD's. Plumbing on purpose: `git status` reads .gitmodules and
+        // dies on a value it refuses there (`update = !command`), which a base repository may hold.
+        var staged = (await _git.RunCheckedAsync(worktree, [.. at, "write-tree"], cancellationToken, environment)).Trim();
+        var tree = await _git.RunAsync(worktree, [.. at, "rev-parse", "--verify", "--quiet", "HEAD^{tree}"], cancellationToken, environment);
+        if (staged != (tree.Succeeded ? tree.Output.Trim() : "")) // no HEAD (an orphan branch): a first commit
         {
-            await _git.RunCheckedAsync(worktree, [.. at, "commit", "--quiet", "--no-gpg-sign", "--no-verify", "-m", CommitMessage(agent)], cancellationToken, Identity());
+            await _git.RunCheckedAsync(worktree, [.. at, "commit", "--quiet", "--no-gpg-sign", "--no-verify", "-m", CommitMessage(agent)], cancellationToken,
+                new Dictionary<string, string>(Identity().Concat(environment)));
         }
 
-        var head = (await _git.RunCheckedAsync(worktree, [.. at, "rev-parse", "--verify", "HEAD^{commit}"], cancellationToken)).Trim();
-        var diff = await _git.RunAsync(worktree, [.. at, "diff", "--quiet", "--no-ext-diff", "--no-textconv", baseCommit, head], cancellationToken);
+        var head = (await _git.RunCheckedAsync(worktree, [.. at, "rev-parse", "--verify", "HEAD^{commit}"], cancellationToken, environment)).Trim();
+        var diff = await _git.RunAsync(worktree, [.. at, "diff", "--quiet", "--no-ext-diff", "--no-textconv", baseCommit, head], cancellationToken, environment);
         return diff.ExitCode is 0 or 1
             ? new CommitOutcome(head, Changed: diff.ExitCode == 1)
             : throw GitCommand.Failure(["diff", "--quiet"], diff);
     }
+
+    /// <summary>The worktree's .git file is the agent's to edit: name its git dir explicitly instead of following it.</summary>
+    private static string[] At(string cache, string worktree) =>
+        ["--git-dir", Path.Combine(cache, "worktrees", Path.GetFileName(worktree)), "--work-tree", worktree];
 
     public async Task<string?> ReadAtBaseAsync(AgentRecord agent, string path, CancellationToken cancellationToken)
     {
@@ -107,7 +122,7 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider, IWorkspaceInspect
         return shown.Succeeded ? shown.Output : null;
     }
 
-    public string RepositoryOf(AgentRecord agent) => CacheFor(agent.Context.Repository);
+    public ServiceGitDir OpenRepository(AgentRecord agent) => ServiceGitDir.Create(CacheFor(agent.Context.Repository));
 
     public async Task<ChangeSummary> DescribeChangesAsync(AgentRecord agent, CancellationToken cancellationToken)
     {
@@ -135,7 +150,13 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider, IWorkspaceInspect
         // merge-tree writes the merged tree into the object store only: no worktree, index or ref changes.
         // The head recorded at commit time, not a branch name: the agent may have moved or shadowed its branch ref.
         var head = agent.HeadCommit ?? throw new InvalidOperationException("the agent has no head commit");
-        var merge = await _git.RunAsync(cache, ["merge-tree", "--write-tree", "--name-only", "--no-messages", latest, head], cancellationToken);
+        // In a git dir of our own: a content merge runs any merge driver the cache's config and info/attributes name.
+        GitResult merge;
+        using (var repository = ServiceGitDir.Create(cache))
+        {
+            merge = await _git.RunAsync(repository.Path, ["merge-tree", "--write-tree", "--name-only", "--no-messages", latest, head], cancellationToken);
+        }
+
         return merge.ExitCode switch
         {
             0 => new ConflictCheck(latest, []),
@@ -169,8 +190,10 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider, IWorkspaceInspect
         {
             if (agent.WipCommit is { } commit && agent.WipBranch is { } wip && BranchName.Check(wip) is null)
             {
-                // Deleted only while it still holds this agent's WIP: a branch someone moved on is theirs now.
-                await _git.RunAsync(cache, ["push", "--porcelain", $"--force-with-lease=refs/heads/{wip}:{commit}", "origin", $":refs/heads/{wip}"],
+                // Deleted only while it still holds this agent's WIP: a branch someone moved on is theirs now. A config of
+                // our own, as for every push: the cache's is the agents' to write.
+                using var gitDir = ServiceGitDir.Create(cache, RepositoryAddress.SplitCredentials(agent.Context.Repository).Url);
+                await _git.RunAsync(gitDir.Path, ["push", "--porcelain", $"--force-with-lease=refs/heads/{wip}:{commit}", "origin", $":refs/heads/{wip}"],
                     cancellationToken, Credentials(agent.Context.Repository));
                 await _git.RunAsync(cache, ["update-ref", "-d", $"refs/remotes/origin/{wip}"], cancellationToken);
             }
@@ -205,7 +228,9 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider, IWorkspaceInspect
             }
 
             var lease = $"--force-with-lease=refs/heads/{branch}:{current}";
-            return await _git.RunAsync(cache, ["push", "--porcelain", lease, "origin", $"{head}:refs/heads/{branch}"], cancellationToken, Credentials(agent.Context.Repository));
+            // A config of our own, as for fetch: remote.origin.receivepack runs a command for a local remote.
+            using var gitDir = ServiceGitDir.Create(cache, RepositoryAddress.SplitCredentials(agent.Context.Repository).Url);
+            return await _git.RunAsync(gitDir.Path, ["push", "--porcelain", lease, "origin", $"{head}:refs/heads/{branch}"], cancellationToken, Credentials(agent.Context.Repository));
         }, cancellationToken);
         if (push.Succeeded)
         {
@@ -278,7 +303,10 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider, IWorkspaceInspect
             // The config is shared with agents, who run code as our user: rewrite it whole before every fetch, so a
             // changed origin, url.insteadOf or worktree extension planted by one agent never reaches the next.
             await WriteConfigAsync(cache, url, cancellationToken);
-            await _git.RunCheckedAsync(cache, ["fetch", "--quiet", "--prune", "--no-tags", "origin"], cancellationToken, credentials);
+            // Still, a process an agent left behind can write it again at any moment (remote.origin.uploadpack runs a
+            // command for a local remote, core.gitProxy for git://): fetch reads a config of our own.
+            using var gitDir = ServiceGitDir.Create(cache, url);
+            await _git.RunCheckedAsync(gitDir.Path, ["fetch", "--quiet", "--prune", "--no-tags", "origin"], cancellationToken, credentials);
             return;
         }
 
@@ -308,19 +336,15 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider, IWorkspaceInspect
     /// </summary>
     private static async Task WriteConfigAsync(string cache, string url, CancellationToken cancellationToken)
     {
-        var quoted = url.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal);
         var config = $"""
             [core]
             	repositoryformatversion = 0
             	filemode = true
             	bare = true
-            [remote "origin"]
-            	url = "{quoted}"
-            	fetch = +refs/heads/*:refs/remotes/origin/*
             [gc]
             	auto = 0
 
-            """;
+            """ + ServiceGitDir.Origin(url);
         var path = Path.Combine(cache, "config");
         var temporary = $"{path}.mosaic-{Guid.NewGuid():N}";
         await File.WriteAllTextAsync(temporary, config, cancellationToken);

@@ -10,9 +10,10 @@ public interface IWorkspaceInspector
 
     /// <summary>
     /// The repository holding the agent's commits, for readers that run git themselves (the secret scanner): the
-    /// cache, never the worktree, whose .git file is the agent's to edit.
+    /// cache's objects and refs, never the worktree, whose .git file is the agent's to edit, and a config of the
+    /// service's own instead of the cache's, which agents can write (see <see cref="ServiceGitDir"/>). Dispose it after.
     /// </summary>
-    string RepositoryOf(AgentRecord agent);
+    ServiceGitDir OpenRepository(AgentRecord agent);
 
     /// <summary>The files the branch changes against its base, and git's --stat summary of it.</summary>
     Task<ChangeSummary> DescribeChangesAsync(AgentRecord agent, CancellationToken cancellationToken);

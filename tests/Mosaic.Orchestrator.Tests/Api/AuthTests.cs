@@ -38,6 +38,71 @@ public sealed class AuthTests
         }
     }
 
+    /// <summary>
+    /// Guessing is not free: after AUTH_FAILURES_PER_MINUTE failed checks from an address, that address gets 429 with
+    /// Retry-After until the minute is over, whatever key it sends (a right key served meanwhile would still tell right
+    /// from wrong). Another address is not affected, /health stays open, and after the window keys are checked again.
+    /// </summary>
+    [Fact]
+    public async Task Failed_key_checks_are_throttled_per_address_for_the_rest_of_the_minute()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var host = await TestHost.StartAsync(s =>
+        {
+            s["ORCHESTRATOR_API_KEY"] = Key;
+            s["AUTH_FAILURES_PER_MINUTE"] = "3";
+        }, time);
+
+        async Task<HttpResponseMessage> GetAsync(HttpClient client, string? key)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/agents/queue/stats");
+            if (key is not null)
+            {
+                request.Headers.Add("X-API-Key", key);
+            }
+
+            return await client.SendAsync(request);
+        }
+
+        foreach (var wrong in new[] { "guess-1", null, "guess-3" })
+        {
+            using var failed = await GetAsync(host.Client, wrong);
+            Assert.Equal(HttpStatusCode.Unauthorized, failed.StatusCode);
+            time.Advance(TimeSpan.FromSeconds(10));
+        }
+
+        foreach (var key in new[] { "guess-4", Key, null })
+        {
+            using var blocked = await GetAsync(host.Client, key);
+            Assert.Equal((HttpStatusCode)429, blocked.StatusCode);
+            Assert.Equal("application/problem+json", blocked.Content.Headers.ContentType?.MediaType);
+            Assert.Equal(TimeSpan.FromSeconds(30), blocked.Headers.RetryAfter?.Delta); // the window began with the first failure, 30 s ago
+            Assert.Contains("AUTH_FAILURES_PER_MINUTE", (await blocked.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
+        }
+
+        using (var health = await host.Client.GetAsync("/health"))
+        {
+            Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        }
+
+        using (var other = Loopback.ClientFrom("127.0.0.2", host.BaseAddress))
+        {
+            using var served = await GetAsync(other, Key);
+            Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+            using var wrong = await GetAsync(other, "guess-other");
+            Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
+        }
+
+        time.Advance(TimeSpan.FromSeconds(30));
+        using (var again = await GetAsync(host.Client, Key))
+        {
+            Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        }
+
+        using var counted = await GetAsync(host.Client, "guess-5");
+        Assert.Equal(HttpStatusCode.Unauthorized, counted.StatusCode);
+    }
+
     [Fact]
     public async Task The_right_key_passes_and_the_actor_is_the_key_identity_not_the_key()
     {

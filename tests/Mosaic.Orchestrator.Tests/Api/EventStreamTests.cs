@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text.Json;
 using Mosaic.Orchestrator.Tests.Support;
 
@@ -53,6 +54,69 @@ public sealed class EventStreamTests
         Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(5), $"stopped after {stopping.Elapsed}");
         Assert.Contains(": service stopping", rest);
         Assert.Equal(0, service.ExitCode);
+    }
+
+    /// <summary>
+    /// Streams that are opened and never read cost memory: a caller (key identity and address) has at most
+    /// EVENT_STREAMS_PER_CALLER open, the next is a 429 with Retry-After, another address is not affected, and a stream
+    /// that ends gives its slot back.
+    /// </summary>
+    [Fact]
+    public async Task A_caller_has_at_most_event_streams_per_caller_open_and_a_stream_that_ends_frees_its_slot()
+    {
+        await using var host = await TestHost.StartAsync(s => s["EVENT_STREAMS_PER_CALLER"] = "2");
+        var open = new List<HttpResponseMessage>();
+        try
+        {
+            for (var i = 0; i < 2; i++)
+            {
+                var stream = await host.Client.GetAsync("/agents/events", HttpCompletionOption.ResponseHeadersRead);
+                open.Add(stream);
+                Assert.Equal(HttpStatusCode.OK, stream.StatusCode);
+            }
+
+            using (var refused = await host.Client.GetAsync("/agents/events", HttpCompletionOption.ResponseHeadersRead))
+            {
+                Assert.Equal((HttpStatusCode)429, refused.StatusCode);
+                Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+                Assert.Equal(TimeSpan.FromSeconds(15), refused.Headers.RetryAfter?.Delta);
+                Assert.Contains("EVENT_STREAMS_PER_CALLER", (await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
+            }
+
+            using (var other = Loopback.ClientFrom("127.0.0.2", host.BaseAddress))
+            using (var elsewhere = await other.GetAsync("/agents/events", HttpCompletionOption.ResponseHeadersRead))
+            {
+                Assert.Equal(HttpStatusCode.OK, elsewhere.StatusCode);
+            }
+
+            // Other routes are not streams: they still answer.
+            using (var list = await host.Client.GetAsync("/agents"))
+            {
+                Assert.Equal(HttpStatusCode.OK, list.StatusCode);
+            }
+
+            open[0].Dispose(); // the client goes away: the server sees the request aborted and ends the stream
+            open.RemoveAt(0);
+            HttpResponseMessage? again = null;
+            await Wait.UntilAsync(async () =>
+            {
+                var attempt = await host.Client.GetAsync("/agents/events", HttpCompletionOption.ResponseHeadersRead);
+                if (attempt.StatusCode == HttpStatusCode.OK)
+                {
+                    again = attempt;
+                    return true;
+                }
+
+                Assert.Equal((HttpStatusCode)429, attempt.StatusCode);
+                attempt.Dispose();
+                return false;
+            }, "the closed stream's slot to be given back");
+            open.Add(again!);
+        }
+        finally
+        {
+            open.ForEach(r => r.Dispose());
+        }
     }
 
     [Fact]

@@ -98,6 +98,77 @@ public sealed class SpawnApiTests
         Assert.False(string.IsNullOrEmpty(problem.GetProperty("detail").GetString()));
     }
 
+    /// <summary>
+    /// Text that is not text: raw bytes that are not UTF-8 inside a string (an encoded lone surrogate ED A0 80, a stray
+    /// FF), or a JSON escape of a lone surrogate, which is valid JSON but no valid string. A 400 naming the field.
+    /// </summary>
+    [Theory]
+    [InlineData("taskId", "T-%ED%A0%80")]
+    [InlineData("taskId", "T-%FF")]
+    [InlineData("taskId", "T-\\ud800")]
+    [InlineData("agentType", "work%FFer")]
+    [InlineData("context.branch", "main%ED%A0%80")]
+    [InlineData("context.repository", "\\udc00")]
+    [InlineData("context.workItems", "US-%FF")]
+    [InlineData("context.skills", "c\\ud800sharp")]
+    public async Task A_string_that_is_not_valid_unicode_is_a_400_naming_its_field_and_nothing_is_queued(string field, string value)
+    {
+        await using var host = await TestHost.StartAsync();
+        var values = new Dictionary<string, string>
+        {
+            ["taskId"] = "T-utf8", ["agentType"] = "worker", ["context.repository"] = GitRemote.Default.Bare,
+            ["context.branch"] = "main", ["context.workItems"] = "US-001", ["context.skills"] = "csharp",
+        };
+        values[field] = value;
+        var body = Utf8WithRawBytes(
+            $$$"""{"taskId":"{{{values["taskId"]}}}","agentType":"{{{values["agentType"]}}}","context":{"repository":"{{{values["context.repository"]}}}","branch":"{{{values["context.branch"]}}}","workItems":["{{{values["context.workItems"]}}}"],"skills":["{{{values["context.skills"]}}}"]}}""");
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new("application/json");
+
+        using var response = await host.Client.PostAsync("/agents/spawn", content);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal([field], problem.GetProperty("errors").EnumerateObject().Select(p => p.Name));
+        Assert.Contains("Nothing was queued", problem.GetProperty("detail").GetString());
+        Assert.Equal(0, (await host.Client.GetFromJsonAsync<JsonElement>("/agents")).GetProperty("total").GetInt32());
+        Assert.Empty(host.Events.All);
+    }
+
+    /// <summary>Invalid bytes outside any string the service reads are the JSON reader's to refuse: a 400 about the body.</summary>
+    [Fact]
+    public async Task Invalid_utf8_outside_a_string_is_a_400_about_the_body()
+    {
+        await using var host = await TestHost.StartAsync();
+        using var content = new ByteArrayContent(Utf8WithRawBytes("{%FF\"taskId\":\"T\"}"));
+        content.Headers.ContentType = new("application/json");
+        using var response = await host.Client.PostAsync("/agents/spawn", content);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("body", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
+        Assert.Equal(0, (await host.Client.GetFromJsonAsync<JsonElement>("/agents")).GetProperty("total").GetInt32());
+    }
+
+    /// <summary>The text with each "%HH" replaced by that raw byte (the rest UTF-8).</summary>
+    private static byte[] Utf8WithRawBytes(string text)
+    {
+        var bytes = new List<byte>();
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (text[i] == '%')
+            {
+                bytes.Add(Convert.ToByte(text.Substring(i + 1, 2), 16));
+                i += 2;
+            }
+            else
+            {
+                bytes.AddRange(System.Text.Encoding.UTF8.GetBytes(text[i].ToString()));
+            }
+        }
+
+        return [.. bytes];
+    }
+
     [Fact]
     public async Task A_body_that_is_not_json_is_415()
     {

@@ -111,6 +111,16 @@ public sealed class KillTests
         Assert.True((await badReason.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty("reason", out _));
         using var badJson = await host.Client.PostAsync($"/agents/{id}/kill", TestHost.Json("{"));
         Assert.Equal(HttpStatusCode.BadRequest, badJson.StatusCode);
+
+        // A reason that is no valid text (an escaped lone surrogate; raw bytes that are not UTF-8) is a 400 too, not a 500.
+        foreach (var body in new[] { "{\"reason\":\"a\\ud800\"}"u8.ToArray(), [.. "{\"reason\":\"a"u8, 0xFF, .. "\"}"u8] })
+        {
+            using var content = new ByteArrayContent(body);
+            content.Headers.ContentType = new("application/json");
+            using var badText = await host.Client.PostAsync($"/agents/{id}/kill", content);
+            Assert.Equal(HttpStatusCode.BadRequest, badText.StatusCode);
+            Assert.True((await badText.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty("reason", out _));
+        }
     }
 
     [Fact]

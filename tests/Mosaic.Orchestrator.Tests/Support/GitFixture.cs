@@ -79,6 +79,24 @@ public sealed class GitRemote
         return head;
     }
 
+    /// <summary>
+    /// Adds a submodule entry to a branch the way a repository can hold one: a gitlink at <paramref name="path"/> (to the
+    /// branch's own head, never fetched) and a .gitmodules section with the given <c>update</c> value.
+    /// </summary>
+    public string AddSubmoduleEntry(string branch, string path, string update)
+    {
+        var work = Path.Combine(Root, $"work-{Guid.NewGuid():N}");
+        Git(Root, "clone", "--quiet", "--branch", branch, Bare, work);
+        var head = Git(work, "rev-parse", "HEAD").Trim();
+        File.WriteAllText(Path.Combine(work, ".gitmodules"), $"[submodule \"{path}\"]\n\tpath = {path}\n\turl = ./{path}\n\tupdate = {update}\n");
+        Git(work, "update-index", "--add", "--cacheinfo", $"160000,{head},{path}");
+        Git(work, "add", ".gitmodules");
+        Git(work, "commit", "--quiet", "-m", "submodule");
+        Git(work, "push", "--quiet", "origin", $"HEAD:refs/heads/{branch}");
+        Directory.Delete(work, recursive: true);
+        return head;
+    }
+
     public string? BranchHead(string branch)
     {
         var line = Git(Bare, "ls-remote", Bare, $"refs/heads/{branch}").Trim();

@@ -13,6 +13,28 @@ public static class Loopback
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>A client whose connections come from <paramref name="source"/> (any 127.x.y.z is this host), so a test can be two callers.</summary>
+    public static HttpClient ClientFrom(string source, Uri baseAddress) =>
+        new(new SocketsHttpHandler
+        {
+            ConnectCallback = async (context, cancellationToken) =>
+            {
+                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                try
+                {
+                    socket.Bind(new IPEndPoint(IPAddress.Parse(source), 0));
+                    await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+        })
+        { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
+
     public static bool Listens(int port)
     {
         try

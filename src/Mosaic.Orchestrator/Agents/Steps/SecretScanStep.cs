@@ -12,7 +12,12 @@ public sealed class SecretScanStep(ISecretScanner secrets, IWorkspaceInspector i
     public async Task<StepResult> RunAsync(LeasedAttempt attempt, CancellationToken cancellationToken)
     {
         var agent = attempt.Agent;
-        var findings = await secrets.ScanCommitsAsync(inspector.RepositoryOf(agent), agent.BaseCommit!, agent.HeadCommit!, cancellationToken);
+        IReadOnlyList<SecretFinding> findings;
+        using (var repository = inspector.OpenRepository(agent))
+        {
+            findings = await secrets.ScanCommitsAsync(repository.Path, agent.BaseCommit!, agent.HeadCommit!, cancellationToken);
+        }
+
         if (findings.Count == 0)
         {
             return StepResult.Next;
