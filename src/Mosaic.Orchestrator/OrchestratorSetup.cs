@@ -5,6 +5,7 @@ using Mosaic.Orchestrator.Configuration;
 using Mosaic.Orchestrator.Events;
 using Mosaic.Orchestrator.Gates;
 using Mosaic.Orchestrator.Killswitch;
+using Mosaic.Orchestrator.ModelGateway;
 using Mosaic.Orchestrator.Monitor;
 using Mosaic.Orchestrator.Processes;
 using Mosaic.Orchestrator.Runtimes;
@@ -30,6 +31,7 @@ public static class OrchestratorSetup
         services.AddProcesses();
         services.AddWorkspaces();
         services.AddSecretScanning(settings.SecretRulesFile);
+        services.AddModelGateway();
         services.AddRuntimes(builder.Configuration, settings);
         services.AddGates(builder.Configuration);
         services.AddKillswitch();

@@ -18,6 +18,9 @@ public sealed record AgentRunReport
     public long? ApiDurationMs { get; init; }
     public double? CostUsd { get; init; }
     public TokenUsage? Tokens { get; init; }
+
+    /// <summary>Tokens as the model gateway metered them from the API's answers (the CLI's own count is <see cref="Tokens"/>).</summary>
+    public TokenUsage? MeteredTokens { get; init; }
     public int ToolCalls { get; init; }
 
     /// <summary>The agent's final answer (a reviewer's verdict), capped in length.</summary>

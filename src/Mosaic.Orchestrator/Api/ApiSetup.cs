@@ -1,5 +1,6 @@
 using System.Net;
 using Mosaic.Orchestrator.Configuration;
+using Mosaic.Orchestrator.ModelGateway;
 using Mosaic.Orchestrator.Monitor;
 
 namespace Mosaic.Orchestrator.Api;
@@ -48,6 +49,7 @@ public static class ApiSetup
         app.UseMiddleware<ApiKeyAuthentication>();
         app.UseRateLimiter();
         app.MapHealthApi();
+        app.MapModelGateway();
         app.MapAgentsApi();
         app.MapMonitoring();
         app.MapOpenApiDocs();

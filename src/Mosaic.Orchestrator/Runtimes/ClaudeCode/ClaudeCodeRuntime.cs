@@ -19,6 +19,8 @@ public sealed partial class ClaudeCodeRuntime(
     IOptions<OrchestratorOptions> options,
     IAgentProcesses processes,
     AgentEvents events,
+    ModelGateway.GatewayCredentials gateway,
+    ModelGateway.GatewayAddress gatewayAddress,
     TimeProvider time,
     ILogger<ClaudeCodeRuntime> logger) : IAgentRuntime
 {
@@ -60,13 +62,22 @@ public sealed partial class ClaudeCodeRuntime(
             return RuntimeResult.Failed(FailureReason.RuntimeUnavailable, problem ?? "claude was not found");
         }
 
+        // Through the gateway the agent holds a credential for this run only; the real key stays in the service.
+        var environment = BuildEnvironment(claude);
+        var (credential, grant) = claude.ModelGateway ? gateway.Issue(agent.AgentId, agent.Attempt) : (null, null);
+        if (credential is not null)
+        {
+            environment["ANTHROPIC_API_KEY"] = credential;
+            environment["ANTHROPIC_BASE_URL"] = gatewayAddress.Url;
+        }
+
         var stream = new ClaudeStream(time);
         // Continue the session only when its transcript was kept; otherwise the run starts a new one.
         var transcript = ClaudeSessions.HomeFilesOf(context.Folder, context.ContinueSession, context.WorkspacePath);
         var continued = transcript.Count > 0 ? context.ContinueSession : null;
         var request = new AgentProcessRequest(agent.AgentId, agent.TaskId, path, Arguments(claude.ProfileFor(agent.AgentType), context.Prompt, continued), context.WorkspacePath, context.Folder.AttemptLog(agent.Attempt))
         {
-            Environment = BuildEnvironment(claude),
+            Environment = environment,
             // A fresh HOME for every run: whatever an earlier run or a gate command left there (settings, hooks) is gone;
             // only the transcript of the session it continues is put back.
             FreshHome = true,
@@ -104,6 +115,10 @@ public sealed partial class ClaudeCodeRuntime(
         {
             await watchEnd.CancelAsync();
             await watch;
+            if (credential is not null)
+            {
+                gateway.Revoke(credential);
+            }
         }
 
         ClaudeSessions.Keep(context.Folder, stream.SessionId);
@@ -114,7 +129,7 @@ public sealed partial class ClaudeCodeRuntime(
             LogWatchdog(logger, agent.AgentId, watchdog, outcome.SignalledPids.Count);
         }
 
-        return result with { Report = stream.Snapshot(agent.Attempt) with { ContinuedSession = continued } };
+        return result with { Report = stream.Snapshot(agent.Attempt) with { ContinuedSession = continued, MeteredTokens = grant?.Tokens } };
     }
 
     /// <summary>

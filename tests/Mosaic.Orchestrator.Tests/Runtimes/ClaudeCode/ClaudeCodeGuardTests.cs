@@ -35,8 +35,12 @@ public sealed class ClaudeCodeGuardTests
             var variables = environ.Split('\0', StringSplitOptions.RemoveEmptyEntries).Select(v => v.Split('=', 2)).ToDictionary(v => v[0], v => v[1]);
             var agentDirectory = Path.Combine(host.DataDir, "agents", id.ToString());
 
-            Assert.Equal(api.ApiKey, variables["ANTHROPIC_API_KEY"]);
-            Assert.Equal(api.BaseUrl, variables["ANTHROPIC_BASE_URL"]);
+            // The model gateway: the CLI holds a credential for this run and calls the service, which holds the key.
+            var credential = variables["ANTHROPIC_API_KEY"];
+            Assert.StartsWith("mosaic-gw-", credential);
+            Assert.Equal(host.BaseAddress.ToString().TrimEnd('/'), variables["ANTHROPIC_BASE_URL"]);
+            Assert.DoesNotContain(api.ApiKey, environ);
+            Assert.All(api.Requests, r => Assert.Equal(api.ApiKey, r.ApiKey));
             Assert.Equal("1", variables["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"]);
             Assert.Equal(Path.Combine(agentDirectory, "home"), variables["HOME"]);
             Assert.Equal(Path.Combine(agentDirectory, "tmp"), variables["TMPDIR"]);
@@ -49,6 +53,13 @@ public sealed class ClaudeCodeGuardTests
 
             using var kill = await host.Client.PostAsync($"/agents/{id}/kill", null);
             await host.Events.WaitForAsync(id, "agent.cleanup");
+
+            // Once the run has ended, its credential is worth nothing.
+            using var replay = new HttpRequestMessage(HttpMethod.Post, "/v1/messages") { Content = new StringContent("{}", Encoding.UTF8, "application/json") };
+            replay.Headers.Add("x-api-key", credential);
+            using var refused = await host.Client.SendAsync(replay);
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+            Assert.Contains("authentication_error", await refused.Content.ReadAsStringAsync());
         }
         finally
         {

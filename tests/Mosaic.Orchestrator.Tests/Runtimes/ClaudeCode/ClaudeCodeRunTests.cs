@@ -256,7 +256,8 @@ public sealed class ClaudeCodeRunTests
     public async Task A_stream_that_stalls_is_ended_by_the_idle_watchdog_and_no_process_survives()
     {
         await using var api = await FakeMessagesApi.StartAsync(new FakeReply.Stall("thinking..."));
-        await using var host = await StartAsync(api, s => s["CLAUDE_IDLE_TIMEOUT_SECONDS"] = "3");
+        // The idle limit counts from the start: long enough for the CLI to start on a busy machine.
+        await using var host = await StartAsync(api, s => s["CLAUDE_IDLE_TIMEOUT_SECONDS"] = "6");
         var id = await host.SpawnAsync("T-claude-stall", agentType: "reviewer");
         await api.Stalled.Task.WaitAsync(TimeSpan.FromSeconds(30));
         var running = await host.StatusAsync(id);

@@ -1,0 +1,104 @@
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Mosaic.Orchestrator.Agents;
+using Mosaic.Orchestrator.ModelGateway;
+using Mosaic.Orchestrator.Tests.Runtimes.ClaudeCode;
+using Mosaic.Orchestrator.Tests.Support;
+
+namespace Mosaic.Orchestrator.Tests.ModelGateway;
+
+/// <summary>The model gateway with the real claude CLI against the fake Messages API: the key never reaches the agent.</summary>
+public sealed class GatewayTests
+{
+    [Fact]
+    public async Task An_agent_that_looks_everywhere_finds_no_key_and_the_gateway_meters_every_token()
+    {
+        await using var api = await FakeMessagesApi.StartAsync();
+        await using var host = await ClaudeCodeRunTests.StartAsync(api);
+        var id = await host.SpawnAsync("T-gateway");
+        api.Then(
+            new FakeReply.ToolUse("Bash", new { command = "env; for f in /proc/*/environ; do tr '\\0' '\\n' < \"$f\"; done 2>/dev/null; echo looked > looked.txt", description = "look around" }),
+            new FakeReply.Text("I looked around."));
+
+        var status = await ClaudeCodeRunTests.EndOfAsync(host, id);
+
+        Assert.True(status.GetProperty("status").GetString() == "completed", status.GetRawText());
+        var requests = api.Requests;
+        Assert.Equal(2, requests.Count);
+        Assert.All(requests, r => Assert.Equal(api.ApiKey, r.ApiKey));            // the upstream got the real key
+        Assert.All(requests, r => Assert.DoesNotContain(api.ApiKey, r.Body.GetRawText())); // and nothing the agent saw had it
+        Assert.Contains("ANTHROPIC_API_KEY=mosaic-gw-", string.Join("\n", requests[1].ToolResults));
+        var metered = status.GetProperty("run").GetProperty("meteredTokens");
+        Assert.Equal(2 * api.InputTokensPerMessage, metered.GetProperty("input").GetInt64());
+        Assert.Equal(2 * api.OutputTokensPerMessage, metered.GetProperty("output").GetInt64());
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("mosaic-gw-made-up")]
+    [InlineData("sk-ant-api03-not-a-credential")]
+    public async Task A_call_without_a_live_credential_is_refused_in_the_apis_own_shape(string? credential)
+    {
+        await using var api = await FakeMessagesApi.StartAsync();
+        await using var host = await ClaudeCodeRunTests.StartAsync(api);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/messages") { Content = new StringContent("{}", Encoding.UTF8, "application/json") };
+        if (credential is not null)
+        {
+            request.Headers.Add("x-api-key", credential);
+        }
+
+        using var response = await host.Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        var error = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("authentication_error", error.GetProperty("error").GetProperty("type").GetString());
+        Assert.Empty(api.Requests);
+    }
+
+    [Fact]
+    public async Task Without_the_gateway_the_cli_calls_the_api_itself()
+    {
+        await using var api = await FakeMessagesApi.StartAsync(new FakeReply.Text("{\"approved\": true, \"confidence\": 1, \"findings\": []}"));
+        await using var host = await ClaudeCodeRunTests.StartAsync(api, s => s["MODEL_GATEWAY"] = "false");
+        var id = await host.SpawnAsync("T-no-gateway", agentType: "reviewer");
+        var status = await ClaudeCodeRunTests.EndOfAsync(host, id);
+        Assert.True(status.GetProperty("status").GetString() == "completed", status.GetRawText());
+        Assert.Equal(api.ApiKey, api.Requests.Single().ApiKey);
+        Assert.False(status.GetProperty("run").TryGetProperty("meteredTokens", out _));
+    }
+
+    [Fact]
+    public void The_meter_reads_usage_from_a_stream_cut_anywhere()
+    {
+        var stream = """
+            event: message_start
+            data: {"type":"message_start","message":{"id":"m","usage":{"input_tokens":120,"output_tokens":1,"cache_read_input_tokens":30,"cache_creation_input_tokens":7}}}
+
+            event: content_block_delta
+            data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"usage is a word"}}
+
+            event: message_delta
+            data: {"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":9}}
+
+            event: message_delta
+            data: {"type":"message_delta","delta":{},"usage":{"output_tokens":42}}
+
+            """u8.ToArray();
+        for (var cut = 1; cut < 64; cut += 7)
+        {
+            var meter = new UsageMeter(streamed: true);
+            for (var at = 0; at < stream.Length; at += cut)
+            {
+                meter.Feed(stream.AsSpan(at, Math.Min(cut, stream.Length - at)));
+            }
+
+            meter.Complete();
+            Assert.Equal(new TokenUsage(120, 42, 30, 7), meter.Tokens);
+        }
+
+        var plain = new UsageMeter(streamed: false);
+        plain.Feed("""{"type":"message","usage":{"input_tokens":5,"output_tokens":6}}"""u8);
+        plain.Complete();
+        Assert.Equal(new TokenUsage(5, 6, 0, 0), plain.Tokens);
+    }
+}
