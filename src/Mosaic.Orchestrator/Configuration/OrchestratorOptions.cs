@@ -147,6 +147,10 @@ public sealed class OrchestratorOptions
     [ConfigurationKeyName("GIT_AUTHOR_EMAIL"), Required]
     public string GitAuthorEmail { get; set; } = "orchestrator@mosaic.local";
 
+    /// <summary>Agents reach the model through the service (a per-run credential; the real key never enters the agent).</summary>
+    [ConfigurationKeyName("MODEL_GATEWAY")]
+    public bool ModelGateway { get; set; } = true;
+
     /// <summary>An attempt that ends badly and changed something leaves its work on a WIP branch (after a secret scan).</summary>
     [ConfigurationKeyName("WIP_ON_ABNORMAL_END")]
     public bool WipOnAbnormalEnd { get; set; } = true;

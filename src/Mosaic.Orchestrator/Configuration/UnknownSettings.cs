@@ -15,6 +15,7 @@ public static class UnknownSettings
     public static readonly IReadOnlyList<string> OtherMosaicNames =
     [
         "MOSAIC_AGENT_ID", "MOSAIC_TASK_ID", "MOSAIC_AGENT_TYPE", "MOSAIC_ATTEMPT", "MOSAIC_PROMPT", "MOSAIC_PROMPT_FILE",
+        "MOSAIC_MODEL_BASE_URL", "MOSAIC_MODEL_API_KEY",
         "MOSAIC_GATE", "MOSAIC_URL", "MOSAIC_API_KEY",
     ];
 

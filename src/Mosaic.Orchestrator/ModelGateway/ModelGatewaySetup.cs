@@ -7,6 +7,7 @@ public static class ModelGatewaySetup
     {
         services.AddSingleton<GatewayCredentials>();
         services.AddSingleton<GatewayAddress>();
+        services.AddSingleton<GatewayAccess>();
         services.AddHttpClient(GatewayProxy.HttpClientName, http => http.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
             {

@@ -34,6 +34,36 @@ public sealed class GatewayTests
         Assert.Equal(2 * api.OutputTokensPerMessage, metered.GetProperty("output").GetInt64());
     }
 
+    [Fact]
+    public async Task A_command_agent_that_speaks_the_messages_api_goes_through_the_gateway_and_is_metered()
+    {
+        await using var api = await FakeMessagesApi.StartAsync(new FakeReply.Text("hello from the model"));
+        await using var host = await TestHost.StartAsync(s =>
+        {
+            s["CLAUDE_API_KEY"] = api.ApiKey;
+            s["ANTHROPIC_BASE_URL"] = api.BaseUrl;
+            s["AGENT_COMMAND"] = """
+                curl -sS -X POST "$MOSAIC_MODEL_BASE_URL/v1/messages" -H "x-api-key: $MOSAIC_MODEL_API_KEY" \
+                  -H 'anthropic-version: 2023-06-01' -H 'content-type: application/json' \
+                  -d '{"model":"claude-sonnet-4-5","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hi"}]}' > answer.txt
+                env > "$(dirname "$MOSAIC_PROMPT_FILE")/seen-env.txt"
+                """;
+        });
+        var id = await host.SpawnAsync("T-command-gateway");
+        await host.Events.WaitForAsync(id, "agent.cleanup");
+
+        var status = await host.StatusAsync(id);
+        Assert.True(status.GetProperty("status").GetString() == "completed", status.GetRawText());
+        var branch = status.GetProperty("branch").GetString()!;
+        Assert.Contains("hello from the model", GitRemote.Default.Show(branch, "answer.txt"));
+        var seen = await File.ReadAllTextAsync(Path.Combine(host.DataDir, "agents", id.ToString(), "seen-env.txt"));
+        Assert.Contains("MOSAIC_MODEL_API_KEY=mosaic-gw-", seen);
+        Assert.DoesNotContain(api.ApiKey, seen);
+        Assert.Equal(api.ApiKey, api.Requests.Single().ApiKey);
+        var metered = status.GetProperty("run").GetProperty("meteredTokens");
+        Assert.Equal((api.InputTokensPerMessage, api.OutputTokensPerMessage), (metered.GetProperty("input").GetInt32(), metered.GetProperty("output").GetInt32()));
+    }
+
     [Theory]
     [InlineData(null)]
     [InlineData("mosaic-gw-made-up")]

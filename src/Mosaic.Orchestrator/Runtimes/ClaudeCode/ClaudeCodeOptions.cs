@@ -21,10 +21,6 @@ public sealed class ClaudeCodeOptions
     [ConfigurationKeyName("ANTHROPIC_BASE_URL")]
     public string? BaseUrl { get; set; }
 
-    /// <summary>Agents reach the model through the service (a per-run credential; the real key never enters the agent).</summary>
-    [ConfigurationKeyName("MODEL_GATEWAY")]
-    public bool ModelGateway { get; set; } = true;
-
     [ConfigurationKeyName("CLAUDE_MODEL")]
     public string? Model { get; set; }
 

@@ -19,8 +19,7 @@ public sealed partial class ClaudeCodeRuntime(
     IOptions<OrchestratorOptions> options,
     IAgentProcesses processes,
     AgentEvents events,
-    ModelGateway.GatewayCredentials gateway,
-    ModelGateway.GatewayAddress gatewayAddress,
+    ModelGateway.GatewayAccess gateway,
     TimeProvider time,
     ILogger<ClaudeCodeRuntime> logger) : IAgentRuntime
 {
@@ -64,11 +63,11 @@ public sealed partial class ClaudeCodeRuntime(
 
         // Through the gateway the agent holds a credential for this run only; the real key stays in the service.
         var environment = BuildEnvironment(claude);
-        var (credential, grant) = claude.ModelGateway ? gateway.Issue(agent.AgentId, agent.Attempt) : (null, null);
-        if (credential is not null)
+        using var pass = gateway.Open(agent);
+        if (pass is not null)
         {
-            environment["ANTHROPIC_API_KEY"] = credential;
-            environment["ANTHROPIC_BASE_URL"] = gatewayAddress.Url;
+            environment["ANTHROPIC_API_KEY"] = pass.Credential;
+            environment["ANTHROPIC_BASE_URL"] = pass.BaseUrl;
         }
 
         var stream = new ClaudeStream(time);
@@ -115,10 +114,7 @@ public sealed partial class ClaudeCodeRuntime(
         {
             await watchEnd.CancelAsync();
             await watch;
-            if (credential is not null)
-            {
-                gateway.Revoke(credential);
-            }
+            pass?.Dispose(); // the run is over: its credential goes now, not when this method returns
         }
 
         ClaudeSessions.Keep(context.Folder, stream.SessionId);
@@ -129,7 +125,7 @@ public sealed partial class ClaudeCodeRuntime(
             LogWatchdog(logger, agent.AgentId, watchdog, outcome.SignalledPids.Count);
         }
 
-        return result with { Report = stream.Snapshot(agent.Attempt) with { ContinuedSession = continued, MeteredTokens = grant?.Tokens } };
+        return result with { Report = stream.Snapshot(agent.Attempt) with { ContinuedSession = continued, MeteredTokens = pass?.Tokens } };
     }
 
     /// <summary>

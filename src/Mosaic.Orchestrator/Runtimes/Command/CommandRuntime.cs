@@ -11,7 +11,7 @@ namespace Mosaic.Orchestrator.Runtimes.Command;
 /// script). Exit 0 succeeds; exit 75 (EX_TEMPFAIL, sysexits.h) is a transient failure that is retried with
 /// backoff; any other exit is a permanent failure.
 /// </summary>
-public sealed class CommandRuntime(IOptions<OrchestratorOptions> options, IAgentProcesses processes) : IAgentRuntime
+public sealed class CommandRuntime(IOptions<OrchestratorOptions> options, IAgentProcesses processes, ModelGateway.GatewayAccess gateway) : IAgentRuntime
 {
     public const int TransientExitCode = 75;
     private const string Shell = "/bin/sh";
@@ -28,21 +28,18 @@ public sealed class CommandRuntime(IOptions<OrchestratorOptions> options, IAgent
     {
         var agent = context.Agent;
         var promptFile = await context.Folder.WritePromptAsync(context.Prompt, cancellationToken);
+        // A CLI that speaks the Messages API can go through the gateway too: metered, and never holding the key.
+        using var pass = gateway.Open(agent);
         // The end of stdout is the command's answer (a reviewer's verdict, say), kept on the record as run.result.
         var request = new AgentProcessRequest(agent.AgentId, agent.TaskId, Shell, ["-c", options.Value.AgentCommand!], context.WorkspacePath, context.Folder.AttemptLog(agent.Attempt))
         {
-            Environment = new Dictionary<string, string>
-            {
-                ["MOSAIC_AGENT_TYPE"] = agent.AgentType.ToString().ToLowerInvariant(),
-                ["MOSAIC_ATTEMPT"] = agent.Attempt.ToString(CultureInfo.InvariantCulture),
-                ["MOSAIC_PROMPT"] = context.Prompt,
-                ["MOSAIC_PROMPT_FILE"] = promptFile,
-            },
+            Environment = Environment(agent, context.Prompt, promptFile, pass),
             Tail = new OutputTailOptions(AnswerChars, OutputStreams.StandardOutput),
             OnStarted = context.OnProcessStarted,
         };
 
         var outcome = await processes.RunAsync(request, cancellationToken);
+        pass?.Dispose(); // the run is over: its credential goes now
         outcome.ThrowIfStopped(cancellationToken);
         var answer = outcome.Tail?.TrimEnd();
         var report = new Agents.AgentRunReport
@@ -50,6 +47,7 @@ public sealed class CommandRuntime(IOptions<OrchestratorOptions> options, IAgent
             Runtime = Name,
             Attempt = agent.Attempt,
             Result = string.IsNullOrEmpty(answer) ? null : answer,
+            MeteredTokens = pass?.Tokens,
         };
         var result = outcome.ExitCode switch
         {
@@ -58,5 +56,23 @@ public sealed class CommandRuntime(IOptions<OrchestratorOptions> options, IAgent
             var code => RuntimeResult.Failed(FailureReason.RuntimeFailed, $"command exited with code {code}", code),
         };
         return result with { Report = report };
+    }
+
+    private static Dictionary<string, string> Environment(AgentRecord agent, string prompt, string promptFile, ModelGateway.GatewayPass? pass)
+    {
+        var environment = new Dictionary<string, string>
+        {
+            ["MOSAIC_AGENT_TYPE"] = agent.AgentType.ToString().ToLowerInvariant(),
+            ["MOSAIC_ATTEMPT"] = agent.Attempt.ToString(CultureInfo.InvariantCulture),
+            ["MOSAIC_PROMPT"] = prompt,
+            ["MOSAIC_PROMPT_FILE"] = promptFile,
+        };
+        if (pass is not null)
+        {
+            environment["MOSAIC_MODEL_BASE_URL"] = pass.BaseUrl;
+            environment["MOSAIC_MODEL_API_KEY"] = pass.Credential;
+        }
+
+        return environment;
     }
 }
