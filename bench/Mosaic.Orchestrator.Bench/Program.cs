@@ -10,6 +10,7 @@ using Mosaic.Orchestrator.Bench;
 //   git [agents=10] [files=10000]                  spawn-to-agent-start on a large repository next to raw git
 //   secrets [megabytes=100] [planted=50] [source-folder]   secret-scan MiB/s next to secretlint on the same files
 //   queue <port> [jobs=20000] [concurrencies=1,8]  the Valkey queue alone on a running server (bench/queue-bench.sh)
+//   gateway [requests=2000] [megabytes=8]          the model gateway's overhead on streamed answers, next to direct calls
 // Usage: dotnet run -c Release --project bench/Mosaic.Orchestrator.Bench -- spawn|git|secrets|queue [...]
 var mode = args.Length > 0 && !char.IsAsciiDigit(args[0][0]) ? args[0] : "spawn";
 var rest = mode == args.FirstOrDefault() ? args[1..] : args;
@@ -22,6 +23,12 @@ if (mode == "git")
 if (mode == "secrets")
 {
     await SecretsBench.RunAsync(rest);
+    return;
+}
+
+if (mode == "gateway")
+{
+    await GatewayBench.RunAsync(rest);
     return;
 }
 

@@ -93,7 +93,7 @@ public static partial class GatewayProxy
             var streamed = response.Content.Headers.ContentType?.MediaType == "text/event-stream";
             var meter = new UsageMeter(streamed);
             await using var body = await response.Content.ReadAsStreamAsync(http.RequestAborted);
-            var buffer = new byte[16 * 1024];
+            var buffer = new byte[64 * 1024];
             int read;
             while ((read = await body.ReadAsync(buffer, http.RequestAborted)) > 0)
             {

@@ -12,45 +12,66 @@ namespace Mosaic.Orchestrator.ModelGateway;
 public sealed class UsageMeter
 {
     private const int MaxLineBytes = 1024 * 1024;
-    private readonly List<byte> _line = [];
+    private const int ClassifyBytes = 6;
+    private static readonly byte[] DataField = "data:"u8.ToArray();
+    private static readonly byte[] EventField = "event:"u8.ToArray();
     private readonly bool _streamed;
+    private byte[] _line = new byte[4096];
+    private int _length;
+    private bool _skipping;
+
+    // Whether the current event (its `event:` line) may carry usage; without event lines every data line is read.
+    private bool _usageEvent = true;
     private long _input;
     private long _output;
     private long _cacheRead;
     private long _cacheCreation;
-    private bool _overlong;
 
     public UsageMeter(bool streamed) => _streamed = streamed;
 
     public TokenUsage Tokens => new(_input, _output, _cacheRead, _cacheCreation);
 
+    /// <summary>
+    /// Sees the next bytes of the answer. Usage comes only in message_start and message_delta events, so only the data
+    /// line of such an event is kept (bounded); the bulk (content deltas) is skipped as it passes, newline to newline.
+    /// </summary>
     public void Feed(ReadOnlySpan<byte> bytes)
     {
         if (!_streamed)
         {
-            // A plain response is one JSON document: kept (bounded) and read at the end.
-            if (_line.Count + bytes.Length <= MaxLineBytes * 4)
-            {
-                _line.AddRange(bytes);
-            }
-
+            // A plain answer is one JSON document: kept (bounded) and read at the end.
+            Append(bytes, MaxLineBytes * 4);
             return;
         }
 
-        foreach (var b in bytes)
+        while (!bytes.IsEmpty)
         {
-            if (b == (byte)'\n')
+            var newline = bytes.IndexOf((byte)'\n');
+            var part = newline < 0 ? bytes : bytes[..newline];
+            if (!_skipping)
             {
-                EndLine();
+                // Enough of the line to know its field; a data line of an event without usage is not kept further.
+                var head = Math.Min(part.Length, Math.Max(0, ClassifyBytes - _length));
+                Append(part[..head], MaxLineBytes);
+                if (_length >= ClassifyBytes || newline >= 0)
+                {
+                    var line = _line.AsSpan(0, _length);
+                    _skipping = line.StartsWith(DataField) ? !_usageEvent : !line.StartsWith(EventField);
+                }
+
+                if (!_skipping)
+                {
+                    Append(part[head..], MaxLineBytes);
+                }
             }
-            else if (_line.Count < MaxLineBytes)
+
+            if (newline < 0)
             {
-                _line.Add(b);
+                return;
             }
-            else
-            {
-                _overlong = true;
-            }
+
+            EndLine();
+            bytes = bytes[(newline + 1)..];
         }
     }
 
@@ -58,27 +79,50 @@ public sealed class UsageMeter
     {
         if (!_streamed)
         {
-            Read(_line.ToArray(), plain: true);
-            _line.Clear();
+            Read(_line.AsSpan(0, _length).ToArray(), plain: true);
+            _length = 0;
             return;
         }
 
         EndLine();
     }
 
+    private void Append(ReadOnlySpan<byte> part, int max)
+    {
+        if (_length + part.Length > max)
+        {
+            _skipping = true; // a line this long holds no usage figure we would trust
+            return;
+        }
+
+        if (_length + part.Length > _line.Length)
+        {
+            Array.Resize(ref _line, Math.Min(max, Math.Max(_line.Length * 2, _length + part.Length)));
+        }
+
+        part.CopyTo(_line.AsSpan(_length));
+        _length += part.Length;
+    }
+
     private void EndLine()
     {
-        var line = _line.ToArray();
-        _line.Clear();
-        var overlong = _overlong;
-        _overlong = false;
-        const string data = "data:";
-        if (overlong || line.Length <= data.Length || !line.AsSpan().StartsWith(Encoding.ASCII.GetBytes(data)))
+        var line = _line.AsSpan(0, _length);
+        var skipped = _skipping;
+        _length = 0;
+        _skipping = false;
+        if (skipped)
         {
             return;
         }
 
-        Read(line.AsSpan(data.Length).TrimStart((byte)' ').ToArray(), plain: false);
+        if (line.StartsWith(EventField))
+        {
+            _usageEvent = line.IndexOf("message_start"u8) >= 0 || line.IndexOf("message_delta"u8) >= 0;
+        }
+        else if (line.StartsWith(DataField) && line.IndexOf("usage"u8) >= 0)
+        {
+            Read(line[DataField.Length..].TrimStart((byte)' ').ToArray(), plain: false);
+        }
     }
 
     private void Read(byte[] json, bool plain)
