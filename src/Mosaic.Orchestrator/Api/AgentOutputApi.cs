@@ -24,7 +24,7 @@ public static class AgentOutputApi
 
     public static async Task<Results<FileContentHttpResult, EmptyHttpResult, ValidationProblem, ProblemHttpResult>> Logs(
         string agentId, string? attempt, string? follow, HttpContext http, IAgentStore store, IOptions<OrchestratorOptions> options,
-        IHostApplicationLifetime lifetime, EventStreamSlots slots, CancellationToken cancellationToken)
+        IHostApplicationLifetime lifetime, EventStreamSlots slots, TimeProvider time, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         int? chosen = null;
@@ -67,7 +67,7 @@ public static class AgentOutputApi
                     detail: $"This caller already has {slots.Limit} streams open (EVENT_STREAMS_PER_CALLER); close one or retry later.");
             }
 
-            await LogFollower.StreamAsync(http, store, agent, folder, chosen, lifetime.ApplicationStopping);
+            await LogFollower.StreamAsync(http, store, agent, folder, chosen, time, lifetime.ApplicationStopping);
             return TypedResults.Empty;
         }
 
@@ -138,7 +138,7 @@ public static class AgentOutputApi
 /// </summary>
 internal static class LogFollower
 {
-    public static async Task StreamAsync(HttpContext http, IAgentStore store, AgentRecord agent, AgentFolder folder, int? onlyAttempt, CancellationToken stopping)
+    public static async Task StreamAsync(HttpContext http, IAgentStore store, AgentRecord agent, AgentFolder folder, int? onlyAttempt, TimeProvider time, CancellationToken stopping)
     {
         using var ends = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, stopping);
         var cancellationToken = ends.Token;
@@ -151,7 +151,7 @@ internal static class LogFollower
         {
             await response.WriteAsync(": connected\n\n", cancellationToken);
             await response.Body.FlushAsync(cancellationToken);
-            await PumpAsync(response, store, agent, folder, onlyAttempt, cancellationToken);
+            await PumpAsync(response, store, agent, folder, onlyAttempt, time, cancellationToken);
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested && !http.RequestAborted.IsCancellationRequested)
         {
@@ -164,11 +164,12 @@ internal static class LogFollower
         }
     }
 
-    private static async Task PumpAsync(HttpResponse response, IAgentStore store, AgentRecord agent, AgentFolder folder, int? onlyAttempt, CancellationToken cancellationToken)
+    private static async Task PumpAsync(
+        HttpResponse response, IAgentStore store, AgentRecord agent, AgentFolder folder, int? onlyAttempt, TimeProvider time, CancellationToken cancellationToken)
     {
         var attempt = onlyAttempt ?? Math.Max(1, agent.Attempt);
         var reader = new LineReader();
-        var idleSince = DateTime.UtcNow;
+        var idleSince = time.GetUtcNow();
         while (true)
         {
             // The record first, the file after: what the agent wrote before it ended is in the file by then.
@@ -194,16 +195,16 @@ internal static class LogFollower
 
             if (sent)
             {
-                idleSince = DateTime.UtcNow;
+                idleSince = time.GetUtcNow();
             }
-            else if (DateTime.UtcNow - idleSince > EventStream.KeepAlive)
+            else if (time.GetUtcNow() - idleSince > EventStream.KeepAlive)
             {
-                idleSince = DateTime.UtcNow;
+                idleSince = time.GetUtcNow();
                 await response.WriteAsync(": keep-alive\n\n", cancellationToken);
                 await response.Body.FlushAsync(cancellationToken);
             }
 
-            await Task.Delay(AgentOutputApi.FollowPoll, cancellationToken);
+            await Task.Delay(AgentOutputApi.FollowPoll, time, cancellationToken);
         }
     }
 
