@@ -70,6 +70,16 @@ public sealed class AgentOutputApiTests
             Assert.DoesNotContain("truncated", text);
         }
 
+        // The bound: the diff is cut at the last line end inside it, and says so.
+        var agent = await host.Get<Mosaic.Orchestrator.Agents.IAgentStore>().GetAsync(agentId, default);
+        var whole = await host.Get<Mosaic.Orchestrator.Workspaces.IWorkspaceInspector>().DiffAsync(agent!, 1 << 20, default);
+        var cut = await host.Get<Mosaic.Orchestrator.Workspaces.IWorkspaceInspector>().DiffAsync(agent!, 60, default);
+        Assert.False(whole.Truncated);
+        Assert.True(cut.Truncated);
+        Assert.InRange(System.Text.Encoding.UTF8.GetByteCount(cut.Text), 1, 60);
+        Assert.EndsWith("\n", cut.Text);
+        Assert.StartsWith(cut.Text, whole.Text);
+
         // A followed log of an agent that already ended: all of it, then the end.
         var replay = await host.Client.GetStringAsync($"/agents/{agentId}/logs?follow=true&attempt=1");
         Assert.Contains("data: first-line\n", replay);

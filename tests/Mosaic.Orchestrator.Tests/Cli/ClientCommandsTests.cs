@@ -111,6 +111,12 @@ public sealed class ClientCommandsTests
             Assert.Contains("usage: mosaic-orchestrator spawn", usage.Error);
         }
 
+        await using (var usage = await ServiceProcess.RunAsync(["spawn", "--task-id", "T", "--repository", "x", "--priority", "high"]))
+        {
+            Assert.Equal(2, usage.ExitCode);
+            Assert.Contains("--priority must be a whole number (got 'high')", usage.Error);
+        }
+
         await using (var usage = await ServiceProcess.RunAsync(["list", "--url", "ftp://example"]))
         {
             Assert.Equal(2, usage.ExitCode);
