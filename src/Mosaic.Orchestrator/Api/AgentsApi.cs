@@ -60,6 +60,20 @@ public static class AgentsApi
             .WithName("StreamAgentEvents").WithSummary("Agent events as Server-Sent Events")
             .WithDescription("Each event is `id:`, `event:` (its type) and `data:` (the event as JSON). ?agentId filters; Last-Event-ID or ?since replays from the history. Ends with \": service stopping\" when the service stops.")
             .Produces<string>(StatusCodes.Status200OK, "text/event-stream");
+        agents.MapGet("/{agentId}/logs", AgentOutputApi.Logs).RequireRateLimiting(RateLimits.Reads)
+            .WithName("GetAgentLogs").WithSummary("An attempt's log, whole or followed")
+            .WithDescription("The latest attempt's log as text/plain (?attempt=N picks one), its last AGENT_LOG_MAX_BYTES at most; served as the agent printed it. " +
+                "?follow=true streams it as Server-Sent Events: `event: log` with one line as `data:`, `event: attempt` when a retry starts a new log, " +
+                "and `event: end` (data: the agent's status) once the agent ended; a follow waits for a log that does not exist yet. " +
+                "404 unknown agent or no such log on this node; 400 bad attempt or follow; 429 when EVENT_STREAMS_PER_CALLER streams are open.")
+            .Produces<string>(StatusCodes.Status200OK, "text/plain", "text/event-stream")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        agents.MapGet("/{agentId}/diff", AgentOutputApi.Diff).RequireRateLimiting(RateLimits.Reads)
+            .WithName("GetAgentDiff").WithSummary("The unified diff of the agent's commits against their base")
+            .WithDescription($"base..head as recorded, read from the repository cache, as text/x-diff; over {AgentOutputApi.MaxDiffBytes} bytes it is cut at a line end " +
+                "and ends with a \"[mosaic: diff truncated ...]\" line. 404 unknown agent, or no commit yet.")
+            .Produces<string>(StatusCodes.Status200OK, "text/x-diff")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         agents.MapGet("/queue/stats", QueueStats).RequireRateLimiting(RateLimits.Reads)
             .WithName("GetQueueStats").WithSummary("Tasks by where they stand, and whether the queue is paused");
         agents.MapPost("/queue/pause", (IQueueAdmin admin, QueueSignal signal, TimeProvider time, HttpContext http, AuditTrail audit, CancellationToken ct) =>

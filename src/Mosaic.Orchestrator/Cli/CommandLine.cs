@@ -4,14 +4,16 @@ namespace Mosaic.Orchestrator.Cli;
 
 /// <summary>
 /// The command a command line names. Only serve starts the host; help, version and scan run without it, so they
-/// bind no port and create no DATA_DIR. Exit codes: 0 ok, 1 refused to start (serve) or secrets found (scan),
-/// 2 usage error.
+/// bind no port and create no DATA_DIR; the client commands (<see cref="ClientCommands"/>) talk to a running service.
+/// Exit codes: 0 ok, 1 refused to start (serve), secrets found (scan) or the operation failed (a client command),
+/// 2 usage error, 3 the service could not be reached (a client command).
 /// </summary>
 public static class CommandLine
 {
     public const string Usage = """
         usage: mosaic-orchestrator [serve] [--NAME=value ...]
                mosaic-orchestrator scan [PATH...] [--git A..B] [--staged] [--format text|json|sarif] [--rules FILE]
+               mosaic-orchestrator COMMAND [ARGS] [--url URL] [--api-key KEY] [--json]   (a client of a running service)
                mosaic-orchestrator help | version
 
         commands:
@@ -19,6 +21,19 @@ public static class CommandLine
           scan      scan files, a git range or staged changes for secrets; exit 1 on findings (scan --help)
           help      show this text (also -h, --help)
           version   show the version (also --version)
+
+        client commands (--url or MOSAIC_URL, default http://127.0.0.1:3001; --api-key or MOSAIC_API_KEY;
+        --json prints the service's JSON; COMMAND --help shows one):
+          spawn --task-id T --repository URL [--branch B] [--type worker|reviewer|tester] [--priority N]
+                [--work-item W ...] [--skill S ...] [--wait]     queue a task; --wait follows it to its end
+          list [--status S] [--task-id T]                        agents, newest first
+          status AGENT_ID                                        an agent's record
+          logs AGENT_ID [-f|--follow] [--attempt N]              its latest (or Nth) attempt's log; -f until it ends
+          diff AGENT_ID                                          its commits against their base
+          kill AGENT_ID [--reason R] | kill-all [--reason R]     kill one live agent, or every one
+          watch [--agent AGENT_ID]                               lifecycle events, one line each
+        client exit codes: 0 ok, 1 the operation failed or the agent did not complete, 2 usage error,
+        3 the service could not be reached.
 
         settings: environment variables (ORCHESTRATOR_PORT=3002), appsettings.json beside the executable, or
         --NAME=value arguments (--ORCHESTRATOR_PORT=3002), the last winning. Unknown names are warned about and
@@ -39,7 +54,9 @@ public static class CommandLine
 
     public static Task<int> RunAsync(string[] args) => args.Length > 0 && args[0] == "scan"
         ? ScanCommand.RunAsync(args[1..], Console.Out, Console.Error, Environment.CurrentDirectory, CancellationToken.None)
-        : Task.FromResult(Run(args, Console.Out, Console.Error));
+        : args.Length > 0 && ClientCommands.IsClientCommand(args[0])
+            ? ClientCommands.RunAsync(args, Console.Out, Console.Error, Environment.GetEnvironmentVariable, CancellationToken.None)
+            : Task.FromResult(Run(args, Console.Out, Console.Error));
 
     public static int Run(string[] args, TextWriter output, TextWriter error)
     {

@@ -29,7 +29,9 @@ public sealed partial class GitCommand(bool allowLocal, TimeSpan timeout, int ni
 
     public TimeSpan Timeout { get; } = timeout;
 
-    public async Task<GitResult> RunAsync(string? workingDirectory, IReadOnlyList<string> arguments, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? environment = null)
+    /// <param name="maxOutputChars">When set, only the start of the output is kept (the rest is read and dropped).</param>
+    public async Task<GitResult> RunAsync(
+        string? workingDirectory, IReadOnlyList<string> arguments, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? environment = null, int? maxOutputChars = null)
     {
         // An allowlisted environment, like the agents': the orchestrator's secrets never reach git or what git runs.
         var variables = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -68,6 +70,7 @@ public sealed partial class GitCommand(bool allowLocal, TimeSpan timeout, int ni
             WorkingDirectory = workingDirectory,
             // Git work for agents is background work: at the agents' niceness it never outbids the API for the CPU.
             Nice = nice,
+            MaxOutputChars = maxOutputChars,
         };
         // The time limit ends git's whole process tree (ssh, remote helpers) too.
         var ran = await ProcessRunner.RunAsync(git, cancellationToken);

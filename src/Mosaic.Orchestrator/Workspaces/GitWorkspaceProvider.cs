@@ -134,6 +134,34 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider, IWorkspaceInspect
         return new ChangeSummary([.. names.Split('\0', StringSplitOptions.RemoveEmptyEntries)], stat.TrimEnd());
     }
 
+    public async Task<BoundedDiff> DiffAsync(AgentRecord agent, int maxBytes, CancellationToken cancellationToken)
+    {
+        var baseCommit = agent.BaseCommit ?? throw new InvalidOperationException("the agent has no base commit");
+        var head = agent.HeadCommit ?? throw new InvalidOperationException("the agent has no head commit");
+        // One character more than the bound tells a cut diff from one that fits exactly.
+        GitResult diff;
+        using (var repository = OpenRepository(agent))
+        {
+            diff = await _git.RunAsync(repository.Path, ["diff", "--no-ext-diff", "--no-textconv", "--no-color", baseCommit, head], cancellationToken,
+                maxOutputChars: maxBytes + 1);
+        }
+
+        if (!diff.Succeeded)
+        {
+            throw GitCommand.Failure(["diff", baseCommit], diff);
+        }
+
+        var bytes = Encoding.UTF8.GetBytes(diff.Output);
+        if (bytes.Length <= maxBytes && diff.Output.Length <= maxBytes)
+        {
+            return new BoundedDiff(diff.Output, Truncated: false);
+        }
+
+        // Cut at the last line end inside the bound: a newline is one byte in UTF-8, so no character is split.
+        var end = Array.LastIndexOf(bytes, (byte)'\n', Math.Min(maxBytes, bytes.Length) - 1);
+        return new BoundedDiff(Encoding.UTF8.GetString(bytes, 0, end + 1), Truncated: true);
+    }
+
     public async Task<ConflictCheck> CheckConflictsAsync(AgentRecord agent, CancellationToken cancellationToken)
     {
         var cache = CacheFor(agent.Context.Repository);

@@ -17,6 +17,15 @@ public interface IWorkspaceInspector
 
     /// <summary>The files the branch changes against its base, and git's --stat summary of it.</summary>
     Task<ChangeSummary> DescribeChangesAsync(AgentRecord agent, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The unified diff of base..head as recorded (not the branch ref, which the agent can move), read through a git dir
+    /// of the service's own; at most <paramref name="maxBytes"/> of it, cut at a line end when longer.
+    /// </summary>
+    Task<BoundedDiff> DiffAsync(AgentRecord agent, int maxBytes, CancellationToken cancellationToken);
 }
+
+/// <summary>A diff's text (UTF-8, at most the bound asked for) and whether the rest was left out.</summary>
+public sealed record BoundedDiff(string Text, bool Truncated);
 
 public sealed record ChangeSummary(IReadOnlyList<string> Files, string Stat);

@@ -72,6 +72,8 @@ public sealed class OpenApiTests
             ["POST /agents/{agentId}/resume"] = ["400", "404", "409", "413", "422", "503"],
             ["POST /agents/emergency-stop"] = ["400", "413"],
             ["GET /agents/audit"] = ["400"],
+            ["GET /agents/{agentId}/logs"] = ["400", "404"],
+            ["GET /agents/{agentId}/diff"] = ["404"],
         };
         var seen = 0;
         foreach (var path in document.GetProperty("paths").EnumerateObject())
@@ -104,7 +106,7 @@ public sealed class OpenApiTests
             }
         }
 
-        Assert.Equal(12, seen);
+        Assert.Equal(14, seen);
         var spawn = document.GetProperty("paths").GetProperty("/agents/spawn").GetProperty("post");
         Assert.EndsWith("SpawnRequest", spawn.GetProperty("requestBody").GetProperty("content").GetProperty("application/json")
             .GetProperty("schema").GetProperty("$ref").GetString());
