@@ -7,16 +7,23 @@ using Mosaic.Orchestrator.Bench;
 
 // Benchmarks of the real service, started as a child process (Release build, embedded store, command runtime).
 //   spawn [seconds=5] [concurrency=8] [rate=20]   spawn latency and throughput next to GET /health (see README)
+//   batch [seconds=5] [concurrency=8] [batch=100]  tasks/s of POST /agents/spawn/batch next to single spawns
 //   git [agents=10] [files=10000]                  spawn-to-agent-start on a large repository next to raw git
 //   secrets [megabytes=100] [planted=50] [source-folder]   secret-scan MiB/s next to secretlint on the same files
 //   queue <port> [jobs=20000] [concurrencies=1,8]  the Valkey queue alone on a running server (bench/queue-bench.sh)
 //   gateway [requests=2000] [megabytes=8]          the model gateway's overhead on streamed answers, next to direct calls
-// Usage: dotnet run -c Release --project bench/Mosaic.Orchestrator.Bench -- spawn|git|secrets|queue [...]
+// Usage: dotnet run -c Release --project bench/Mosaic.Orchestrator.Bench -- spawn|batch|git|secrets|queue|gateway [...]
 var mode = args.Length > 0 && !char.IsAsciiDigit(args[0][0]) ? args[0] : "spawn";
 var rest = mode == args.FirstOrDefault() ? args[1..] : args;
 if (mode == "git")
 {
     await GitBench.RunAsync(rest);
+    return;
+}
+
+if (mode == "batch")
+{
+    await BatchBench.RunAsync(rest);
     return;
 }
 

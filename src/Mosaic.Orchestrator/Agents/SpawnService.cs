@@ -22,6 +22,31 @@ public sealed partial class SpawnService(ITaskQueue queue, AgentEvents events, Q
         EnqueueAsync(NewAgent(command, actor), actor, cancellationToken);
 
     /// <summary>
+    /// A new agent per command, stored in order in one store step where the backend can (the embedded store: one
+    /// transaction); each has its own result, as if spawned one after the other.
+    /// </summary>
+    public async Task<IReadOnlyList<EnqueueResult>> SpawnManyAsync(IReadOnlyList<SpawnCommand> commands, string actor, CancellationToken cancellationToken)
+    {
+        var entries = commands.Select(command =>
+        {
+            var agent = NewAgent(command, actor);
+            return (agent, Spawned(agent));
+        }).ToList();
+        var results = await queue.EnqueueManyAsync(entries, options.Value.MaxQueuedTasks, cancellationToken);
+        foreach (var result in results.Where(r => r.Outcome == EnqueueOutcome.Enqueued))
+        {
+            LogSpawned(logger, result.Agent!.AgentId, result.Agent.TaskId, result.Agent.AgentType, result.Agent.Priority, actor);
+        }
+
+        if (results.Any(r => r.Outcome == EnqueueOutcome.Enqueued))
+        {
+            signal.Notify();
+        }
+
+        return results;
+    }
+
+    /// <summary>
     /// A new agent for the task of <paramref name="earlier"/> (failed or killed, with its work on a WIP branch), which
     /// starts from that work and, where the runtime can, from its conversation.
     /// </summary>
@@ -57,8 +82,7 @@ public sealed partial class SpawnService(ITaskQueue queue, AgentEvents events, Q
     private async Task<EnqueueResult> EnqueueAsync(AgentRecord agent, string actor, CancellationToken cancellationToken)
     {
         var settings = options.Value;
-        var spawned = events.Create(AgentEventTypes.Spawned, agent, new { agentType = agent.AgentType, priority = agent.Priority, gateProfile = agent.GateProfile, resumedFrom = agent.ResumedFrom });
-        var result = await queue.EnqueueAsync(agent, settings.MaxQueuedTasks, spawned, cancellationToken);
+        var result = await queue.EnqueueAsync(agent, settings.MaxQueuedTasks, Spawned(agent), cancellationToken);
         if (result.Outcome == EnqueueOutcome.Enqueued)
         {
             LogSpawned(logger, agent.AgentId, agent.TaskId, agent.AgentType, agent.Priority, actor);
@@ -67,6 +91,9 @@ public sealed partial class SpawnService(ITaskQueue queue, AgentEvents events, Q
 
         return result;
     }
+
+    private AgentEvent Spawned(AgentRecord agent) =>
+        events.Create(AgentEventTypes.Spawned, agent, new { agentType = agent.AgentType, priority = agent.Priority, gateProfile = agent.GateProfile, resumedFrom = agent.ResumedFrom });
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Agent {AgentId} (task {TaskId}) spawned: {AgentType}, priority {Priority}, by {Actor}")]
     private static partial void LogSpawned(ILogger logger, Guid agentId, string taskId, AgentType agentType, int priority, string actor);

@@ -27,6 +27,17 @@ public static class AgentsApi
             .DocumentJsonBody<RouteHandlerBuilder, SpawnRequest>(required: true, "The task and where to work on it; read field by field, every bad field is named.")
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        agents.MapPost("/spawn/batch", BatchSpawnApi.SpawnBatch).RequireRateLimiting(RateLimits.Writes)
+            .WithName("SpawnAgentBatch").WithSummary($"Queue up to {BatchSpawnApi.MaxItems} tasks, each answered on its own")
+            .WithDescription("Body {\"items\": [spawn bodies]}. Each entry is validated and queued in order as POST /agents/spawn would: " +
+                "items[i] is {index, status: 202, agentId} or {index, status: 400|409|429, problem}. 202 when every entry was accepted, " +
+                "207 when any was refused. The whole batch is refused, nothing queued, with 400 (not {items}, empty, over " +
+                $"{BatchSpawnApi.MaxItems} entries), 413 over MAX_BATCH_BODY_BYTES, 415 not JSON, 503 (Retry-After) while git or the agent runtime is unusable. " +
+                "A batch is one request to the writes rate limit.")
+            .DocumentJsonBody<RouteHandlerBuilder, BatchSpawnRequest>(required: true, $"{{\"items\": [...]}}: 1 to {BatchSpawnApi.MaxItems} spawn bodies.")
+            .Produces<BatchSpawnResponse>(StatusCodes.Status202Accepted).Produces<BatchSpawnResponse>(StatusCodes.Status207MultiStatus)
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         agents.MapGet("/", List).RequireRateLimiting(RateLimits.Reads)
             .WithName("ListAgents").WithSummary("List agents, newest first")
             .WithDescription($"Filters: status, taskId; paging: limit (1-{MaxPageSize}, 50) and offset.");

@@ -14,11 +14,11 @@ public static class RequestBody
     /// <summary>What was read; <see cref="NotJson"/> when a body was there but did not parse (Problem says so too).</summary>
     public sealed record Read(JsonDocument? Document, ProblemHttpResult? Problem, bool NotJson = false);
 
-    public static async Task<Read> ReadJsonAsync(HttpRequest request, long maxBytes, bool optional, CancellationToken cancellationToken)
+    public static async Task<Read> ReadJsonAsync(HttpRequest request, long maxBytes, bool optional, CancellationToken cancellationToken, string limitName = "MAX_REQUEST_BODY_BYTES")
     {
         if (request.ContentLength > maxBytes)
         {
-            return new Read(null, TooLarge(maxBytes));
+            return new Read(null, TooLarge(maxBytes, limitName));
         }
 
         if (optional && request.ContentLength == 0)
@@ -44,7 +44,7 @@ public static class RequestBody
             {
                 if (buffer.Length > maxBytes)
                 {
-                    return new Read(null, TooLarge(maxBytes));
+                    return new Read(null, TooLarge(maxBytes, limitName));
                 }
 
                 if (buffer.Length == 0)
@@ -68,11 +68,11 @@ public static class RequestBody
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            return new Read(null, TooLarge(maxBytes));
+            return new Read(null, TooLarge(maxBytes, limitName));
         }
     }
 
-    private static ProblemHttpResult TooLarge(long maxBytes) =>
+    private static ProblemHttpResult TooLarge(long maxBytes, string limitName) =>
         TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Payload Too Large",
-            detail: $"The request body is larger than MAX_REQUEST_BODY_BYTES ({maxBytes} bytes).");
+            detail: $"The request body is larger than {limitName} ({maxBytes} bytes).");
 }

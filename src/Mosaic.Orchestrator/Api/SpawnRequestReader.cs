@@ -122,27 +122,35 @@ public static partial class SpawnRequestReader
 
     private static T? Enum<T>(JsonElement parent, string name, bool required, Dictionary<string, string[]> errors) where T : struct, Enum
     {
-        var allowed = string.Join(", ", System.Enum.GetNames<T>().Select(n => n.ToLowerInvariant()));
         switch (Property(parent, name))
         {
             case null when required:
-                errors[name] = [$"is required: one of {allowed}"];
+                errors[name] = [$"is required: one of {EnumNames<T>.Allowed}"];
                 return null;
             case null:
                 return null;
             case { ValueKind: JsonValueKind.String } value:
                 var text = Text(value, name, errors);
-                if (System.Enum.GetNames<T>().FirstOrDefault(n => string.Equals(n.ToLowerInvariant(), text, StringComparison.Ordinal)) is { } match)
+                if (text is not null && EnumNames<T>.ByName.TryGetValue(text, out var match))
                 {
-                    return System.Enum.Parse<T>(match);
+                    return match;
                 }
 
-                errors[name] = text is null ? [InvalidText] : [$"must be one of {allowed}"];
+                errors[name] = text is null ? [InvalidText] : [$"must be one of {EnumNames<T>.Allowed}"];
                 return null;
             default:
-                errors[name] = [$"must be one of {allowed}"];
+                errors[name] = [$"must be one of {EnumNames<T>.Allowed}"];
                 return null;
         }
+    }
+
+    // Computed once per enum: a batch reads up to 1,000 bodies, each with two enum fields.
+    private static class EnumNames<T> where T : struct, Enum
+    {
+        public static readonly Dictionary<string, T> ByName =
+            System.Enum.GetValues<T>().ToDictionary(v => v.ToString().ToLowerInvariant(), StringComparer.Ordinal);
+
+        public static readonly string Allowed = string.Join(", ", ByName.Keys);
     }
 
     private static List<string> StringList(JsonElement parent, string name, string field, Dictionary<string, string[]> errors)

@@ -117,6 +117,10 @@ public sealed class OrchestratorOptions
     [ConfigurationKeyName("MAX_REQUEST_BODY_BYTES"), Range(1024, 100 * 1024 * 1024)]
     public long MaxRequestBodyBytes { get; set; } = 64 * 1024;
 
+    /// <summary>The body limit of POST /agents/spawn/batch only (up to 1,000 spawn bodies); every other route keeps MAX_REQUEST_BODY_BYTES.</summary>
+    [ConfigurationKeyName("MAX_BATCH_BODY_BYTES"), Range(1024, 100 * 1024 * 1024)]
+    public long MaxBatchBodyBytes { get; set; } = 4 * 1024 * 1024;
+
     [ConfigurationKeyName("RATE_LIMIT_WRITES_PER_SECOND"), Range(1, 1_000_000)]
     public int RateLimitWritesPerSecond { get; set; } = 20;
 

@@ -26,6 +26,12 @@ public interface ITaskQueue
     /// </summary>
     Task<EnqueueResult> EnqueueAsync(AgentRecord agent, long maxWaiting, AgentEvent spawned, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// <see cref="EnqueueAsync"/> for each entry, in order, each with its own outcome (an earlier entry of the same
+    /// task makes a later one a duplicate; the queue can fill part-way). A backend may store them in one step.
+    /// </summary>
+    Task<IReadOnlyList<EnqueueResult>> EnqueueManyAsync(IReadOnlyList<(AgentRecord Agent, AgentEvent Spawned)> entries, long maxWaiting, CancellationToken cancellationToken);
+
     /// <summary>Takes the next due task (none while paused): sets its lease, counts the attempt, marks it assigned.</summary>
     Task<AgentRecord?> LeaseNextAsync(TaskLease lease, DateTimeOffset now, DateTimeOffset expiresAt, CancellationToken cancellationToken);
 

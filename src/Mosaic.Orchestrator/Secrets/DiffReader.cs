@@ -3,27 +3,48 @@ using System.Text;
 
 namespace Mosaic.Orchestrator.Secrets;
 
-/// <summary>The lines one commit (or the index) added to one file, with their line numbers in the new file.</summary>
-internal sealed record DiffFile(string Path, string? Commit, string? BlobId, string AddedText, int[] LineNumbers, bool Binary);
+/// <summary>
+/// Lines one commit (or the index) added to one file, with their line numbers in the new file: the whole file's, or
+/// one chunk of a large one. Findings count only on the first <see cref="Owned"/> lines; the lines after them are the
+/// next chunk's first lines, here so that a multi-line secret starting in an owned line is seen whole.
+/// <see cref="Last"/> marks the file's last chunk; <see cref="CutLines"/> are owned lines that were longer than the
+/// line bound and were read only in part.
+/// </summary>
+internal sealed record DiffFile(string Path, string? Commit, string? BlobId, string AddedText, int[] LineNumbers, bool Binary)
+{
+    public int Owned { get; init; } = LineNumbers.Length;
+
+    public bool Last { get; init; } = true;
+
+    public IReadOnlyList<int> CutLines { get; init; } = [];
+}
 
 /// <summary>
-/// Reads the output of <c>git log -p -U0 --format=%x01%H</c> (or <c>git diff -U0</c>) into added lines per commit and
-/// file. Hunks are read by their line counts, never by guessing from a line's look, so an added line that reads like a
-/// diff header ("+++ b/x", "diff --git") stays content.
+/// Reads the output of <c>git log -p -U0 --format=%x01%H</c> (or <c>git diff -U0</c>) line by line into added lines
+/// per commit and file. Hunks are read by their line counts, never by guessing from a line's look, so an added line
+/// that reads like a diff header ("+++ b/x", "diff --git") stays content. Memory stays bounded: a file's added lines
+/// are handed on in chunks of about <c>chunkChars</c> characters (each with the next
+/// <see cref="SecretEngine.MultilineWindow"/> characters after it, see <see cref="DiffFile.Owned"/>), never whole.
 /// </summary>
-internal static class DiffReader
+internal sealed class DiffReader(Action<DiffFile> onFile, int chunkChars = DiffReader.DefaultChunkChars)
 {
     public const char CommitMarker = '\u0001';
+    public const int DefaultChunkChars = 1024 * 1024;
 
+    private readonly StringBuilder _added = new();
+    private readonly List<int> _numbers = [];
+    private readonly List<int> _starts = [];
+    private readonly List<int> _cut = [];
+    private string? _commit;
+    private string? _path;
+    private string? _blob;
+    private bool _binary;
+    private int _oldLeft, _newLeft, _newLine;
+
+    /// <summary>Reads a whole diff held in memory (tests, small outputs).</summary>
     public static void Read(string output, Action<DiffFile> onFile)
     {
-        string? commit = null;
-        string? path = null;
-        string? blob = null;
-        var added = new StringBuilder();
-        var numbers = new List<int>();
-        var binary = false;
-        int oldLeft = 0, newLeft = 0, newLine = 0;
+        var reader = new DiffReader(onFile);
         var position = 0;
         while (position < output.Length)
         {
@@ -33,86 +54,142 @@ internal static class DiffReader
                 end = output.Length;
             }
 
-            var line = output.AsSpan(position, end - position);
+            reader.Line(output.AsSpan(position, end - position), cut: false);
             position = end + 1;
-            if (oldLeft > 0 || newLeft > 0)
-            {
-                if (line.StartsWith("\\"))
-                {
-                    continue; // "\ No newline at end of file"
-                }
-
-                var kind = line.IsEmpty ? ' ' : line[0];
-                if (kind == '+' && newLeft > 0)
-                {
-                    if (numbers.Count > 0)
-                    {
-                        added.Append('\n');
-                    }
-
-                    var content = line[1..];
-                    binary |= content.Contains('\0');
-                    added.Append(content);
-                    numbers.Add(newLine++);
-                    newLeft--;
-                }
-                else if (kind == '-' && oldLeft > 0)
-                {
-                    oldLeft--;
-                }
-                else
-                {
-                    // A context line (none with -U0, but a user's diff.context setting must not confuse us).
-                    oldLeft = Math.Max(0, oldLeft - 1);
-                    newLeft = Math.Max(0, newLeft - 1);
-                    newLine++;
-                }
-
-                continue;
-            }
-
-            if (line.Length > 0 && line[0] == CommitMarker)
-            {
-                Flush();
-
-                commit = line[1..].Trim().ToString();
-            }
-            else if (line.StartsWith("diff "))
-            {
-                Flush();
-            }
-            else if (line.StartsWith("+++ "))
-            {
-                path = ParsePath(line[4..]);
-            }
-            else if (line.StartsWith("index ") && line.IndexOf("..") is var dots and > 0)
-            {
-                var rest = line[(dots + 2)..];
-                var space = rest.IndexOf(' ');
-                blob = (space < 0 ? rest : rest[..space]).ToString();
-            }
-            else if (line.StartsWith("@@ "))
-            {
-                (oldLeft, newLeft, newLine) = ParseHunk(line);
-            }
         }
 
-        Flush();
+        reader.Finish();
+    }
 
-        void Flush()
+    /// <summary>The next line of the diff, without its '\n'; <paramref name="cut"/> when only its start was read.</summary>
+    public void Line(ReadOnlySpan<char> line, bool cut)
+    {
+        if (_oldLeft > 0 || _newLeft > 0)
         {
-            if (path is not null && numbers.Count > 0)
+            if (line.StartsWith("\\"))
             {
-                onFile(new DiffFile(path, commit, blob, added.ToString(), [.. numbers], binary));
+                return; // "\ No newline at end of file"
             }
 
-            path = null;
-            blob = null;
-            binary = false;
-            added.Clear();
-            numbers.Clear();
-            oldLeft = newLeft = 0;
+            var kind = line.IsEmpty ? ' ' : line[0];
+            if (kind == '+' && _newLeft > 0)
+            {
+                if (_numbers.Count > 0)
+                {
+                    _added.Append('\n');
+                }
+
+                var content = line[1..];
+                _binary |= content.Contains('\0');
+                _starts.Add(_added.Length);
+                _added.Append(content);
+                if (cut)
+                {
+                    _cut.Add(_newLine);
+                }
+
+                _numbers.Add(_newLine++);
+                _newLeft--;
+                if (_added.Length >= chunkChars + SecretEngine.MultilineWindow)
+                {
+                    EmitChunk();
+                }
+            }
+            else if (kind == '-' && _oldLeft > 0)
+            {
+                _oldLeft--;
+            }
+            else
+            {
+                // A context line (none with -U0, but a user's diff.context setting must not confuse us).
+                _oldLeft = Math.Max(0, _oldLeft - 1);
+                _newLeft = Math.Max(0, _newLeft - 1);
+                _newLine++;
+            }
+
+            return;
         }
+
+        if (line.Length > 0 && line[0] == CommitMarker)
+        {
+            Flush();
+
+            _commit = line[1..].Trim().ToString();
+        }
+        else if (line.StartsWith("diff "))
+        {
+            Flush();
+        }
+        else if (line.StartsWith("+++ "))
+        {
+            _path = ParsePath(line[4..]);
+        }
+        else if (line.StartsWith("index ") && line.IndexOf("..") is var dots and > 0)
+        {
+            var rest = line[(dots + 2)..];
+            var space = rest.IndexOf(' ');
+            _blob = (space < 0 ? rest : rest[..space]).ToString();
+        }
+        else if (line.StartsWith("@@ "))
+        {
+            (_oldLeft, _newLeft, _newLine) = ParseHunk(line);
+        }
+    }
+
+    /// <summary>The end of the diff: hands on the last file.</summary>
+    public void Finish() => Flush();
+
+    /// <summary>
+    /// Hands on the lines whose start has at least <see cref="SecretEngine.MultilineWindow"/> characters after it in
+    /// the buffer (with the buffer's rest as look-ahead) and keeps the rest for the next chunk.
+    /// </summary>
+    private void EmitChunk()
+    {
+        var owned = 0;
+        while (owned < _starts.Count && _starts[owned] + SecretEngine.MultilineWindow <= _added.Length)
+        {
+            owned++;
+        }
+
+        if (owned == 0 || owned == _starts.Count)
+        {
+            return; // only when one line is the whole look-ahead; it is handed on with the next line or the file's end
+        }
+
+        var lastOwned = _numbers[owned - 1];
+        onFile(new DiffFile(_path ?? "", _commit, _blob, _added.ToString(), [.. _numbers], _binary)
+        {
+            Owned = owned,
+            Last = false,
+            CutLines = [.. _cut.Where(n => n <= lastOwned)],
+        });
+        var removed = _starts[owned];
+        _added.Remove(0, removed);
+        _numbers.RemoveRange(0, owned);
+        _starts.RemoveRange(0, owned);
+        for (var i = 0; i < _starts.Count; i++)
+        {
+            _starts[i] -= removed;
+        }
+
+        _cut.RemoveAll(n => n <= lastOwned);
+    }
+
+    private void Flush()
+    {
+        if (_path is not null && _numbers.Count > 0)
+        {
+            onFile(new DiffFile(_path, _commit, _blob, _added.ToString(), [.. _numbers], _binary) { CutLines = [.. _cut] });
+        }
+
+        _path = null;
+        _blob = null;
+        _binary = false;
+        _added.Clear();
+        _numbers.Clear();
+        _starts.Clear();
+        _cut.Clear();
+        _oldLeft = _newLeft = 0;
     }
 
     /// <summary>"@@ -a[,b] +c[,d] @@": lines removed, lines added, first new line number.</summary>

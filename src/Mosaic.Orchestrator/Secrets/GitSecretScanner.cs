@@ -24,6 +24,11 @@ public sealed class GitSecretScanner : ISecretScanner
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(5);
 
+    /// <summary>The longest line of git's output read whole (characters); a longer added line is a <see cref="LineTooLongRuleId"/> finding.</summary>
+    public const int MaxLineChars = 1024 * 1024;
+
+    public const string LineTooLongRuleId = "scan-line-too-long";
+
     // Before the subcommand: a repository's config (which an agent can edit) must not change the diff's shape.
     private static readonly string[] OutputSettings =
     [
@@ -55,6 +60,7 @@ public sealed class GitSecretScanner : ISecretScanner
     private readonly bool _honorInlineAllow;
     private readonly GitCommand _git;
     private readonly List<AllowedValue>? _allowed;
+    private readonly int _chunkChars;
 
     public GitSecretScanner(SecretRules rules)
         : this(rules, honorInlineAllow: false, DefaultTimeout)
@@ -62,8 +68,10 @@ public sealed class GitSecretScanner : ISecretScanner
     }
 
     /// <param name="allowed">When given, collects the values that matched a rule but were allowed, with the reason.</param>
-    internal GitSecretScanner(SecretRules rules, bool honorInlineAllow, TimeSpan timeout, List<AllowedValue>? allowed = null)
+    /// <param name="chunkChars">How much of a file's added text is scanned at a time (tests make it small).</param>
+    internal GitSecretScanner(SecretRules rules, bool honorInlineAllow, TimeSpan timeout, List<AllowedValue>? allowed = null, int chunkChars = DiffReader.DefaultChunkChars)
     {
+        _chunkChars = chunkChars;
         _rules = rules;
         _honorInlineAllow = honorInlineAllow;
         _git = new GitCommand(allowLocal: false, timeout);
@@ -76,10 +84,9 @@ public sealed class GitSecretScanner : ISecretScanner
         var to = await ResolveCommitAsync(repositoryPath, headCommit, cancellationToken);
         var allowlist = await ReadAllowlistAsync(repositoryPath, from, cancellationToken);
         // Oldest first, merges shown as what they add beyond a clean re-merge of their parents (git 2.36+).
-        var output = await _git.RunCheckedAsync(repositoryPath,
+        return await ScanDiffAsync(repositoryPath,
             [.. OutputSettings, "log", "--reverse", "--diff-merges=remerge", $"--format={DiffReader.CommitMarker}%H", .. DiffOptions, "--end-of-options", $"{from}..{to}", "--"],
-            cancellationToken, GitEnvironment);
-        return ScanDiff(output, allowlist);
+            allowlist, GitEnvironment, cancellationToken);
     }
 
     /// <summary>
@@ -98,8 +105,7 @@ public sealed class GitSecretScanner : ISecretScanner
         }
 
         var allowlist = await ReadAllowlistAsync(repositoryPath, "", environment, cancellationToken);
-        var output = await _git.RunCheckedAsync(repositoryPath, [.. OutputSettings, "diff", "--cached", .. DiffOptions, "--"], cancellationToken, environment);
-        return ScanDiff(output, allowlist);
+        return await ScanDiffAsync(repositoryPath, [.. OutputSettings, "diff", "--cached", .. DiffOptions, "--"], allowlist, environment, cancellationToken);
     }
 
     /// <summary>The allowlist file as it is at <paramref name="revision"/>; empty when it has none.</summary>
@@ -131,22 +137,74 @@ public sealed class GitSecretScanner : ISecretScanner
         return result.Output.Trim();
     }
 
-    private List<SecretFinding> ScanDiff(string output, SecretsAllowlist allowlist)
+    /// <summary>
+    /// Runs the diff and scans it as git prints it: the output is read line by line and a file's added lines are
+    /// scanned in chunks (<see cref="DiffReader"/>), so memory stays at a few MiB whatever the size of the change.
+    /// </summary>
+    private async Task<List<SecretFinding>> ScanDiffAsync(string repositoryPath, IReadOnlyList<string> arguments, SecretsAllowlist allowlist,
+        IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken)
     {
         var engine = new SecretEngine(_rules, new ScanPolicy { HonorInlineAllow = _honorInlineAllow, Allowlist = allowlist, Allowed = _allowed });
         var findings = new List<SecretFinding>();
-        DiffReader.Read(output, file =>
+        var chunkFindings = new List<SecretFinding>();
+        var foundInFile = 0;
+        var reader = new DiffReader(file =>
         {
             var text = !file.Binary ? file.AddedText : _honorInlineAllow ? TextIn(file.AddedText) : file.AddedText.Replace("\0", "", StringComparison.Ordinal);
-            var found = text is null ? 0 : engine.Scan(new ScanFragment { File = file.Path, Commit = file.Commit, Text = text, LineNumbers = file.LineNumbers }, findings);
-            if (found == 0)
+            chunkFindings.Clear();
+            if (text is not null)
             {
-                engine.ScanFileName(file.Path, file.Commit, () => file.BlobId ?? SecretFingerprint.BlobId(Encoding.UTF8.GetBytes(file.AddedText)), findings);
+                engine.Scan(new ScanFragment { File = file.Path, Commit = file.Commit, Text = text, LineNumbers = file.LineNumbers }, chunkFindings);
             }
-        });
 
+            // Findings on the look-ahead lines belong to the next chunk, which scans those lines again as its own.
+            var lastOwned = file.LineNumbers[file.Owned - 1];
+            foreach (var finding in chunkFindings.Where(f => f.Line <= lastOwned))
+            {
+                findings.Add(finding);
+                foundInFile++;
+            }
+
+            foreach (var line in file.CutLines)
+            {
+                findings.Add(LineTooLong(file, line));
+            }
+
+            if (file.Last)
+            {
+                if (foundInFile == 0)
+                {
+                    engine.ScanFileName(file.Path, file.Commit, () => file.BlobId ?? SecretFingerprint.BlobId(Encoding.UTF8.GetBytes(file.AddedText)), findings);
+                }
+
+                foundInFile = 0;
+            }
+        }, _chunkChars);
+        var result = await _git.RunStreamingAsync(repositoryPath, arguments, MaxLineChars, reader.Line, cancellationToken, environment);
+        if (!result.Succeeded)
+        {
+            throw GitCommand.Failure(arguments, result);
+        }
+
+        reader.Finish();
         return findings;
     }
+
+    /// <summary>
+    /// A line longer than <see cref="MaxLineChars"/> is scanned in its first part only, so it is reported (fail closed,
+    /// like a rule that timed out): padding a line must not hide a key behind it. Allowlist its fingerprint to accept it.
+    /// </summary>
+    private static SecretFinding LineTooLong(DiffFile file, int line) => new()
+    {
+        RuleId = LineTooLongRuleId,
+        Description = $"Added line longer than {MaxLineChars / (1024 * 1024)} MiB characters: only its first {MaxLineChars / (1024 * 1024)} MiB was scanned",
+        File = file.Path,
+        Line = line,
+        Column = 1,
+        Commit = file.Commit,
+        Preview = "***",
+        Fingerprint = SecretFingerprint.Compute(LineTooLongRuleId, file.Path, $"{line}"),
+    };
 
     /// <summary>
     /// For a person's scan: what of "binary" added content is text after all. UTF-16 (a NUL beside every character:

@@ -33,6 +33,30 @@ public sealed partial class GitCommand(bool allowLocal, TimeSpan timeout, int ni
     public async Task<GitResult> RunAsync(
         string? workingDirectory, IReadOnlyList<string> arguments, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? environment = null, int? maxOutputChars = null)
     {
+        // The time limit ends git's whole process tree (ssh, remote helpers) too.
+        var ran = await ProcessRunner.RunAsync(Command(workingDirectory, arguments, environment, maxOutputChars), cancellationToken);
+        return ran.TimedOut
+            ? throw new GitException($"git {Describe(arguments)} timed out after {Timeout.TotalSeconds:F0} s", FailureReason.GitTimeout)
+            : new GitResult(ran.ExitCode, ran.Output, Redact(ran.Error));
+    }
+
+    /// <summary>
+    /// <see cref="RunAsync"/> for output too large to hold (<c>git log -p</c> of a big change): stdout goes to
+    /// <paramref name="onLine"/> line by line as git prints it (see <see cref="ProcessRunner.RunStreamingAsync"/>;
+    /// lines over <paramref name="maxLineChars"/> are cut) and <see cref="GitResult.Output"/> is empty. Same settings,
+    /// environment and time limit as every other git call.
+    /// </summary>
+    public async Task<GitResult> RunStreamingAsync(string? workingDirectory, IReadOnlyList<string> arguments, int maxLineChars, LineHandler onLine,
+        CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var ran = await ProcessRunner.RunStreamingAsync(Command(workingDirectory, arguments, environment), maxLineChars, onLine, cancellationToken);
+        return ran.TimedOut
+            ? throw new GitException($"git {Describe(arguments)} timed out after {Timeout.TotalSeconds:F0} s", FailureReason.GitTimeout)
+            : new GitResult(ran.ExitCode, "", Redact(ran.Error));
+    }
+
+    private CapturedProcess Command(string? workingDirectory, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string>? environment, int? maxOutputChars = null)
+    {
         // An allowlisted environment, like the agents': the orchestrator's secrets never reach git or what git runs.
         var variables = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var name in new[] { "PATH", "HOME", "LANG", "TZ", "TMPDIR" })
@@ -65,18 +89,13 @@ public sealed partial class GitCommand(bool allowLocal, TimeSpan timeout, int ni
             variables[name] = value;
         }
 
-        var git = new CapturedProcess(Executable, [.. HardenedSettings.SelectMany(setting => new[] { "-c", setting }), .. arguments], variables, Timeout)
+        return new CapturedProcess(Executable, [.. HardenedSettings.SelectMany(setting => new[] { "-c", setting }), .. arguments], variables, Timeout)
         {
             WorkingDirectory = workingDirectory,
             // Git work for agents is background work: at the agents' niceness it never outbids the API for the CPU.
             Nice = nice,
             MaxOutputChars = maxOutputChars,
         };
-        // The time limit ends git's whole process tree (ssh, remote helpers) too.
-        var ran = await ProcessRunner.RunAsync(git, cancellationToken);
-        return ran.TimedOut
-            ? throw new GitException($"git {Describe(arguments)} timed out after {Timeout.TotalSeconds:F0} s", FailureReason.GitTimeout)
-            : new GitResult(ran.ExitCode, ran.Output, Redact(ran.Error));
     }
 
     /// <summary>Runs git and throws a classified <see cref="GitException"/> when it fails.</summary>

@@ -66,6 +66,7 @@ public sealed class OpenApiTests
         var problems = new Dictionary<string, string[]>
         {
             ["POST /agents/spawn"] = ["400", "409", "413", "415", "503"],
+            ["POST /agents/spawn/batch"] = ["400", "413", "415", "503"],
             ["GET /agents"] = ["400"],
             ["GET /agents/{agentId}/status"] = ["404"],
             ["POST /agents/{agentId}/kill"] = ["400", "404", "409", "413"],
@@ -107,7 +108,12 @@ public sealed class OpenApiTests
             }
         }
 
-        Assert.Equal(14, seen);
+        Assert.Equal(15, seen);
+        var batch = document.GetProperty("paths").GetProperty("/agents/spawn/batch").GetProperty("post");
+        Assert.EndsWith("BatchSpawnRequest", batch.GetProperty("requestBody").GetProperty("content").GetProperty("application/json")
+            .GetProperty("schema").GetProperty("$ref").GetString());
+        Assert.All(new[] { "202", "207" }, status => Assert.True(
+            batch.GetProperty("responses").GetProperty(status).GetProperty("content").TryGetProperty("application/json", out _), status));
         var spawn = document.GetProperty("paths").GetProperty("/agents/spawn").GetProperty("post");
         Assert.EndsWith("SpawnRequest", spawn.GetProperty("requestBody").GetProperty("content").GetProperty("application/json")
             .GetProperty("schema").GetProperty("$ref").GetString());

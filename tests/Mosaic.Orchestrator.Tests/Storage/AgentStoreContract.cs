@@ -71,6 +71,27 @@ public abstract class AgentStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Enqueue_many_answers_each_entry_in_order_as_single_enqueues_would()
+    {
+        var live = NewAgent("T-live");
+        await EnqueueAsync(live, 4);
+        AgentRecord[] batch = [NewAgent("T1"), NewAgent("T-live"), NewAgent("T1"), NewAgent("T2"), NewAgent("T3"), NewAgent("T4")];
+        var results = await Queue.EnqueueManyAsync(
+            [.. batch.Select(a => (a, new AgentEvent("agent.spawned", a.AgentId, a.TaskId, Now, null)))], 4, default);
+
+        Assert.Equal(
+            [EnqueueOutcome.Enqueued, EnqueueOutcome.DuplicateLiveTask, EnqueueOutcome.DuplicateLiveTask, EnqueueOutcome.Enqueued,
+             EnqueueOutcome.Enqueued, EnqueueOutcome.QueueFull],
+            results.Select(r => r.Outcome));
+        Assert.Equal(live.AgentId, results[1].ExistingAgentId);
+        Assert.Equal(batch[0].AgentId, results[2].ExistingAgentId);
+        Assert.True(results[0].Agent!.Sequence < results[3].Agent!.Sequence && results[3].Agent!.Sequence < results[4].Agent!.Sequence);
+        Assert.All(new[] { 0, 3, 4 }, i => Assert.NotNull(results[i].Event));
+        Assert.Null(await Agents.FindLiveByTaskAsync("T4", default));
+        Assert.Equal(4, (await Admin.GetStatsAsync(Now, default)).Pending);
+    }
+
+    [Fact]
     public async Task Lease_takes_highest_priority_first_fifo_within_and_counts_the_attempt()
     {
         var low = NewAgent("low", 1);

@@ -48,36 +48,43 @@ public sealed class EmbeddedAgentStore(SqliteDatabase database, IEventSink event
             : null, cancellationToken);
 
     public Task<EnqueueResult> EnqueueAsync(AgentRecord agent, long maxWaiting, AgentEvent spawned, CancellationToken cancellationToken) =>
-        database.RunAsync(c =>
+        database.RunAsync(c => Enqueue(c, agent, maxWaiting, spawned), cancellationToken);
+
+    // One operation, so one transaction and one commit for the whole batch: a refused entry (duplicate, full) writes
+    // nothing and does not stop the next; a failing statement that is not a refusal fails the whole batch.
+    public Task<IReadOnlyList<EnqueueResult>> EnqueueManyAsync(IReadOnlyList<(AgentRecord Agent, AgentEvent Spawned)> entries, long maxWaiting, CancellationToken cancellationToken) =>
+        database.RunAsync<IReadOnlyList<EnqueueResult>>(c => [.. entries.Select(e => Enqueue(c, e.Agent, maxWaiting, e.Spawned))], cancellationToken);
+
+    private EnqueueResult Enqueue(SqliteSession c, AgentRecord agent, long maxWaiting, AgentEvent spawned)
+    {
+        var waiting = c.Scalar("SELECT COALESCE(SUM(n), 0) FROM task_counts WHERE task_state = 'pending'");
+        if (waiting >= maxWaiting)
         {
-            var waiting = c.Scalar("SELECT COALESCE(SUM(n), 0) FROM task_counts WHERE task_state = 'pending'");
-            if (waiting >= maxWaiting)
-            {
-                return DuplicateOf(c, agent) ?? new EnqueueResult(EnqueueOutcome.QueueFull, null, Waiting: waiting);
-            }
+            return DuplicateOf(c, agent) ?? new EnqueueResult(EnqueueOutcome.QueueFull, null, Waiting: waiting);
+        }
 
-            // The partial unique index on live task ids refuses a second live agent; the row's seq is its rowid.
-            // Arrival order from memory: this connection is the only writer. A rolled-back enqueue leaves a gap, which
-            // keeps the order.
-            _lastSequence ??= c.Scalar("SELECT COALESCE(MAX(seq), 0) FROM agents");
-            var sequence = ++_lastSequence;
-            var stored = agent with { Sequence = sequence.Value, Version = 1 };
-            try
-            {
-                c.Execute("""
-                    INSERT INTO agents (seq, agent_id, task_id, status, task_state, priority, due_at, version, doc)
-                    VALUES ($seq, $id, $task, $status, $state, $priority, $due, 1, $doc)
-                    """,
-                    ("$seq", sequence), ("$id", Key(stored.AgentId)), ("$task", stored.TaskId), ("$status", Name(stored.Status)),
-                    ("$state", Name(stored.TaskState)), ("$priority", stored.Priority), ("$due", DueAt(stored)), ("$doc", Serialize(stored)));
-            }
-            catch (SqliteException ex) when (ex.SqliteErrorCode == SqliteConstraintError && DuplicateOf(c, agent) is { } duplicate)
-            {
-                return duplicate;
-            }
+        // The partial unique index on live task ids refuses a second live agent; the row's seq is its rowid.
+        // Arrival order from memory: this connection is the only writer. A rolled-back enqueue leaves a gap, which
+        // keeps the order.
+        _lastSequence ??= c.Scalar("SELECT COALESCE(MAX(seq), 0) FROM agents");
+        var sequence = ++_lastSequence;
+        var stored = agent with { Sequence = sequence.Value, Version = 1 };
+        try
+        {
+            c.Execute("""
+                INSERT INTO agents (seq, agent_id, task_id, status, task_state, priority, due_at, version, doc)
+                VALUES ($seq, $id, $task, $status, $state, $priority, $due, 1, $doc)
+                """,
+                ("$seq", sequence), ("$id", Key(stored.AgentId)), ("$task", stored.TaskId), ("$status", Name(stored.Status)),
+                ("$state", Name(stored.TaskState)), ("$priority", stored.Priority), ("$due", DueAt(stored)), ("$doc", Serialize(stored)));
+        }
+        catch (SqliteException ex) when (ex.SqliteErrorCode == SqliteConstraintError && DuplicateOf(c, agent) is { } duplicate)
+        {
+            return duplicate;
+        }
 
-            return new EnqueueResult(EnqueueOutcome.Enqueued, stored, Waiting: waiting + 1, Event: EmbeddedEventHistory.Append(c, spawned, events));
-        }, cancellationToken);
+        return new EnqueueResult(EnqueueOutcome.Enqueued, stored, Waiting: waiting + 1, Event: EmbeddedEventHistory.Append(c, spawned, events));
+    }
 
     private static EnqueueResult? DuplicateOf(SqliteSession c, AgentRecord agent) =>
         ReadOne(c, $"SELECT doc FROM agents WHERE task_id = $task AND status IN {LiveStatuses}", ("$task", agent.TaskId)) is { } existing

@@ -92,6 +92,19 @@ public sealed class ValkeyAgentStore(ValkeyConnection valkey, int maxActiveAgent
         };
     }
 
+    // One script call per entry, awaited in order so an earlier entry of the same task wins (a pipelined or
+    // multi-entry script would save the round trips; not needed yet).
+    public async Task<IReadOnlyList<EnqueueResult>> EnqueueManyAsync(IReadOnlyList<(AgentRecord Agent, AgentEvent Spawned)> entries, long maxWaiting, CancellationToken cancellationToken)
+    {
+        var results = new List<EnqueueResult>(entries.Count);
+        foreach (var (agent, spawned) in entries)
+        {
+            results.Add(await EnqueueAsync(agent, maxWaiting, spawned, cancellationToken));
+        }
+
+        return results;
+    }
+
     /// <summary>
     /// Leases the best due task, cluster-wide: the script refuses while the queue is paused or while
     /// <c>maxActiveAgents</c> tasks are leased (assigned or executing) across all instances.
