@@ -64,6 +64,34 @@ public sealed class GatewayTests
         Assert.Equal((api.InputTokensPerMessage, api.OutputTokensPerMessage), (metered.GetProperty("input").GetInt32(), metered.GetProperty("output").GetInt32()));
     }
 
+    [Fact]
+    public async Task A_streamed_answer_passes_through_as_it_comes_not_when_it_ends()
+    {
+        await using var api = await FakeMessagesApi.StartAsync(new FakeReply.Stall("the first words"));
+        await using var host = await ClaudeCodeRunTests.StartAsync(api);
+        var (credential, _) = host.Get<GatewayCredentials>().Issue(Guid.NewGuid(), 1);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/messages")
+        {
+            Content = new StringContent("""{"model":"m","max_tokens":8,"stream":true,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("x-api-key", credential);
+        using var response = await host.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        await using var body = await response.Content.ReadAsStreamAsync();
+
+        // The upstream has sent its first events and then says nothing: they must arrive all the same.
+        var seen = new StringBuilder();
+        var buffer = new byte[4096];
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (!seen.ToString().Contains("the first words", StringComparison.Ordinal))
+        {
+            var read = await body.ReadAsync(buffer, deadline.Token);
+            Assert.True(read > 0, "the stream ended early");
+            seen.Append(Encoding.UTF8.GetString(buffer, 0, read));
+        }
+
+        Assert.False(api.Stalled.Task.IsFaulted);
+    }
+
     [Theory]
     [InlineData(null)]
     [InlineData("mosaic-gw-made-up")]
