@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Mosaic.Orchestrator.Agents;
+using Mosaic.Orchestrator.Processes;
 
 namespace Mosaic.Orchestrator.ModelGateway;
 
@@ -16,8 +17,7 @@ public sealed class UsageMeter
     private static readonly byte[] DataField = "data:"u8.ToArray();
     private static readonly byte[] EventField = "event:"u8.ToArray();
     private readonly bool _streamed;
-    private byte[] _line = new byte[4096];
-    private int _length;
+    private readonly BoundedBytes _line;
     private bool _skipping;
 
     // Whether the current event (its `event:` line) may carry usage; without event lines every data line is read.
@@ -27,7 +27,12 @@ public sealed class UsageMeter
     private long _cacheRead;
     private long _cacheCreation;
 
-    public UsageMeter(bool streamed) => _streamed = streamed;
+    public UsageMeter(bool streamed)
+    {
+        _streamed = streamed;
+        // A plain answer is one JSON document, kept whole (bounded) to be read at the end; a stream is read line by line.
+        _line = new BoundedBytes(4096, streamed ? MaxLineBytes : MaxLineBytes * 4);
+    }
 
     public TokenUsage Tokens => new(_input, _output, _cacheRead, _cacheCreation);
 
@@ -39,8 +44,7 @@ public sealed class UsageMeter
     {
         if (!_streamed)
         {
-            // A plain answer is one JSON document: kept (bounded) and read at the end.
-            Append(bytes, MaxLineBytes * 4);
+            Append(bytes);
             return;
         }
 
@@ -51,17 +55,17 @@ public sealed class UsageMeter
             if (!_skipping)
             {
                 // Enough of the line to know its field; a data line of an event without usage is not kept further.
-                var head = Math.Min(part.Length, Math.Max(0, ClassifyBytes - _length));
-                Append(part[..head], MaxLineBytes);
-                if (_length >= ClassifyBytes || newline >= 0)
+                var head = Math.Min(part.Length, Math.Max(0, ClassifyBytes - _line.Length));
+                Append(part[..head]);
+                if (_line.Length >= ClassifyBytes || newline >= 0)
                 {
-                    var line = _line.AsSpan(0, _length);
+                    var line = _line.Span;
                     _skipping = line.StartsWith(DataField) ? !_usageEvent : !line.StartsWith(EventField);
                 }
 
                 if (!_skipping)
                 {
-                    Append(part[head..], MaxLineBytes);
+                    Append(part[head..]);
                 }
             }
 
@@ -79,50 +83,37 @@ public sealed class UsageMeter
     {
         if (!_streamed)
         {
-            Read(_line.AsSpan(0, _length).ToArray(), plain: true);
-            _length = 0;
+            Read(_line.Span.ToArray(), plain: true);
+            _line.Clear();
             return;
         }
 
         EndLine();
     }
 
-    private void Append(ReadOnlySpan<byte> part, int max)
+    private void Append(ReadOnlySpan<byte> part)
     {
-        if (_length + part.Length > max)
-        {
-            _skipping = true; // a line this long holds no usage figure we would trust
-            return;
-        }
-
-        if (_length + part.Length > _line.Length)
-        {
-            Array.Resize(ref _line, Math.Min(max, Math.Max(_line.Length * 2, _length + part.Length)));
-        }
-
-        part.CopyTo(_line.AsSpan(_length));
-        _length += part.Length;
+        // A line this long holds no usage figure we would trust.
+        _skipping |= !_line.TryAppend(part);
     }
 
     private void EndLine()
     {
-        var line = _line.AsSpan(0, _length);
-        var skipped = _skipping;
-        _length = 0;
-        _skipping = false;
-        if (skipped)
+        if (!_skipping)
         {
-            return;
+            var line = _line.Span;
+            if (line.StartsWith(EventField))
+            {
+                _usageEvent = line.IndexOf("message_start"u8) >= 0 || line.IndexOf("message_delta"u8) >= 0;
+            }
+            else if (line.StartsWith(DataField) && line.IndexOf("usage"u8) >= 0)
+            {
+                Read(line[DataField.Length..].TrimStart((byte)' ').ToArray(), plain: false);
+            }
         }
 
-        if (line.StartsWith(EventField))
-        {
-            _usageEvent = line.IndexOf("message_start"u8) >= 0 || line.IndexOf("message_delta"u8) >= 0;
-        }
-        else if (line.StartsWith(DataField) && line.IndexOf("usage"u8) >= 0)
-        {
-            Read(line[DataField.Length..].TrimStart((byte)' ').ToArray(), plain: false);
-        }
+        _line.Clear();
+        _skipping = false;
     }
 
     private void Read(byte[] json, bool plain)

@@ -188,8 +188,7 @@ public static class ProcessLauncher
     private sealed class LineSplitter(OutputLineHandler handler, bool standardError)
     {
         public const int MaxLineBytes = 16 * 1024 * 1024;
-        private byte[] _pending = new byte[4096];
-        private int _length;
+        private readonly BoundedBytes _pending = new(4096, MaxLineBytes);
         private bool _overlong;
 
         public void Feed(ReadOnlySpan<byte> bytes)
@@ -211,7 +210,7 @@ public static class ProcessLauncher
 
         public void Flush()
         {
-            if (_length > 0 || _overlong)
+            if (_pending.Length > 0 || _overlong)
             {
                 EndLine();
             }
@@ -219,37 +218,23 @@ public static class ProcessLauncher
 
         private void Append(ReadOnlySpan<byte> part)
         {
-            if (_overlong)
-            {
-                return;
-            }
-
-            if (_length + part.Length > MaxLineBytes)
+            if (!_overlong && !_pending.TryAppend(part))
             {
                 _overlong = true;
-                _length = 0;
-                return;
+                _pending.Clear();
             }
-
-            if (_length + part.Length > _pending.Length)
-            {
-                Array.Resize(ref _pending, Math.Min(MaxLineBytes, Math.Max(_pending.Length * 2, _length + part.Length)));
-            }
-
-            part.CopyTo(_pending.AsSpan(_length));
-            _length += part.Length;
         }
 
         private void EndLine()
         {
             if (!_overlong)
             {
-                var line = _pending.AsSpan(0, _length);
+                var line = _pending.Span;
                 handler(line.EndsWith((byte)'\r') ? line[..^1] : line, standardError);
             }
 
             _overlong = false;
-            _length = 0;
+            _pending.Clear();
         }
     }
 }
