@@ -208,6 +208,7 @@ public sealed class DefaultRulesTests
         // Vendor formats: wrong length or charset, placeholders, documented examples, code that shares a prefix. The
         // values sit in prose or under neutral names: a random value under a secret-looking name is generic-secret's.
         { "hf.md", "HF_TOKEN=" + "h" + "f_" + new string('x', 34) + "\nfrom huggingface_hub import hf_hub_download, hf_hub_url\nsee h" + "f_" + Random("hf33", 33, Letters) + " and h" + "f_" + Random("hf35", 35, Letters) },
+        { "models.py", "from transformers import 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 as h\nvcr_cassette_for_test_upload_of_a_large_file_with_retries123 = load()" },
         { "hf-digit.txt", "model ref: " + "h" + "f_" + Random("hfd", 20, Letters) + "7" + Random("hfd2", 13, Letters) },
         { "op.md", "A token starts " + "op" + "s_" + "eyJ" + Random("ops-short", 120, Base64Url) + " (cut short here)\nOP_SERVICE_ACCOUNT_TOKEN=" + "op" + "s_your_token_here" },
         { "vault.md", "Service tokens look like " + "hv" + "s." + Random("hvs-short", 60, Base64Url) + "\nexport VAULT_TOKEN=root\nsession = \"" + "s." + Random("not-vault", 24) + "\"\nvault_token: " + "s." + "xxxxxxxxxxxxxxxxxxxxxxxx" },
