@@ -222,7 +222,7 @@ public sealed class DefaultRulesTests
         { "cloudflare.md", "CLOUDFLARE_API_TOKEN=${CLOUDFLARE_API_TOKEN}\nCF_API_TOKEN=" + "your-cloudflare-token" + "\nCLOUDFLARE_ZONE_ID=" + Random("zone", 32, Hex) + "\nBUILD_ID=" + Random("build", 40, Base64Url) + "\ncfut_count = 3\none short: " + "cf" + "ut_" + Random("cfut39", 39) },
         { "fb.md", "FB_ACCESS_TOKEN=" + "EA" + "AG" + "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" + "\nid = \"" + "EA" + "AG" + Random("eaa-no-name", 60) + "\"\nEAAC_MODE = 1" },
         { "entra.md", "value = \"" + Random("entra-short", 3) + "8Q" + "~" + Random("entra-short2", 20) + "\"\nhome = \"~/.config\" and Q~ in prose" },
-        { "ghs.md", "Installation tokens start with " + "gh" + "s_" + " and stateless ones look like " + "gh" + "s_" + "123_abc.def.ghi" },
+        { "ghs.md", "Installation tokens start with " + "gh" + "s_" + " and stateless ones look like " + "gh" + "s_" + "123_abc.def.ghi" + "\ntoken = ghs_client.installation_tokens.create_for_repository_with_permissions(repo)" },
         { "Keys.cs", "var hmacKey = GenerateKey(32);\nvar keyboard = new KeyboardLayout(\"us-international\");" },
     };
 
