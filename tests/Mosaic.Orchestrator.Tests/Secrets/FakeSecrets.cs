@@ -97,6 +97,63 @@ internal static class FakeSecrets
         return B64("{\"alg\":\"HS256\",\"typ\":\"JWT\"}") + "." + B64($"{{\"sub\":\"{Random(label + "s", 12)}\",\"iat\":1700000000}}") + "." + Random(label, 43, Base64Url);
     }
 
+    public const string Letters = Upper + Lower;
+
+    private static string B64Url(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    public static string HuggingFace(string label = "hf") => "h" + "f_" + Random(label, 34, Letters);
+
+    public static string HuggingFaceOrg(string label = "hf-org") => "api" + "_org_" + Random(label, 34, Letters);
+
+    /// <summary>ops_ and the base64url of a JSON object like the one 1Password puts in a service-account token.</summary>
+    public static string OnePassword(string label = "ops")
+    {
+        var json = $"{{\"signInAddress\":\"my.1password.com\",\"userAuth\":{{\"method\":\"SRPg-4096\",\"alg\":\"PBES2g-HS256\",\"iterations\":650000,\"salt\":\"{Random(label + "salt", 22, Base64Url)}\"}},"
+            + $"\"email\":\"{Random(label + "mail", 13, Lower + Digits)}@1passwordserviceaccounts.com\",\"srpX\":\"{Random(label + "srp", 64, Hex)}\","
+            + $"\"muk\":{{\"alg\":\"A256GCM\",\"ext\":true,\"k\":\"{Random(label + "k", 43, Base64Url)}\",\"key_ops\":[\"encrypt\",\"decrypt\"],\"kty\":\"oct\",\"kid\":\"mp\"}},"
+            + $"\"secretKey\":\"A3-{Random(label + "sk", 6, Upper + Digits)}-{Random(label + "sk2", 6, Upper + Digits)}-{Random(label + "sk3", 5, Upper + Digits)}\",\"throttleSecret\":{{\"seed\":\"{Random(label + "seed", 64, Hex)}\",\"uuid\":\"{Random(label + "uuid", 26, Upper + Digits)}\"}},\"deviceUuid\":\"{Random(label + "dev", 26, Lower + Digits)}\"}}";
+        return "op" + "s_" + B64Url(json);
+    }
+
+    public static string VaultService(string label = "hvs") => "hv" + "s." + Random(label, 91, Base64Url);
+
+    public static string VaultBatch(string label = "hvb") => "hv" + "b." + Random(label, 150, Base64Url);
+
+    public static string VaultLegacy(string label = "vault-legacy") => "s" + "." + Random(label, 24);
+
+    public static string Tailscale(string kind = "auth", string label = "tskey") => "ts" + "key-" + kind + "-" + Random(label + "id", 7) + "CNTRL-" + Random(label, 32);
+
+    public static string GrafanaCloud(string label = "glc") =>
+        "gl" + "c_" + Convert.ToBase64String(Encoding.UTF8.GetBytes($"{{\"o\":\"{Random(label + "o", 6, Digits)}\",\"n\":\"stack-{Random(label + "n", 6, Digits)}-hm-read-deploy\",\"k\":\"{Random(label, 24)}\",\"m\":{{\"r\":\"prod-eu-west-2\"}}}}"));
+
+    public static string GrafanaServiceAccount(string label = "glsa") => "gl" + "sa_" + Random(label, 32) + "_" + Random(label + "crc", 8, Hex);
+
+    public static string Linear(string label = "linear") => "lin" + "_api_" + Random(label, 40);
+
+    public static string Groq(string label = "groq") => "gs" + "k_" + Random(label, 52);
+
+    public static string Notion(string label = "notion") => "nt" + "n_" + Random(label + "n", 11, Digits) + Random(label, 35);
+
+    public static string Sourcegraph(string? instance, string label = "sgp") => "sg" + "p_" + (instance is null ? "" : instance + "_") + Random(label, 40, Hex);
+
+    public static string Shopify(string kind = "at", string label = "shopify") => "shp" + kind + "_" + Random(label, 32, Hex);
+
+    public static string Vercel(char kind = 'p', string label = "vercel") => "vc" + kind + "_" + Random(label, 50, Base64Url) + Random(label + "crc", 6);
+
+    public static string CloudflareScannable(string kind = "ut", string label = "cf") => "cf" + kind + "_" + Random(label, 40) + Random(label + "crc", 8);
+
+    public static string CloudflareLegacy(string label = "cf-legacy") => Random(label, 40, Base64Url);
+
+    public static string Facebook(int length = 180, string label = "fb") => "EA" + "AG" + Random(label, length - 4);
+
+    public static string AzureAdSecret(string label = "entra") => Random(label + "a", 3) + Random(label + "d", 1, Digits) + "Q" + "~" + Random(label, 34, Alnum + "_~.-");
+
+    /// <summary>An installation token in the stateless form (2026): ghs_, an id, _ and a JWT (~520 characters, two dots).</summary>
+    public static string GitHubStateless(string label = "ghs-jwt") =>
+        "gh" + "s_" + Random(label + "id", 10, Digits) + "_" + B64Url("{\"alg\":\"RS256\",\"typ\":\"JWT\"}") + "."
+        + B64Url($"{{\"iss\":\"{Random(label + "iss", 7, Digits)}\",\"iid\":{Random(label + "iid", 8, Digits)},\"exp\":1790000000,\"perms\":{{\"contents\":\"read\",\"metadata\":\"read\",\"pull_requests\":\"write\"}},\"jti\":\"{Random(label + "jti", 32, Hex)}\"}}").Replace('-', 'A')
+        + "." + Random(label, 342, Alnum + "_");
+
     /// <summary>A PEM body: lines of 64 base64 characters.</summary>
     public static string PemBody(string label = "pem", int lines = 6) =>
         string.Join('\n', Enumerable.Range(0, lines).Select(i => Random(label + i, 64, Base64)));
