@@ -102,6 +102,42 @@ public sealed class ClientCommandsTests
     }
 
     [Fact]
+    public async Task Spawn_without_wait_list_in_plain_lines_watch_everything_and_kill_all()
+    {
+        var signals = TempDirectory.Create("signals");
+        await using var host = await StartHostAsync(signals);
+        await using var watch = ServiceProcess.Start(["watch", "--url", host.BaseAddress.ToString()]);
+        await using var spawned = await RunAsync(host, "spawn", "--task-id", "slow-all-1", "--repository", GitRemote.Default.Bare, "--type", "worker");
+        Assert.True(spawned.ExitCode == 0, spawned.Error);
+        var first = Guid.Parse(spawned.Output.Split(' ')[0]);
+        var second = await host.SpawnAsync("slow-all-2");
+        foreach (var id in new[] { first, second })
+        {
+            await Wait.UntilAsync(async () => (await host.StatusAsync(id)).GetProperty("status").GetString() == "running", "both agents to run");
+        }
+
+        await using var list = await RunAsync(host, "list", "--status", "running");
+        Assert.True(list.ExitCode == 0, list.Error);
+        Assert.Equal(2, list.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.Contains($"{first}  running  slow-all-1  worker  ", list.Output);
+        Assert.Contains("2 of 2 agent(s)", list.Error);
+
+        await using var killAll = await RunAsync(host, "kill-all", "--reason", "end of the day");
+        Assert.True(killAll.ExitCode == 0, killAll.Output + killAll.Error);
+        Assert.Contains("Kill all completed: 2 killed, 0 failed", killAll.Output);
+        await Wait.UntilAsync(() => watch.Output.Contains($" agent.killed {second} ", StringComparison.Ordinal), "watch to see every agent's end", TimeSpan.FromSeconds(60));
+        Assert.Contains($" agent.spawned {first} slow-all-1", watch.Output);
+
+        await using var again = await RunAsync(host, "kill-all", "--json");
+        Assert.True(again.ExitCode == 0, again.Error);
+        Assert.Equal(0, JsonDocument.Parse(again.Output).RootElement.GetProperty("total").GetInt32());
+
+        await using var unknown = await RunAsync(host, "status", Guid.NewGuid().ToString());
+        Assert.Equal(1, unknown.ExitCode);
+        Assert.Contains("(HTTP 404)", unknown.Error);
+    }
+
+    [Fact]
     public async Task Usage_errors_exit_2_problems_exit_1_with_their_field_errors_and_an_unreachable_service_exits_3()
     {
         await using (var usage = await ServiceProcess.RunAsync(["spawn", "--repository", "x"]))
