@@ -10,6 +10,10 @@ rm -rf "$out"
 
 bash scripts/setup.sh
 
+# Every test folder of this run lives under one root, removed when the run is green and kept (and named) when not.
+MOSAIC_TEST_TEMP=$(mktemp -d "${TMPDIR:-/tmp}/mosaic-tests.XXXXXX")
+export MOSAIC_TEST_TEMP
+
 status=0
 dotnet test Mosaic.Orchestrator.slnx \
   --settings coverage.runsettings \
@@ -17,6 +21,12 @@ dotnet test Mosaic.Orchestrator.slnx \
   --results-directory "$out" \
   --logger "trx;LogFileName=results.trx" \
   --logger "console;verbosity=normal" "$@" | tee "$out.log" || status=$?
+
+if [ "$status" -eq 0 ]; then
+  rm -rf "$MOSAIC_TEST_TEMP"
+else
+  echo "the tests' folders are kept in $MOSAIC_TEST_TEMP" >&2
+fi
 
 python3 - "$out" "$COVERAGE_FLOOR" "$status" <<'PY'
 import glob, sys, xml.etree.ElementTree as ET
@@ -42,3 +52,4 @@ if rate < floor:
     print(f"coverage {rate:.1f}% is below the floor of {floor:.0f}%", file=sys.stderr)
     sys.exit(1)
 PY
+

@@ -174,9 +174,15 @@ public static class Seed
 
 public static class TempDirectory
 {
+    // test.sh gives each run a root of its own and removes it after a green run; a run started any other way
+    // shares /tmp/mosaic-tests and leaves its folders for inspection.
+    private static readonly string Root = Environment.GetEnvironmentVariable("MOSAIC_TEST_TEMP") is { Length: > 0 } root
+        ? root
+        : Path.Combine(Path.GetTempPath(), "mosaic-tests");
+
     public static string Create(string prefix)
     {
-        var path = Path.Combine(Path.GetTempPath(), "mosaic-tests", $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 13)]);
+        var path = Path.Combine(Root, $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 13)]);
         Directory.CreateDirectory(path);
         return path;
     }
