@@ -78,11 +78,7 @@ public sealed class GitTamperingTests
         }
         finally
         {
-            foreach (var pid in Sleepers(sleeper))
-            {
-                using var process = System.Diagnostics.Process.GetProcessById(pid);
-                process.Kill();
-            }
+            KillSleepers(sleeper);
         }
     }
 
@@ -164,11 +160,7 @@ public sealed class GitTamperingTests
         }
         finally
         {
-            foreach (var pid in Sleepers(tag))
-            {
-                using var process = System.Diagnostics.Process.GetProcessById(pid);
-                process.Kill();
-            }
+            KillSleepers(tag);
         }
     }
 
@@ -209,11 +201,7 @@ public sealed class GitTamperingTests
         }
         finally
         {
-            foreach (var pid in Sleepers(tag))
-            {
-                using var process = System.Diagnostics.Process.GetProcessById(pid);
-                process.Kill();
-            }
+            KillSleepers(tag);
         }
     }
 
@@ -252,11 +240,16 @@ public sealed class GitTamperingTests
         }
         finally
         {
-            foreach (var pid in Sleepers(tag))
-            {
-                using var process = System.Diagnostics.Process.GetProcessById(pid);
-                process.Kill();
-            }
+            KillSleepers(tag);
+        }
+    }
+
+    private static void KillSleepers(string argument)
+    {
+        foreach (var pid in Sleepers(argument))
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            process.Kill();
         }
     }
 
