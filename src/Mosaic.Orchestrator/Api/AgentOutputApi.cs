@@ -143,20 +143,15 @@ internal static class LogFollower
         using var ends = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, stopping);
         var cancellationToken = ends.Token;
         var response = http.Response;
-        response.ContentType = "text/event-stream";
-        response.Headers.CacheControl = "no-cache";
-        response.Headers["X-Accel-Buffering"] = "no";
-        http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
+        ServerSentEvents.Begin(http);
         try
         {
-            await response.WriteAsync(": connected\n\n", cancellationToken);
-            await response.Body.FlushAsync(cancellationToken);
+            await ServerSentEvents.CommentAsync(response, "connected", cancellationToken);
             await PumpAsync(response, store, agent, folder, onlyAttempt, time, cancellationToken);
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested && !http.RequestAborted.IsCancellationRequested)
         {
-            await response.WriteAsync(": service stopping\n\n", http.RequestAborted);
-            await response.Body.FlushAsync(http.RequestAborted);
+            await ServerSentEvents.CommentAsync(response, "service stopping", http.RequestAborted);
         }
         catch (OperationCanceledException)
         {
@@ -200,8 +195,7 @@ internal static class LogFollower
             else if (time.GetUtcNow() - idleSince > EventStream.KeepAlive)
             {
                 idleSince = time.GetUtcNow();
-                await response.WriteAsync(": keep-alive\n\n", cancellationToken);
-                await response.Body.FlushAsync(cancellationToken);
+                await ServerSentEvents.CommentAsync(response, "keep-alive", cancellationToken);
             }
 
             await Task.Delay(AgentOutputApi.FollowPoll, time, cancellationToken);
@@ -247,11 +241,8 @@ internal static class LogFollower
         return true;
     }
 
-    private static async Task WriteFrameAsync(HttpResponse response, string type, string data, CancellationToken cancellationToken)
-    {
-        await response.WriteAsync($"event: {type}\ndata: {data}\n\n", cancellationToken);
-        await response.Body.FlushAsync(cancellationToken);
-    }
+    private static Task WriteFrameAsync(HttpResponse response, string type, string data, CancellationToken cancellationToken) =>
+        ServerSentEvents.EventAsync(response, type, data, cancellationToken);
 
     /// <summary>
     /// Bytes to lines: a stateful UTF-8 decoder (a character split between two reads stays whole; invalid bytes become

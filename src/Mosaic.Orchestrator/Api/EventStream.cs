@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using Mosaic.Orchestrator.Configuration;
 using Mosaic.Orchestrator.Events;
@@ -36,10 +35,7 @@ public static class EventStream
         Guid? onlyAgent = Guid.TryParse(agentId, out var parsed) ? parsed : null;
         var lastId = ParseResumePoint(http.Request.Headers["Last-Event-ID"].ToString()) ?? ParseResumePoint(since);
 
-        http.Response.ContentType = "text/event-stream";
-        http.Response.Headers.CacheControl = "no-cache";
-        http.Response.Headers["X-Accel-Buffering"] = "no";
-        http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
+        ServerSentEvents.Begin(http);
 
         // Subscribe before replaying, then skip live events the replay already sent: no gap, no duplicate.
         using var subscription = broadcaster.Subscribe();
@@ -50,8 +46,7 @@ public static class EventStream
         catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested && !http.RequestAborted.IsCancellationRequested)
         {
             // The service stops: say so; returning ends the response, so the client sees the stream close (not a reset).
-            await http.Response.WriteAsync(": service stopping; reconnect with Last-Event-ID\n\n", http.RequestAborted);
-            await http.Response.Body.FlushAsync(http.RequestAborted);
+            await ServerSentEvents.CommentAsync(http.Response, "service stopping; reconnect with Last-Event-ID", http.RequestAborted);
         }
         catch (OperationCanceledException)
         {
@@ -67,8 +62,7 @@ public static class EventStream
     private static async Task PumpAsync(
         HttpResponse response, System.Threading.Channels.ChannelReader<AgentEvent> live, IEventHistory history, long? lastId, Guid? onlyAgent, CancellationToken cancellationToken)
     {
-        await response.WriteAsync(": connected\n\n", cancellationToken);
-        await response.Body.FlushAsync(cancellationToken);
+        await ServerSentEvents.CommentAsync(response, "connected", cancellationToken);
         var sent = lastId ?? 0;
         if (lastId is not null)
         {
@@ -103,8 +97,7 @@ public static class EventStream
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                await response.WriteAsync(": keep-alive\n\n", cancellationToken);
-                await response.Body.FlushAsync(cancellationToken);
+                await ServerSentEvents.CommentAsync(response, "keep-alive", cancellationToken);
             }
         }
     }
@@ -112,15 +105,6 @@ public static class EventStream
     private static long? ParseResumePoint(string? value) =>
         long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? id : null;
 
-    private static async Task WriteAsync(HttpResponse response, AgentEvent agentEvent, CancellationToken cancellationToken)
-    {
-        var data = JsonSerializer.Serialize(agentEvent, OrchestratorJson.Options);
-        var frame = new StringBuilder()
-            .Append("id: ").Append(agentEvent.Id.ToString(CultureInfo.InvariantCulture)).Append('\n')
-            .Append("event: ").Append(agentEvent.Type).Append('\n')
-            .Append("data: ").Append(data).Append("\n\n")
-            .ToString();
-        await response.WriteAsync(frame, cancellationToken);
-        await response.Body.FlushAsync(cancellationToken);
-    }
+    private static Task WriteAsync(HttpResponse response, AgentEvent agentEvent, CancellationToken cancellationToken) =>
+        ServerSentEvents.EventAsync(response, agentEvent.Type, JsonSerializer.Serialize(agentEvent, OrchestratorJson.Options), cancellationToken, agentEvent.Id);
 }
