@@ -47,7 +47,7 @@ public sealed partial class WipKeeper(
             if (findings.Count > 0)
             {
                 await attempt.RecordWipAsync(null, null, $"{FailureReason.SecretsDetected.Code}: {findings.Count} secret(s) in the work; it was not pushed: " +
-                    string.Join("; ", findings.Take(5).Select(f => $"{f.RuleId} in {f.File}:{f.Line} ({f.Preview})")));
+                    SecretReports.Summary(findings));
                 return;
             }
 

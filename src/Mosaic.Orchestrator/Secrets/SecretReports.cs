@@ -16,6 +16,10 @@ internal static class SecretReports
     private static readonly string ToolVersion =
         typeof(SecretReports).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
 
+    /// <summary>The first five findings on one line, for a record's error: rule and location, never the value.</summary>
+    public static string Summary(IReadOnlyList<SecretFinding> findings) =>
+        string.Join("; ", findings.Take(5).Select(f => $"{f.RuleId} in {f.File}:{f.Line} ({f.Preview})"));
+
     public static void WriteText(TextWriter output, IReadOnlyList<SecretFinding> findings)
     {
         foreach (var f in findings)

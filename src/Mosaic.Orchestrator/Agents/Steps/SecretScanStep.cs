@@ -26,6 +26,6 @@ public sealed class SecretScanStep(ISecretScanner secrets, IWorkspaceInspector i
         await attempt.WriteAsync(a => a with { SecretFindings = [.. findings.Take(100)] }, cancellationToken);
         throw new AttemptFailedException(FailureReason.SecretsDetected,
             $"{findings.Count} secret(s) in the agent's commits; nothing was pushed: " +
-            string.Join("; ", findings.Take(5).Select(f => $"{f.RuleId} in {f.File}:{f.Line} ({f.Preview})")));
+            SecretReports.Summary(findings));
     }
 }
