@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
@@ -95,76 +96,29 @@ public sealed class OrchestratorClient : IDisposable
         }
     }
 
-    /// <summary>The events of an open stream until it ends; comments (keep-alives, ": service stopping") are skipped.</summary>
+    /// <summary>
+    /// The events of an open stream until it ends, read by the BCL's SSE parser (comments such as keep-alives and
+    /// ": service stopping" are skipped). A broken connection (the service went away) ends the stream like a close.
+    /// </summary>
     public static async IAsyncEnumerable<ServerSentEvent> ReadEventsAsync(HttpResponseMessage response, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken), Encoding.UTF8);
-        string? id = null;
-        string? type = null;
-        var data = new StringBuilder();
-        var hasData = false;
+        var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+        await using var events = SseParser.Create(stream).EnumerateAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
         while (true)
         {
-            string? line;
             try
             {
-                line = await reader.ReadLineAsync(cancellationToken);
+                if (!await events.MoveNextAsync())
+                {
+                    yield break;
+                }
             }
             catch (Exception ex) when (ex is IOException or HttpRequestException)
             {
-                // The connection broke (the service went away): the stream has ended.
                 yield break;
             }
 
-            if (line is null)
-            {
-                yield break;
-            }
-
-            if (line.Length == 0)
-            {
-                if (hasData)
-                {
-                    yield return new ServerSentEvent(id, type ?? "message", data.ToString());
-                }
-
-                type = null;
-                data.Clear();
-                hasData = false;
-                continue;
-            }
-
-            if (line[0] == ':')
-            {
-                continue;
-            }
-
-            var colon = line.IndexOf(':', StringComparison.Ordinal);
-            var field = colon < 0 ? line : line[..colon];
-            var value = colon < 0 ? "" : line[(colon + 1)..];
-            if (value.StartsWith(' '))
-            {
-                value = value[1..];
-            }
-
-            switch (field)
-            {
-                case "id":
-                    id = value;
-                    break;
-                case "event":
-                    type = value;
-                    break;
-                case "data":
-                    if (hasData)
-                    {
-                        data.Append('\n');
-                    }
-
-                    data.Append(value);
-                    hasData = true;
-                    break;
-            }
+            yield return new ServerSentEvent(events.Current.EventId, events.Current.EventType, events.Current.Data);
         }
     }
 
