@@ -9,6 +9,7 @@ using Mosaic.Orchestrator.ModelGateway;
 using Mosaic.Orchestrator.Monitor;
 using Mosaic.Orchestrator.Processes;
 using Mosaic.Orchestrator.Runtimes;
+using Mosaic.Orchestrator.Sandbox;
 using Mosaic.Orchestrator.Secrets;
 using Mosaic.Orchestrator.Storage;
 using Mosaic.Orchestrator.Workspaces;
@@ -29,6 +30,7 @@ public static class OrchestratorSetup
         services.AddStorage(settings);
         services.AddEvents(settings);
         services.AddProcesses();
+        services.AddSandbox(builder.Configuration);
         services.AddWorkspaces();
         services.AddSecretScanning(settings.SecretRulesFile);
         services.AddModelGateway();

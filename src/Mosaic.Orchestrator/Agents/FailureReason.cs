@@ -40,6 +40,12 @@ public sealed record FailureReason(string Code, bool Transient = false, bool Fix
     public static readonly FailureReason AgentStalled = new("agent-stalled", Transient: true);
     public static readonly FailureReason SecretsDetected = new("secrets-detected");
 
+    /// <summary>The sandbox's memory limit (SANDBOX_MEMORY) ended the agent or a gate command.</summary>
+    public static readonly FailureReason SandboxOom = new("sandbox-oom");
+
+    /// <summary>SANDBOX_ENABLED, but the engine or the image is not there: the attempt never runs unsandboxed instead.</summary>
+    public static readonly FailureReason SandboxUnavailable = new("sandbox-unavailable");
+
     /// <summary>An emergency stop refuses every push until the queue is resumed.</summary>
     public static readonly FailureReason EmergencyStop = new("emergency-stop");
 

@@ -171,13 +171,6 @@ public sealed class OrchestratorOptions
     [ConfigurationKeyName("RETENTION_DAYS"), Range(0, 36500)]
     public int RetentionDays { get; set; } = 30;
 
-    /// <summary>
-    /// The contract's Docker sandbox. This build has none, so true refuses the start: an operator who asked for a
-    /// sandbox must never get agents running as the service's own user instead.
-    /// </summary>
-    [ConfigurationKeyName("SANDBOX_ENABLED")]
-    public bool SandboxEnabled { get; set; }
-
     /// <summary>The agent's branch: {taskId}, {agentId}, {shortId} (8 hex of the agent id's random part), {agentType}.</summary>
     [ConfigurationKeyName("AGENT_BRANCH_TEMPLATE"), Required]
     public string AgentBranchTemplate { get; set; } = "agent/{taskId}-{shortId}";
@@ -251,12 +244,6 @@ public sealed class OrchestratorOptionsValidator : Microsoft.Extensions.Options.
 
         failures.AddRange(Mosaic.Orchestrator.Workspaces.BranchTemplate.Check(options.AgentBranchTemplate));
         failures.AddRange(Mosaic.Orchestrator.Workspaces.BranchTemplate.CheckWip(options.WipBranchTemplate));
-
-        if (options.SandboxEnabled)
-        {
-            failures.Add("SANDBOX_ENABLED is true, but this build has no Docker sandbox: refusing to run agents unsandboxed. " +
-                "Unset it to run agents as the service's own user (see the README's Security model).");
-        }
 
         if (options.RetryMaxDelaySeconds < options.RetryBaseDelaySeconds)
         {

@@ -12,16 +12,14 @@ public static partial class SettingNames
 {
     /// <summary>The option classes bound from the flat setting names, each with its cross-setting validator.</summary>
     public static readonly Type[] OptionTypes =
-        [typeof(OrchestratorOptions), typeof(Runtimes.ClaudeCode.ClaudeCodeOptions), typeof(Gates.GateOptions)];
+        [typeof(OrchestratorOptions), typeof(Runtimes.ClaudeCode.ClaudeCodeOptions), typeof(Gates.GateOptions), typeof(Sandbox.SandboxOptions)];
 
     /// <summary>
-    /// The contract's names that this build does not read (the Docker sandbox's but SANDBOX_ENABLED, budgets, the model
-    /// gateway): setting one is not a typo, so no warning names it, but it has no effect.
+    /// The contract's names that this build does not read (budgets, rate-limit parking): setting one is not a typo, so no warning names it, but it has no effect.
     /// </summary>
     public static readonly IReadOnlyList<string> Reserved =
     [
-        "DOCKER_SOCKET", "SANDBOX_IMAGE", "SANDBOX_USER", "SANDBOX_MEMORY", "SANDBOX_CPUS", "SANDBOX_PIDS",
-        "SANDBOX_NETWORK", "SANDBOX_EGRESS_ALLOW", "SANDBOX_STOP_TIMEOUT_SECONDS", "AGENT_MAX_COST_USD",
+        "AGENT_MAX_COST_USD",
         "TASK_MAX_COST_USD", "DAILY_MAX_COST_USD", "MODEL_PRICES", "RATE_LIMIT_PARKING", "RATE_LIMIT_MAX_WAIT_MINUTES",
     ];
 

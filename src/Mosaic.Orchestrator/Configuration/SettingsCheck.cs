@@ -31,6 +31,7 @@ public static class SettingsCheck
         problems.AddRange(Validate(configuration, new OrchestratorOptionsValidator()));
         problems.AddRange(Validate(configuration, new Runtimes.ClaudeCode.ClaudeCodeOptionsValidator()));
         problems.AddRange(Validate(configuration, new Gates.GateOptionsValidator()));
+        problems.AddRange(Validate(configuration, new Sandbox.SandboxOptionsValidator()));
         return problems;
     }
 

@@ -45,6 +45,11 @@ public sealed class LocalGateRunner(IOptions<OrchestratorOptions> options, IOpti
             return new GateResult(gate, phase, "failed", false, elapsed, round, $"timed out after {timeout.TotalSeconds:0} s", outcome.Tail);
         }
 
+        if (outcome.OutOfMemory)
+        {
+            return new GateResult(gate, phase, "failed", false, elapsed, round, "the sandbox's memory limit (SANDBOX_MEMORY) ended the command", outcome.Tail);
+        }
+
         if (outcome.ExitCode != 0)
         {
             return new GateResult(gate, phase, "failed", false, elapsed, round, $"`{command.Command}` exited with code {outcome.ExitCode}", outcome.Tail);

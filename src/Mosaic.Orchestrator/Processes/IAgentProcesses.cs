@@ -4,7 +4,9 @@ namespace Mosaic.Orchestrator.Processes;
 /// One command to run for one agent: what a runtime or a gate asks of <see cref="IAgentProcesses"/>. It says what to
 /// run, not how: paths are the agent's workspace and log paths, the environment is what the caller adds to the
 /// agent's own (the allowlisted base, MOSAIC_AGENT_ID, MOSAIC_TASK_ID, HOME, TMPDIR, which the caller cannot change),
-/// so a sandbox can run the same request in a container.
+/// so a sandbox can run the same request in a container. <see cref="Executable"/> is a path on this host; a sandbox runs
+/// the image's program of the same file name (found on the image's PATH), and mounts the working directory, HOME, TMPDIR
+/// and the prompt file at the same paths inside.
 /// </summary>
 public sealed record AgentProcessRequest(
     Guid AgentId,
@@ -41,6 +43,9 @@ public sealed record AgentProcessRequest(
 /// </summary>
 public sealed record AgentProcessOutcome(int ExitCode, bool Cancelled, IReadOnlyList<int> SignalledPids, string? Tail)
 {
+    /// <summary>The sandbox's memory limit ended it (the kernel's OOM killer in its cgroup): the run failed as `sandbox-oom`.</summary>
+    public bool OutOfMemory { get; init; }
+
     /// <summary>When <paramref name="cancellationToken"/> stopped the run, throws, carrying the processes that were ended.</summary>
     public void ThrowIfStopped(CancellationToken cancellationToken)
     {

@@ -20,10 +20,13 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider, IWorkspaceInspect
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _repositoryLocks = new(StringComparer.Ordinal);
     private readonly OrchestratorOptions _settings;
     private readonly GitCommand _git;
+    private readonly IIsolatedWorkspaces? _isolated;
 
-    public GitWorkspaceProvider(IOptions<OrchestratorOptions> options)
+    /// <param name="isolated">The sandbox's repositories of their own, when SANDBOX_ENABLED; else worktrees of the cache.</param>
+    public GitWorkspaceProvider(IOptions<OrchestratorOptions> options, IIsolatedWorkspaces? isolated = null)
     {
         _settings = options.Value;
+        _isolated = isolated;
         _git = new GitCommand(_settings.AllowLocalRepositories, TimeSpan.FromSeconds(_settings.GitTimeoutSeconds), _settings.AgentNice);
         CacheRoot = Path.Combine(_settings.FullDataDir, "repos");
     }
@@ -75,6 +78,14 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider, IWorkspaceInspect
             // Removes what an earlier attempt left, and prunes a registration whose folder vanished (its agent deleted
             // it before a crash): `worktree add --force` alone still refuses that path, as the registration holds the branch.
             await RemoveWorktreeAsync(cache, worktree, cancellationToken);
+            if (_isolated is not null)
+            {
+                await _git.RunCheckedAsync(cache, ["update-ref", $"refs/heads/{branch}", start], cancellationToken);
+                using var source = ServiceGitDir.Create(cache);
+                await _isolated.PrepareAsync(worktree, source.Path, branch, cancellationToken);
+                return new Workspace(worktree, branch, baseCommit);
+            }
+
             await _git.RunCheckedAsync(cache, ["worktree", "add", "--force", "--quiet", "--no-checkout", "-B", branch, worktree, start], cancellationToken);
             // The checkout in a git dir of our own: one that read the cache's config and info/attributes would run any
             // smudge filter a process left behind by an earlier agent writes back there after the rewrite above.
@@ -89,6 +100,11 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider, IWorkspaceInspect
         var worktree = WorktreeFor(agent);
         var baseCommit = agent.BaseCommit ?? throw new InvalidOperationException("the agent has no base commit");
         var cache = CacheFor(agent.Context.Repository);
+        if (_isolated is not null)
+        {
+            return await ReadBackAsync(agent, cache, worktree, baseCommit, cancellationToken);
+        }
+
         var at = At(cache, worktree);
         // Never the cache's config or info/attributes, which every agent on the repository can write (see ServiceGitDir).
         using var gitDir = ServiceGitDir.Create(cache);
@@ -106,6 +122,32 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider, IWorkspaceInspect
 
         var head = (await _git.RunCheckedAsync(worktree, [.. at, "rev-parse", "--verify", "HEAD^{commit}"], cancellationToken, environment)).Trim();
         var diff = await _git.RunAsync(worktree, [.. at, "diff", "--quiet", "--no-ext-diff", "--no-textconv", baseCommit, head], cancellationToken, environment);
+        return diff.ExitCode is 0 or 1
+            ? new CommitOutcome(head, Changed: diff.ExitCode == 1)
+            : throw GitCommand.Failure(["diff", "--quiet"], diff);
+    }
+
+    /// <summary>
+    /// The sandbox's commit: the agent's repository bundles its work inside the sandbox; the bundle is fetched into the
+    /// cache as the agent's branch, through a git dir of our own that checks every object it receives.
+    /// </summary>
+    private async Task<CommitOutcome> ReadBackAsync(AgentRecord agent, string cache, string worktree, string baseCommit, CancellationToken cancellationToken)
+    {
+        var branch = agent.Branch ?? BranchFor(agent);
+        using (var result = await _isolated!.BundleAsync(agent, worktree, baseCommit, CommitMessage(agent), Identity(), cancellationToken))
+        {
+            if (result.Bundle is null)
+            {
+                return new CommitOutcome(baseCommit, Changed: false);
+            }
+
+            using var gitDir = ServiceGitDir.Create(cache);
+            await _git.RunCheckedAsync(gitDir.Path, ["-c", "transfer.fsckObjects=true", "fetch", "--quiet", "--no-tags", "--no-write-fetch-head",
+                result.Bundle, $"+HEAD:refs/heads/{branch}"], cancellationToken);
+        }
+
+        var head = (await _git.RunCheckedAsync(cache, ["rev-parse", "--verify", $"refs/heads/{branch}^{{commit}}"], cancellationToken)).Trim();
+        var diff = await _git.RunAsync(cache, ["diff", "--quiet", "--no-ext-diff", "--no-textconv", baseCommit, head], cancellationToken);
         return diff.ExitCode is 0 or 1
             ? new CommitOutcome(head, Changed: diff.ExitCode == 1)
             : throw GitCommand.Failure(["diff", "--quiet"], diff);

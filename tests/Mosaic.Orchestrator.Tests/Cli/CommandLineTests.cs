@@ -75,7 +75,8 @@ public sealed partial class CommandLineTests
     [InlineData("--GIT_AUTHOR_NAME=", "GIT_AUTHOR_NAME must not be empty")]
     [InlineData("--COVERAGE_THRESHOLD=101", "COVERAGE_THRESHOLD must be between 0 and 100 (got 101)")]
     [InlineData("--CLAUDE_MAX_TURNS=0", "CLAUDE_MAX_TURNS must be between 1 and 100000 (got 0)")]
-    [InlineData("--SANDBOX_ENABLED=true", "SANDBOX_ENABLED is true, but this build has no Docker sandbox: refusing to run agents unsandboxed")]
+    [InlineData("--SANDBOX_NETWORK=open", "SANDBOX_NETWORK 'open' is unknown; use one of: egress, none")]
+    [InlineData("--SANDBOX_MEMORY=lots", "SANDBOX_MEMORY 'lots' is not a size of at least 6m (a number with k, m or g, e.g. 2g)")]
     [InlineData("--AGENT_BRANCH_TEMPLATE=agent/{nope}-{shortId}", "AGENT_BRANCH_TEMPLATE has unknown placeholder(s) {nope}")]
     public async Task A_bad_setting_is_refused_in_one_plain_line_with_exit_code_1(string setting, string line)
     {

@@ -119,7 +119,9 @@ public sealed partial class ClaudeCodeRuntime(
 
         ClaudeSessions.Keep(context.Folder, stream.SessionId);
         outcome.ThrowIfStopped(cancellationToken);
-        var result = ClaudeOutcome.Classify(stream.Result, outcome.ExitCode, watchdog, outcome.Tail?.Trim(), claude.IdleTimeout);
+        var result = outcome.OutOfMemory
+            ? RuntimeResult.Failed(FailureReason.SandboxOom, "the sandbox's memory limit (SANDBOX_MEMORY) ended Claude Code", outcome.ExitCode)
+            : ClaudeOutcome.Classify(stream.Result, outcome.ExitCode, watchdog, outcome.Tail?.Trim(), claude.IdleTimeout);
         if (watchdog != Watchdog.None)
         {
             LogWatchdog(logger, agent.AgentId, watchdog, outcome.SignalledPids.Count);

@@ -49,14 +49,21 @@ public sealed class CommandRuntime(IOptions<OrchestratorOptions> options, IAgent
             Result = string.IsNullOrEmpty(answer) ? null : answer,
             MeteredTokens = pass?.Tokens,
         };
-        var result = outcome.ExitCode switch
+        var result = outcome switch
+        {
+            { OutOfMemory: true } => RuntimeResult.Failed(FailureReason.SandboxOom, "the sandbox's memory limit (SANDBOX_MEMORY) ended the command", outcome.ExitCode),
+            _ => ExitResult(outcome.ExitCode),
+        };
+        return result with { Report = report };
+    }
+
+    private static RuntimeResult ExitResult(int exitCode) =>
+        exitCode switch
         {
             0 => RuntimeResult.Success(0),
             TransientExitCode => RuntimeResult.Failed(FailureReason.RuntimeTransient, $"command exited with code {TransientExitCode} (temporary failure)", TransientExitCode),
             var code => RuntimeResult.Failed(FailureReason.RuntimeFailed, $"command exited with code {code}", code),
         };
-        return result with { Report = report };
-    }
 
     private static Dictionary<string, string> Environment(AgentRecord agent, string prompt, string promptFile, ModelGateway.GatewayPass? pass)
     {
