@@ -78,6 +78,35 @@ public sealed class SandboxTests
     }
 
     [Fact]
+    public async Task Gate_commands_run_in_the_sandbox_and_cannot_read_the_service_s_files()
+    {
+        var remote = GitRemote.Create("sandbox-gates");
+        var dataDir = TempDirectory.Create("sbx-gates");
+        // Passes only where the store cannot be seen and the uid is the sandbox's; the lint gate tries to read the store.
+        var gates = $$"""
+            gates:
+              tests: 'test ! -e {{dataDir}}/orchestrator.db && test "$(id -u)" = 10001 && echo gate-in-sandbox'
+            """;
+        remote.CommitFiles("main", new Dictionary<string, string> { [".mosaic/gates.yml"] = gates }, "declare gates");
+        await using var host = await TestHost.StartAsync(s => SandboxEngine.Configure(s, "echo change > feature.txt"), dataDir: dataDir);
+        var id = await host.SpawnAsync("T-sbx-gates", repository: remote.Bare);
+        await host.Events.WaitForAsync(id, "agent.completed", TimeSpan.FromSeconds(90));
+        var log = File.ReadAllText(Directory.EnumerateFiles(Path.Combine(dataDir, "agents", id.ToString()), "gate-tests-*.log").Single());
+        Assert.Contains("gate-in-sandbox", log);
+
+        remote.CommitFiles("main", new Dictionary<string, string>
+        {
+            [".mosaic/gates.yml"] = $$"""
+                gates:
+                  tests: 'cat {{dataDir}}/orchestrator.db > /dev/null'
+                """,
+        }, "a gate that reads the store");
+        var nosy = await host.SpawnAsync("T-sbx-nosy-gate", repository: remote.Bare);
+        await host.Events.WaitForAsync(nosy, "agent.failed", TimeSpan.FromSeconds(90));
+        Assert.Equal("gate-failed:tests", (await host.StatusAsync(nosy)).GetProperty("reason").GetString());
+    }
+
+    [Fact]
     public async Task Kill_stops_the_container_and_no_process_survives_even_one_that_left_the_session_and_its_environment()
     {
         await using var host = await TestHost.StartAsync(s =>
