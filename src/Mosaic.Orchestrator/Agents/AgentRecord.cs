@@ -105,6 +105,9 @@ public sealed record AgentRecord
     /// <summary>Secrets found in the agent's commits (redacted: rule, file, line, commit, preview, fingerprint); the run then failed.</summary>
     public IReadOnlyList<Secrets.SecretFinding>? SecretFindings { get; init; }
 
+    /// <summary>Connections the sandbox's egress proxy refused (SANDBOX_EGRESS_ALLOW): how many, and the first hosts.</summary>
+    public EgressRefusals? EgressRefused { get; init; }
+
     /// <summary>Gates named by the spawn request for the custom profile (null: GATES_CUSTOM).</summary>
     public IReadOnlyList<string>? CustomGates { get; init; }
 
@@ -127,3 +130,6 @@ public sealed record AgentRecord
 
     public bool IsLive => !AgentLifecycle.IsTerminal(Status);
 }
+
+/// <summary>What the sandbox's egress proxy refused an agent: how many connections, and the first distinct host:port pairs.</summary>
+public sealed record EgressRefusals(int Count, IReadOnlyList<string> Hosts);

@@ -19,7 +19,8 @@ public sealed class GatewayPass(GatewayCredentials credentials, string credentia
 }
 
 /// <summary>Opens a gateway pass for a run, when MODEL_GATEWAY is on and there is a key for the gateway to add.</summary>
-public sealed class GatewayAccess(GatewayCredentials credentials, GatewayAddress address, IOptions<OrchestratorOptions> options, IOptions<ClaudeCodeOptions> claude)
+public sealed class GatewayAccess(GatewayCredentials credentials, GatewayAddress address, IOptions<OrchestratorOptions> options, IOptions<ClaudeCodeOptions> claude,
+    IOptions<Sandbox.SandboxOptions> sandbox)
 {
     public GatewayPass? Open(AgentRecord agent)
     {
@@ -29,6 +30,7 @@ public sealed class GatewayAccess(GatewayCredentials credentials, GatewayAddress
         }
 
         var (credential, grant) = credentials.Issue(agent.AgentId, agent.Attempt);
-        return new GatewayPass(credentials, credential, grant, address.Url);
+        // A sandboxed agent has no network of its own: it reaches the gateway through its egress proxy, by alias.
+        return new GatewayPass(credentials, credential, grant, sandbox.Value.Enabled ? Sandbox.EgressGate.GatewayUrl : address.Url);
     }
 }

@@ -56,7 +56,7 @@ public sealed partial class ContainerAgentProcesses(
             binds.Add(Bind(folder.PromptFile, writable: false));
         }
 
-        await using var way = await egress.OpenAsync(request.AgentId, folder, cancellationToken);
+        await using var way = await egress.OpenAsync(request.AgentId, cancellationToken);
         if (way is not null)
         {
             binds.Add(Bind(way.Folder, writable: false));

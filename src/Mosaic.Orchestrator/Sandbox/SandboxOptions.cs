@@ -85,6 +85,11 @@ public sealed class SandboxOptionsValidator : IValidateOptions<SandboxOptions>
             failures.Add($"SANDBOX_NETWORK '{options.Network}' is unknown; use one of: {string.Join(", ", Networks)}.");
         }
 
+        if (!EgressRules.TryParse(options.EgressAllow, null, out _, out var egressProblem))
+        {
+            failures.Add(egressProblem);
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

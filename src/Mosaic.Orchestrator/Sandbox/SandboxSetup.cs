@@ -18,6 +18,7 @@ public static class SandboxSetup
         }
 
         services.AddSingleton<DockerEngine>();
+        services.AddEgressProxy();
         services.AddSingleton<EgressGate>();
         services.AddSingleton<HostAgentProcesses>();
         services.AddSingleton<ContainerAgentProcesses>();

@@ -51,7 +51,8 @@ public sealed class SandboxTests
             check read-secrets 'grep -a -q {{key}} /proc/*/environ'
             check write-root 'echo x > /etc/evil'
             check write-data 'echo x > {{dataDir}}/evil'
-            check host-loopback 'curl -s -m 3 http://127.0.0.1:{{port}}/'
+            check host-loopback 'curl -sf -m 3 http://127.0.0.1:{{port}}/'
+            check host-direct 'curl -sf -m 3 --noproxy "*" http://127.0.0.1:{{port}}/'
             check push-remote 'git push -q {{remote.Bare}} HEAD:refs/heads/evil'
             check read-ssh 'ls /root/.ssh'
             check be-root 'test "$(id -u)" = 0'
@@ -69,7 +70,7 @@ public sealed class SandboxTests
 
         var branch = (await host.StatusAsync(id)).GetProperty("branch").GetString()!;
         var results = remote.Show(branch, "results.txt");
-        Assert.Equal(10, results.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.Equal(11, results.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
         Assert.DoesNotContain("ESCAPED", results);
         Assert.DoesNotContain(key, remote.Show(branch, "env.txt"));
         Assert.Null(remote.BranchHead("evil"));
