@@ -119,7 +119,7 @@ while :; do
   fi
   sleep 0.2
 done
-echo "== the service (pid $service) listens on $base"
+echo "== the service (pid $service) listens on $base; its dashboard: $base/"
 
 ready=$(curl -s --max-time 60 "$base/health/ready" || true)
 ready_ok=0

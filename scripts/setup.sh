@@ -10,6 +10,8 @@ command -v python3 >/dev/null || need+=(python3)
 command -v npm >/dev/null || need+=(npm)
 # The Valkey backend's tests start their own redis-server processes on free loopback ports (none is left running).
 command -v redis-server >/dev/null || need+=(redis-server)
+# The dashboard's browser tests drive Debian's Chromium with Playwright (no browser download); without it they skip.
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if ((${#need[@]})); then
   echo "setup: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

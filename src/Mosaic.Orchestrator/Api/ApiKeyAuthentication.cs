@@ -8,9 +8,10 @@ namespace Mosaic.Orchestrator.Api;
 /// <summary>
 /// X-API-Key on every /agents route (SPEC), including unknown ones, so nothing about agents is learned without the
 /// key; and on the operator's surface that describes or counts them: /openapi, /scalar and /metrics. /health stays
-/// open (probes carry no key), and so do paths the service does not serve (a plain 404). Both sides are hashed before a
-/// fixed-time compare: the time taken says nothing about length or prefix. Without a configured key (allowed only on
-/// loopback) every caller is "anonymous". Failed checks are throttled per caller address
+/// open (probes carry no key), and so do paths the service does not serve (a plain 404) and the dashboard's page and
+/// files (/, /dashboard/*: the same bytes for every caller, no data; see Dashboard/DashboardApi.cs). Both sides are
+/// hashed before a fixed-time compare: the time taken says nothing about length or prefix. Without a configured key
+/// (allowed only on loopback) every caller is "anonymous". Failed checks are throttled per caller address
 /// (<see cref="AuthFailureThrottle"/>), so guessing is not free.
 /// </summary>
 public sealed class ApiKeyAuthentication(RequestDelegate next, IOptions<OrchestratorOptions> options, AuthFailureThrottle throttle)

@@ -1,5 +1,6 @@
 using System.Net;
 using Mosaic.Orchestrator.Configuration;
+using Mosaic.Orchestrator.Dashboard;
 using Mosaic.Orchestrator.ModelGateway;
 using Mosaic.Orchestrator.Monitor;
 
@@ -41,7 +42,7 @@ public static class ApiSetup
         return builder;
     }
 
-    /// <summary>The pipeline: problem details for errors, the API key, rate limits, then /health, /agents, /metrics and the API's description.</summary>
+    /// <summary>The pipeline: problem details for errors, the API key, rate limits, then /health, /agents, /metrics, the API's description and the dashboard.</summary>
     public static WebApplication MapApi(this WebApplication app)
     {
         app.UseExceptionHandler();
@@ -53,6 +54,7 @@ public static class ApiSetup
         app.MapAgentsApi();
         app.MapMonitoring();
         app.MapOpenApiDocs();
+        app.MapDashboard();
         return app;
     }
 }
