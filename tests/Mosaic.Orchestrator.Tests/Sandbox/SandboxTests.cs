@@ -132,6 +132,54 @@ public sealed class SandboxTests
     }
 
     [Fact]
+    public async Task Kill_all_leaves_no_container_and_no_process_of_any_sandboxed_agent()
+    {
+        await using var host = await TestHost.StartAsync(s =>
+        {
+            SandboxEngine.Configure(s, "echo up > ready.txt; sleep 31338 & sleep 300");
+            s["SANDBOX_STOP_TIMEOUT_SECONDS"] = "1";
+        });
+        var ids = new[] { await host.SpawnAsync("T-sbx-all-1"), await host.SpawnAsync("T-sbx-all-2") };
+        foreach (var id in ids)
+        {
+            var worktree = await host.WorktreeOfAsync(id);
+            await Wait.UntilAsync(() => File.Exists(Path.Combine(worktree, "ready.txt")), "both agents to start", TimeSpan.FromSeconds(60));
+        }
+
+        Assert.NotEmpty(SandboxEngine.ProcessesRunning("sleep 31338"));
+        using var response = await host.Client.PostAsync("/agents/kill-all", null);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        foreach (var id in ids)
+        {
+            await host.Events.WaitForAsync(id, "agent.cleanup", TimeSpan.FromSeconds(30));
+            Assert.Empty(await SandboxEngine.ContainersOfAsync(host, id));
+        }
+
+        Assert.Empty(SandboxEngine.ProcessesRunning("sleep 31338"));
+    }
+
+    [Fact]
+    public async Task At_start_a_container_left_by_a_crashed_instance_is_removed_and_its_agent_recovered()
+    {
+        var dataDir = TempDirectory.Create("sbx-crash");
+        var id = await Seed.LeasedTaskAsync(dataDir, "T-sbx-crash", $"{Environment.MachineName}/gone", DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddMinutes(5));
+        var leaked = await SandboxEngine.Client.Value.Containers.CreateContainerAsync(new CreateContainerParameters
+        {
+            Image = "mosaic-agent:latest",
+            Cmd = ["sleep", "300"],
+            Labels = new Dictionary<string, string> { [ContainerAgentProcesses.AgentLabel] = id.ToString(), [ContainerAgentProcesses.NodeLabel] = Environment.MachineName },
+            HostConfig = new HostConfig { NetworkMode = "none" },
+        });
+        await SandboxEngine.Client.Value.Containers.StartContainerAsync(leaked.ID, new ContainerStartParameters());
+
+        await using var host = await TestHost.StartAsync(s => SandboxEngine.Configure(s, "echo recovered > recovered.txt"), dataDir: dataDir);
+        var retrying = await host.Events.WaitForAsync(id, "agent.retrying", TimeSpan.FromSeconds(30));
+        Assert.Equal("orchestrator-restart", retrying.Data!.Value.GetProperty("reason").GetString());
+        Assert.DoesNotContain(await SandboxEngine.ContainersOfAsync(host, id), c => c.ID == leaked.ID);
+        await host.Events.WaitForAsync(id, "agent.completed", TimeSpan.FromSeconds(60));
+    }
+
+    [Fact]
     public async Task An_agent_past_its_memory_limit_fails_as_sandbox_oom()
     {
         await using var host = await TestHost.StartAsync(s =>
