@@ -108,7 +108,8 @@ public static class AgentOutputApi
                 detail: $"The commits of agent {id} ({agent.BaseCommit[..Math.Min(12, agent.BaseCommit.Length)]}..{agent.HeadCommit[..Math.Min(12, agent.HeadCommit.Length)]}) cannot be read from the repository cache: {ex.Message}");
         }
 
-        var text = diff.Truncated ? diff.Text + $"[mosaic: diff truncated at {MaxDiffBytes} bytes]\n" : diff.Text;
+        var redacted = DiffRedaction.Redact(diff.Text, agent.SecretFindings);
+        var text = diff.Truncated ? redacted + $"[mosaic: diff truncated at {MaxDiffBytes} bytes]\n" : redacted;
         return TypedResults.Text(text, "text/x-diff; charset=utf-8");
     }
 

@@ -39,6 +39,11 @@ public sealed class SecretPipelineTests
         Assert.All(host.Events.For(id), e => Assert.DoesNotContain(key, System.Text.Json.JsonSerializer.Serialize(e)));
         using var list = await host.Client.GetAsync("/agents?taskId=T-secret-leak");
         Assert.DoesNotContain(key, await list.Content.ReadAsStringAsync());
+        // The diff served beside the record hides the line the finding names; the rest of the change is there.
+        var diff = await host.Client.GetStringAsync($"/agents/{id}/diff");
+        Assert.DoesNotContain(key, diff);
+        Assert.Contains("+[line hidden: secret finding github-pat at deploy.yml:2]", diff);
+        Assert.Contains("+github:", diff);
     }
 
     [Fact]
