@@ -10,6 +10,33 @@ rm -rf "$out"
 
 bash scripts/setup.sh
 
+# The sandbox's and the deployment's tests need a Docker engine and the sandbox image: an engine that answers is used
+# (DOCKER_SOCKET, DOCKER_HOST, /var/run/docker.sock), else one is started for this run and stopped when it ends. The
+# tests read DOCKER_SOCKET; without an engine they skip, and the run goes on.
+engine_started=0
+if ! DOCKER_SOCKET=$(bash scripts/docker-engine.sh socket 2>/dev/null); then
+  if DOCKER_SOCKET=$(bash scripts/docker-engine.sh start); then
+    engine_started=1
+  else
+    # CI must prove the sandbox: there, no engine is a failure, not a reason to skip.
+    if [ -n "${CI:-}" ]; then echo "test.sh: no Docker engine could be started (CI)" >&2; exit 1; fi
+    echo "test.sh: no Docker engine; the tests that need one skip" >&2
+    DOCKER_SOCKET=${DOCKER_SOCKET:-/var/run/docker.sock}
+  fi
+fi
+export DOCKER_SOCKET
+stop_engine() { if [ "$engine_started" = 1 ]; then bash scripts/docker-engine.sh stop || true; fi; }
+trap stop_engine EXIT
+if [ "$engine_started" = 1 ] || curl -sf --max-time 5 --unix-socket "$DOCKER_SOCKET" http://localhost/_ping >/dev/null 2>&1; then
+  # docker-compose (v1, Debian's) lets the deployment test bring compose.yaml up.
+  command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || {
+    echo "setup: installing docker-compose"
+    apt-get update -qq || true
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null || true
+  }
+  DOCKER_HOST=unix://$DOCKER_SOCKET bash scripts/sandbox-image.sh >/dev/null
+fi
+
 # Every test folder of this run lives under one root, removed when the run is green and kept (and named) when not.
 MOSAIC_TEST_TEMP=$(mktemp -d "${TMPDIR:-/tmp}/mosaic-tests.XXXXXX")
 export MOSAIC_TEST_TEMP

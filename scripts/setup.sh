@@ -12,6 +12,8 @@ command -v npm >/dev/null || need+=(npm)
 command -v redis-server >/dev/null || need+=(redis-server)
 # The dashboard's browser tests drive Debian's Chromium with Playwright (no browser download); without it they skip.
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# The sandbox image bridges its proxy socket with socat; the egress proxy's tests drive curl through it on the host too.
+command -v socat >/dev/null || need+=(socat)
 if ((${#need[@]})); then
   echo "setup: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

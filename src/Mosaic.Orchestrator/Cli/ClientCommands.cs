@@ -323,14 +323,16 @@ public static class ClientCommands
         context.Args.Value("--reason") is { } reason ? new Dictionary<string, string> { ["reason"] = reason } : null;
 
     /// <summary>
-    /// Prints the lifecycle events of one agent (or all) from /agents/events, one line each. A stream that ends (the
+    /// Prints the lifecycle events of one agent (from its first) or of all (from now) from /agents/events, one line each. A stream that ends (the
     /// service restarting) is opened again with Last-Event-ID, so nothing is missed or printed twice. With
     /// <paramref name="untilEnd"/> it stops at the agent's end: 0 when it completed, 1 when it failed or was killed.
     /// The agent's record is read after each connect: an end that came before the stream opened is not waited for.
     /// </summary>
     private static async Task<int> FollowEventsAsync(Context context, string? agentId, bool untilEnd)
     {
-        string? lastId = null;
+        // One agent's stream starts with its history (replayed from the first event), so what happened before the
+        // command connected is printed too; the whole service's starts now.
+        string? lastId = agentId is null ? null : "0";
         var retries = 0;
         var path = "agents/events" + (agentId is null ? "" : $"?agentId={Uri.EscapeDataString(agentId)}");
         while (true)

@@ -30,8 +30,15 @@ public static partial class SettingNames
             .GroupBy(p => p.Name)
             .ToDictionary(g => g.Key, g => g.First().GetCustomAttribute<ConfigurationKeyNameAttribute>()!.Name));
 
+    // From every property, not ByProperty: two classes may name a property alike (ApiKey: ORCHESTRATOR_API_KEY and
+    // CLAUDE_API_KEY), and both settings are known.
     private static readonly Lazy<HashSet<string>> KnownNames = new(() =>
-        new HashSet<string>(ByProperty.Value.Values.Concat(Reserved), StringComparer.OrdinalIgnoreCase));
+        new HashSet<string>(
+            OptionTypes.SelectMany(t => t.GetProperties())
+                .Select(p => p.GetCustomAttribute<ConfigurationKeyNameAttribute>()?.Name)
+                .OfType<string>()
+                .Concat(Reserved),
+            StringComparer.OrdinalIgnoreCase));
 
     /// <summary>Every setting name, bound or reserved, sorted.</summary>
     public static IReadOnlyList<string> All => [.. KnownNames.Value.Order(StringComparer.Ordinal)];

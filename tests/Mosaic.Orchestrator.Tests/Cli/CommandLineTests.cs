@@ -139,6 +139,13 @@ public sealed partial class CommandLineTests
         Assert.DoesNotContain("Hosting failed to start", run.Output);
     }
 
+    [Theory]
+    [InlineData("ORCHESTRATOR_API_KEY")]
+    [InlineData("CLAUDE_API_KEY")] // two option classes have an ApiKey property: both settings are known
+    [InlineData("SANDBOX_EGRESS_ALLOW")]
+    public void Every_bound_setting_is_known_even_when_two_classes_name_their_properties_alike(string name) =>
+        Assert.True(Mosaic.Orchestrator.Configuration.SettingNames.IsKnown(name));
+
     [Fact]
     public async Task Unknown_settings_that_look_like_ours_are_warned_about_before_serving_and_ordinary_variables_are_not()
     {
@@ -151,7 +158,7 @@ public sealed partial class CommandLineTests
             ["MAX_CONCURENT_AGENTS"] = "4",           // no prefix of ours, but two edits from a setting
             ["ANTHROPIC_API_KEY"] = "fake-key",       // a habit from other tools: the service reads CLAUDE_API_KEY
             ["agent_nice"] = "12",                    // configuration keys ignore case: this sets AGENT_NICE
-            ["SANDBOX_ENABLED"] = "false",            // SPEC's, reserved for the sandbox: known
+            ["SANDBOX_ENABLED"] = "false",            // the sandbox's: known
             ["Logging__LogLevel__Microsoft"] = "Warning",
             ["MOSAIC_AGENT_ID"] = "x",                // what agents get (a service started from an agent's shell)
             ["MOSAIC_URL"] = "http://127.0.0.1:1",    // reserved for the CLI client

@@ -11,7 +11,7 @@ namespace Mosaic.Orchestrator.Tests.Sandbox;
 [Collection(SandboxEngine.Collection)]
 public sealed class SandboxClaudeTests
 {
-    [Theory]
+    [DockerTheory]
     [InlineData(true)]
     [InlineData(false)]
     public async Task Claude_in_the_sandbox_reaches_the_model_only_through_the_proxy_and_its_write_is_pushed(bool gateway)

@@ -14,7 +14,7 @@ namespace Mosaic.Orchestrator.Tests.Sandbox;
 [Collection(SandboxEngine.Collection)]
 public sealed class SandboxTests
 {
-    [Fact]
+    [DockerFact]
     public async Task A_benign_agent_runs_as_the_sandbox_user_and_its_work_is_committed_and_pushed()
     {
         var remote = GitRemote.Create("sandbox-benign");
@@ -33,7 +33,7 @@ public sealed class SandboxTests
         Assert.NotNull(completed);
     }
 
-    [Fact]
+    [DockerFact]
     public async Task A_hostile_agent_gets_nowhere_and_the_service_stays_healthy()
     {
         var remote = GitRemote.Create("sandbox-hostile");
@@ -78,7 +78,7 @@ public sealed class SandboxTests
         Assert.Equal(HttpStatusCode.OK, (await host.Client.GetAsync("/health/ready")).StatusCode);
     }
 
-    [Fact]
+    [DockerFact]
     public async Task Gate_commands_run_in_the_sandbox_and_cannot_read_the_service_s_files()
     {
         var remote = GitRemote.Create("sandbox-gates");
@@ -107,7 +107,7 @@ public sealed class SandboxTests
         Assert.Equal("gate-failed:tests", (await host.StatusAsync(nosy)).GetProperty("reason").GetString());
     }
 
-    [Fact]
+    [DockerFact]
     public async Task Kill_stops_the_container_and_no_process_survives_even_one_that_left_the_session_and_its_environment()
     {
         await using var host = await TestHost.StartAsync(s =>
@@ -131,7 +131,7 @@ public sealed class SandboxTests
         static List<int> Escaped() => SandboxEngine.ProcessesRunning("sleep 31337");
     }
 
-    [Fact]
+    [DockerFact]
     public async Task Kill_all_leaves_no_container_and_no_process_of_any_sandboxed_agent()
     {
         await using var host = await TestHost.StartAsync(s =>
@@ -158,7 +158,7 @@ public sealed class SandboxTests
         Assert.Empty(SandboxEngine.ProcessesRunning("sleep 31338"));
     }
 
-    [Fact]
+    [DockerFact]
     public async Task At_start_a_container_left_by_a_crashed_instance_is_removed_and_its_agent_recovered()
     {
         var dataDir = TempDirectory.Create("sbx-crash");
@@ -179,7 +179,7 @@ public sealed class SandboxTests
         await host.Events.WaitForAsync(id, "agent.completed", TimeSpan.FromSeconds(60));
     }
 
-    [Fact]
+    [DockerFact]
     public async Task An_agent_past_its_memory_limit_fails_as_sandbox_oom()
     {
         await using var host = await TestHost.StartAsync(s =>
@@ -194,7 +194,7 @@ public sealed class SandboxTests
         Assert.Empty(await SandboxEngine.ContainersOfAsync(host, id));
     }
 
-    [Fact]
+    [DockerFact]
     public async Task A_fork_bomb_stays_inside_its_pids_limit_and_the_service_stays_healthy()
     {
         await using var host = await TestHost.StartAsync(s =>
@@ -217,7 +217,7 @@ public sealed class SandboxTests
         Assert.Empty(ProcessTree.FindMembers(marker));
     }
 
-    [Fact]
+    [DockerFact]
     public async Task Without_the_image_readiness_fails_and_an_accepted_agent_fails_as_sandbox_unavailable_without_running()
     {
         var image = $"mosaic-agent:test-{Guid.NewGuid():N}";

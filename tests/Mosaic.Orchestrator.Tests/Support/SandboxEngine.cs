@@ -12,7 +12,7 @@ public static class SandboxEngine
 {
     public const string Collection = "docker sandbox";
 
-    public static string Socket => Environment.GetEnvironmentVariable("DOCKER_SOCKET") is { Length: > 0 } socket ? socket : "/var/run/docker.sock";
+    public static string Socket => DockerEngine.Socket;
 
     public static readonly Lazy<DockerClient> Client = new(() => new DockerClientBuilder().WithEndpoint(new Uri($"unix://{Socket}")).Build());
 
