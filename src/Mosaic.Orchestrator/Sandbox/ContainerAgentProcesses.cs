@@ -82,7 +82,7 @@ public sealed partial class ContainerAgentProcesses(
         Directory.CreateDirectory(Path.GetDirectoryName(request.LogPath)!);
         using var log = new CappedLog(request.LogPath, settings.AgentLogMaxBytes);
         cancellationToken.ThrowIfCancellationRequested(); // killed before it began: start nothing
-        var created = await docker.Containers.CreateContainerAsync(new CreateContainerParameters
+        var created = await CreateAsync(new CreateContainerParameters
         {
             Image = sandbox.Image,
             Cmd = [Path.GetFileName(request.Executable), .. request.Arguments],
@@ -107,7 +107,7 @@ public sealed partial class ContainerAgentProcesses(
                 // A real init as PID 1: it reaps what the agent orphans and passes the stop signal on.
                 Init = true,
             },
-        }, CancellationToken.None);
+        });
         var id = created.ID;
         try
         {
@@ -175,6 +175,19 @@ public sealed partial class ContainerAgentProcesses(
         }
 
         return found;
+    }
+
+    /// <summary>An engine that went away or refuses the container: the attempt fails as `sandbox-unavailable`, never runs elsewhere.</summary>
+    private async Task<CreateContainerResponse> CreateAsync(CreateContainerParameters parameters)
+    {
+        try
+        {
+            return await docker.Containers.CreateContainerAsync(parameters, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is DockerApiException or HttpRequestException or IOException)
+        {
+            throw new AttemptFailedException(FailureReason.SandboxUnavailable, $"the Docker engine could not create the sandbox: {ex.Message}");
+        }
     }
 
     private static string Bind(string path, bool writable) => $"{path}:{path}:{(writable ? "rw" : "ro")}";

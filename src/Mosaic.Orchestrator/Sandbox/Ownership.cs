@@ -8,10 +8,14 @@ namespace Mosaic.Orchestrator.Sandbox;
 /// </summary>
 internal static partial class Ownership
 {
+    /// <summary>
+    /// The folder and everything under it, never through a symbolic link: an agent's links (or a repository's) may point
+    /// anywhere on the host, and following one would hand that to the agent.
+    /// </summary>
     public static void GiveTree(string root, int uid)
     {
         Give(root, uid);
-        var walk = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0, IgnoreInaccessible = false };
+        var walk = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint, IgnoreInaccessible = false };
         foreach (var entry in Directory.EnumerateFileSystemEntries(root, "*", walk))
         {
             Give(entry, uid);

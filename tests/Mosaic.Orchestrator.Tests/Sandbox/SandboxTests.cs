@@ -79,6 +79,41 @@ public sealed class SandboxTests
     }
 
     [DockerFact]
+    public async Task Links_the_agent_or_its_repository_plants_never_hand_host_files_to_the_sandbox_user()
+    {
+        var hostFolder = TempDirectory.Create("sbx-host-owned");
+        var hostFile = Path.Combine(hostFolder, "root-owned.txt");
+        File.WriteAllText(hostFile, "the service's");
+        var remote = GitRemote.Create("sandbox-links");
+        // The base branch holds a link to the host folder; the agent plants another in its TMPDIR and HOME.
+        remote.CommitFiles("main", new Dictionary<string, string> { ["placeholder.txt"] = "x" }, "base");
+        var seed = Path.Combine(TempDirectory.Create("sbx-links-seed"), "seed");
+        GitRemote.Git(Path.GetDirectoryName(seed)!, "clone", "--quiet", remote.Bare, seed);
+        File.CreateSymbolicLink(Path.Combine(seed, "host-link"), hostFolder);
+        GitRemote.Git(seed, "add", "host-link");
+        GitRemote.Git(seed, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "-m", "a link out");
+        GitRemote.Git(seed, "push", "--quiet", "origin", "HEAD:main");
+        await using var host = await TestHost.StartAsync(s => SandboxEngine.Configure(s,
+            $"ln -s {hostFolder} \"$TMPDIR/out\" && ln -s {hostFolder} \"$HOME/out\" && echo done > done.txt"));
+        var id = await host.SpawnAsync("T-sbx-links", repository: remote.Bare);
+        await host.Events.WaitForAsync(id, "agent.completed", TimeSpan.FromSeconds(60));
+
+        // Runs after the agent's (the commit, here) handed its TMPDIR and HOME to the sandbox user again.
+        Assert.Equal(0, OwnerOf(hostFolder));
+        Assert.Equal(0, OwnerOf(hostFile));
+
+        static long OwnerOf(string path) => long.Parse(Stat(path), System.Globalization.CultureInfo.InvariantCulture);
+
+        static string Stat(string path)
+        {
+            using var stat = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("stat", ["-c", "%u", path]) { RedirectStandardOutput = true })!;
+            var owner = stat.StandardOutput.ReadToEnd().Trim();
+            stat.WaitForExit();
+            return owner;
+        }
+    }
+
+    [DockerFact]
     public async Task Gate_commands_run_in_the_sandbox_and_cannot_read_the_service_s_files()
     {
         var remote = GitRemote.Create("sandbox-gates");
