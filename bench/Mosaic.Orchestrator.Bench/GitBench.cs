@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
-using System.Text.Json;
 
 namespace Mosaic.Orchestrator.Bench;
 
@@ -80,36 +78,8 @@ internal static class GitBench
 
     private static async Task<double> RunAgentAsync(HttpClient client, string dataDir, string repository, string taskId)
     {
-        var body = JsonSerializer.Serialize(new { taskId, agentType = "worker", context = new { repository, branch = "main" } });
-        var sentNs = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100;
-        using var response = await client.PostAsync("/agents/spawn", new StringContent(body, Encoding.UTF8, "application/json"));
-        using var answer = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        var agentId = answer.RootElement.GetProperty("agentId").GetString();
-        var started = Path.Combine(dataDir, "agents", agentId!, "started");
-        var deadline = DateTime.UtcNow.AddMinutes(2);
-        while (true)
-        {
-            using var status = JsonDocument.Parse(await client.GetStringAsync($"/agents/{agentId}/status"));
-            var state = status.RootElement.GetProperty("status").GetString();
-            if (state is "completed" or "failed" or "killed")
-            {
-                if (state != "completed")
-                {
-                    throw new InvalidOperationException($"bench agent {taskId} ended {state}: {status.RootElement}");
-                }
-
-                break;
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"bench agent {taskId} did not finish");
-            }
-
-            await Task.Delay(20);
-        }
-
-        var startedNs = long.Parse(File.ReadAllText(started).Trim(), CultureInfo.InvariantCulture);
+        var (agentId, sentNs) = await BenchAgent.RunAsync(client, repository, taskId);
+        var startedNs = long.Parse(File.ReadAllText(Path.Combine(dataDir, "agents", agentId, "started")).Trim(), CultureInfo.InvariantCulture);
         return (startedNs - sentNs) / 1e6;
     }
 }

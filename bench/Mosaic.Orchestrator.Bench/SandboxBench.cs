@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
-using System.Text.Json;
 
 namespace Mosaic.Orchestrator.Bench;
 
@@ -91,34 +89,7 @@ internal static class SandboxBench
 
     private static async Task<double> RunAgentAsync(HttpClient client, string dataDir, string repository, string taskId)
     {
-        var body = JsonSerializer.Serialize(new { taskId, agentType = "worker", context = new { repository, branch = "main" } });
-        var sentNs = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100;
-        using var response = await client.PostAsync("/agents/spawn", new StringContent(body, Encoding.UTF8, "application/json"));
-        using var answer = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        var agentId = answer.RootElement.TryGetProperty("agentId", out var id) ? id.GetString()! : throw new InvalidOperationException(answer.RootElement.ToString());
-        var deadline = DateTime.UtcNow.AddMinutes(2);
-        while (true)
-        {
-            using var status = JsonDocument.Parse(await client.GetStringAsync($"/agents/{agentId}/status"));
-            var state = status.RootElement.GetProperty("status").GetString();
-            if (state is "completed" or "failed" or "killed")
-            {
-                if (state != "completed")
-                {
-                    throw new InvalidOperationException($"bench agent {taskId} ended {state}: {status.RootElement}");
-                }
-
-                break;
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"bench agent {taskId} did not finish");
-            }
-
-            await Task.Delay(10);
-        }
-
+        var (agentId, sentNs) = await BenchAgent.RunAsync(client, repository, taskId);
         var log = File.ReadLines(Path.Combine(dataDir, "agents", agentId, "attempt-1.log")).First();
         return (long.Parse(log.Trim(), CultureInfo.InvariantCulture) - sentNs) / 1e6;
     }
