@@ -358,6 +358,13 @@ public static class ClientCommands
                 }
 
                 // Subscribed by now (the service subscribes before it answers): an end after this read is on the stream.
+                if (!untilEnd && retries == 0 && lastId is null or "0")
+                {
+                    // Said once, on stderr: a person or a script knows from here on nothing is missed.
+                    context.Error.WriteLine(agentId is null ? "watching every agent's events" : $"watching agent {agentId}'s events");
+                    context.Error.Flush();
+                }
+
                 if (untilEnd && await EndedAsync(context, agentId!) is { } outcome)
                 {
                     return outcome;

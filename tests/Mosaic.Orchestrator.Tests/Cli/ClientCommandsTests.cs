@@ -107,6 +107,7 @@ public sealed class ClientCommandsTests
         var signals = TempDirectory.Create("signals");
         await using var host = await StartHostAsync(signals);
         await using var watch = ServiceProcess.Start(["watch", "--url", host.BaseAddress.ToString()]);
+        await Wait.UntilAsync(() => watch.Error.Contains("watching every agent's events", StringComparison.Ordinal), "watch to subscribe", TimeSpan.FromSeconds(60));
         await using var spawned = await RunAsync(host, "spawn", "--task-id", "slow-all-1", "--repository", GitRemote.Default.Bare, "--type", "worker");
         Assert.True(spawned.ExitCode == 0, spawned.Error);
         var first = Guid.Parse(spawned.Output.Split(' ')[0]);
