@@ -20,7 +20,10 @@ public static class ClaudeSessions
     public static void Keep(AgentFolder folder, string? sessionId)
     {
         var projects = Path.Combine(folder.Home, ".claude", "projects");
-        if (!IsSessionId(sessionId) || !Directory.Exists(projects))
+        // HOME is the agent's (in the sandbox, the whole of what it can write on the host): a linked .claude or
+        // projects would have the service copy a file from wherever the link points, and hand it back next run.
+        if (!IsSessionId(sessionId) || !Directory.Exists(projects)
+            || new DirectoryInfo(Path.Combine(folder.Home, ".claude")).LinkTarget is not null || new DirectoryInfo(projects).LinkTarget is not null)
         {
             return;
         }

@@ -43,6 +43,27 @@ public sealed class ClaudeSessionsTests
         Assert.False(Directory.Exists(folder.Sessions) && Directory.EnumerateFiles(folder.Sessions, "*", SearchOption.AllDirectories).Any());
     }
 
+    [Theory]
+    [InlineData(".claude")]
+    [InlineData(".claude/projects")]
+    public void A_linked_claude_folder_is_not_followed_to_a_transcript_elsewhere(string linked)
+    {
+        var folder = new AgentFolder(TempDirectory.Create("sessions-linked"));
+        var session = Guid.NewGuid().ToString();
+        // Elsewhere on the host, a file with the session's name (another agent's kept transcript, say).
+        var elsewhere = TempDirectory.Create("elsewhere");
+        var target = linked == ".claude" ? Path.Combine(elsewhere, "projects", "p") : Path.Combine(elsewhere, "p");
+        Directory.CreateDirectory(target);
+        File.WriteAllText(Path.Combine(target, $"{session}.jsonl"), "not the agent's");
+        var link = Path.Combine(folder.Home, linked);
+        Directory.CreateDirectory(Path.GetDirectoryName(link)!);
+        Directory.CreateSymbolicLink(link, elsewhere);
+
+        ClaudeSessions.Keep(folder, session);
+
+        Assert.Empty(ClaudeSessions.HomeFilesOf(folder, session, "/tmp/work"));
+    }
+
     [Fact]
     public void Home_files_must_stay_inside_home()
     {
