@@ -15,14 +15,12 @@ public static partial class SettingNames
         [typeof(OrchestratorOptions), typeof(Runtimes.ClaudeCode.ClaudeCodeOptions), typeof(Gates.GateOptions)];
 
     /// <summary>
-    /// The contract's names that this build does not read (the Docker sandbox's but SANDBOX_ENABLED, budgets, the model
-    /// gateway): setting one is not a typo, so no warning names it, but it has no effect.
+    /// The contract's names that this build does not read (the Docker sandbox's but SANDBOX_ENABLED): setting one is not a typo, so no warning names it, but it has no effect.
     /// </summary>
     public static readonly IReadOnlyList<string> Reserved =
     [
         "DOCKER_SOCKET", "SANDBOX_IMAGE", "SANDBOX_USER", "SANDBOX_MEMORY", "SANDBOX_CPUS", "SANDBOX_PIDS",
-        "SANDBOX_NETWORK", "SANDBOX_EGRESS_ALLOW", "SANDBOX_STOP_TIMEOUT_SECONDS", "AGENT_MAX_COST_USD",
-        "TASK_MAX_COST_USD", "DAILY_MAX_COST_USD", "MODEL_PRICES", "RATE_LIMIT_PARKING", "RATE_LIMIT_MAX_WAIT_MINUTES",
+        "SANDBOX_NETWORK", "SANDBOX_EGRESS_ALLOW", "SANDBOX_STOP_TIMEOUT_SECONDS",
     ];
 
     private static readonly Lazy<Dictionary<string, string>> ByProperty = new(() =>

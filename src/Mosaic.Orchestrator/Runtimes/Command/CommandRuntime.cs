@@ -29,7 +29,7 @@ public sealed class CommandRuntime(IOptions<OrchestratorOptions> options, IAgent
         var agent = context.Agent;
         var promptFile = await context.Folder.WritePromptAsync(context.Prompt, cancellationToken);
         // A CLI that speaks the Messages API can go through the gateway too: metered, and never holding the key.
-        using var pass = gateway.Open(agent);
+        using var pass = await gateway.OpenAsync(agent, cancellationToken);
         // The end of stdout is the command's answer (a reviewer's verdict, say), kept on the record as run.result.
         var request = new AgentProcessRequest(agent.AgentId, agent.TaskId, Shell, ["-c", options.Value.AgentCommand!], context.WorkspacePath, context.Folder.AttemptLog(agent.Attempt))
         {
@@ -47,7 +47,6 @@ public sealed class CommandRuntime(IOptions<OrchestratorOptions> options, IAgent
             Runtime = Name,
             Attempt = agent.Attempt,
             Result = string.IsNullOrEmpty(answer) ? null : answer,
-            MeteredTokens = pass?.Tokens,
         };
         var result = outcome.ExitCode switch
         {
@@ -55,7 +54,8 @@ public sealed class CommandRuntime(IOptions<OrchestratorOptions> options, IAgent
             TransientExitCode => RuntimeResult.Failed(FailureReason.RuntimeTransient, $"command exited with code {TransientExitCode} (temporary failure)", TransientExitCode),
             var code => RuntimeResult.Failed(FailureReason.RuntimeFailed, $"command exited with code {code}", code),
         };
-        return result with { Report = report };
+        result = result with { Report = report };
+        return pass?.Judge(result) ?? result;
     }
 
     private static Dictionary<string, string> Environment(AgentRecord agent, string prompt, string promptFile, ModelGateway.GatewayPass? pass)
