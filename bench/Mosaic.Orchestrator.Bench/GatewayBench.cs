@@ -41,6 +41,11 @@ public static class GatewayBench
         await using var gateway = await StartAsync(app => app.MapModelGateway(), services =>
         {
             services.AddModelGateway();
+            // The account's shared state in memory: this measures the relay, not a store.
+            services.AddSingleton(TimeProvider.System);
+            services.AddSingleton<Mosaic.Orchestrator.Queue.QueueSignal>();
+            services.AddSingleton<Mosaic.Orchestrator.Events.IEventHistory, NoEvents>();
+            services.AddSingleton<IModelAccountStore, MemoryAccount>();
             services.Configure<ClaudeCodeOptions>(o =>
             {
                 o.ApiKey = "sk-bench-upstream-key";
@@ -102,6 +107,27 @@ public static class GatewayBench
     }
 
     private sealed record Target(string Name, Uri Url, string Key);
+
+    private sealed class NoEvents : Mosaic.Orchestrator.Events.IEventHistory
+    {
+        public Task<Mosaic.Orchestrator.Events.AgentEvent> AppendAsync(Mosaic.Orchestrator.Events.AgentEvent agentEvent, CancellationToken cancellationToken) => Task.FromResult(agentEvent);
+
+        public Task<IReadOnlyList<Mosaic.Orchestrator.Events.AgentEvent>> ReadAfterAsync(long afterId, int max, CancellationToken cancellationToken) =>
+            Task.FromResult<IReadOnlyList<Mosaic.Orchestrator.Events.AgentEvent>>([]);
+    }
+
+    private sealed class MemoryAccount : IModelAccountStore
+    {
+        private long _spend;
+
+        public Task<long> AddSpendAsync(DateOnly day, long microUsd, CancellationToken cancellationToken) => Task.FromResult(Interlocked.Add(ref _spend, microUsd));
+
+        public Task<long> GetSpendAsync(DateOnly day, CancellationToken cancellationToken) => Task.FromResult(Interlocked.Read(ref _spend));
+
+        public Task ParkAsync(DateTimeOffset until, CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task<DateTimeOffset?> GetParkedUntilAsync(CancellationToken cancellationToken) => Task.FromResult<DateTimeOffset?>(null);
+    }
 
     private const int EventBytes = 256;
 

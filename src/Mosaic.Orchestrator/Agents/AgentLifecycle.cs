@@ -65,6 +65,7 @@ public static class AgentLifecycle
         Pushed = false,
         Conflicts = null,
         Gates = null,
+        AttemptCostUsd = null,
     };
 
     public static AgentRecord Completed(AgentRecord agent, int? exitCode, DateTimeOffset now) => agent with
@@ -93,9 +94,9 @@ public static class AgentLifecycle
     /// <summary>
     /// A transient failure: back to the queue after the backoff while the agent keeps its status, or failed with
     /// attempts-exhausted once its attempts are spent. <paramref name="chargeAttempt"/> false gives the attempt back
-    /// (our own shutdown): due at once.
+    /// (our own shutdown): due at once, or at <paramref name="dueAt"/> (a rate limit's reset).
     /// </summary>
-    public static AgentRecord Requeued(AgentRecord agent, Failure failure, bool chargeAttempt, BackoffPolicy backoff, DateTimeOffset now) =>
+    public static AgentRecord Requeued(AgentRecord agent, Failure failure, bool chargeAttempt, BackoffPolicy backoff, DateTimeOffset now, DateTimeOffset? dueAt = null) =>
         chargeAttempt && agent.Attempt >= agent.MaxAttempts
             ? Failed(agent, new Failure(FailureReason.AttemptsExhausted, $"{failure.Message} (reason {failure.Code}; gave up after {agent.Attempt} attempts)"), null, now)
             : agent with
@@ -104,7 +105,7 @@ public static class AgentLifecycle
                 Lease = null,
                 Process = null,
                 Attempt = chargeAttempt ? agent.Attempt : Math.Max(0, agent.Attempt - 1),
-                NextAttemptAt = chargeAttempt ? now + backoff.DelayAfter(agent.Attempt) : null,
+                NextAttemptAt = dueAt ?? (chargeAttempt ? now + backoff.DelayAfter(agent.Attempt) : null),
                 Reason = failure.Code,
                 Error = failure.Message,
             };

@@ -117,8 +117,11 @@ public sealed record AgentRecord
     /// <summary>What the runtime reported about the latest attempt (turns, cost, tokens, final answer).</summary>
     public AgentRunReport? Run { get; init; }
 
-    /// <summary>Model spend over all attempts, in USD, as the runtime reported it.</summary>
+    /// <summary>Model spend over all attempts and fix runs, in USD: the model gateway's figure when it is on, else the runtime's own.</summary>
     public double? TotalCostUsd { get; init; }
+
+    /// <summary>Model spend of the latest attempt (its runs, fix runs and AI reviews), in USD.</summary>
+    public double? AttemptCostUsd { get; init; }
     public TaskLease? Lease { get; init; }
     public AgentProcess? Process { get; init; }
 

@@ -16,11 +16,21 @@ public sealed record AgentRunReport
     public int? Turns { get; init; }
     public long? DurationMs { get; init; }
     public long? ApiDurationMs { get; init; }
+    /// <summary>What the run cost (USD): the model gateway's figure when <see cref="Metered"/>, else the runtime's own.</summary>
     public double? CostUsd { get; init; }
+
+    /// <summary>The run's tokens: the model gateway's count when <see cref="Metered"/>, else the runtime's own.</summary>
     public TokenUsage? Tokens { get; init; }
 
-    /// <summary>Tokens as the model gateway metered them from the API's answers (the CLI's own count is <see cref="Tokens"/>).</summary>
-    public TokenUsage? MeteredTokens { get; init; }
+    /// <summary>Whether <see cref="Tokens"/> and <see cref="CostUsd"/> are the gateway's, metered from the API's answers.</summary>
+    public bool Metered { get; init; }
+
+    /// <summary>Beside the gateway's figures: what the runtime itself reported (Claude Code's own count and cost), for comparison.</summary>
+    public TokenUsage? CliTokens { get; init; }
+    public double? CliCostUsd { get; init; }
+
+    /// <summary>Each model the gateway metered for this run, with the price entry it was priced by.</summary>
+    public IReadOnlyList<ModelGateway.MeteredModel>? MeteredModels { get; init; }
     public int ToolCalls { get; init; }
 
     /// <summary>The agent's final answer (a reviewer's verdict), capped in length.</summary>

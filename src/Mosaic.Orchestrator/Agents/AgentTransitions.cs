@@ -101,8 +101,8 @@ public sealed partial class AgentTransitions(IAgentStore store, AgentEvents even
     /// only while that lease has really expired (recovery by whoever notices).
     /// </summary>
     public Task<AgentRecord> RequeueAsync(Guid agentId, Failure failure, TaskLease fence, CancellationToken cancellationToken,
-        bool chargeAttempt = true, DateTimeOffset? leaseExpiredBefore = null) =>
-        ChangeAsync(agentId, a => AgentLifecycle.Requeued(a, failure, chargeAttempt, backoff, time.GetUtcNow()), cancellationToken, fence,
+        bool chargeAttempt = true, DateTimeOffset? leaseExpiredBefore = null, DateTimeOffset? dueAt = null) =>
+        ChangeAsync(agentId, a => AgentLifecycle.Requeued(a, failure, chargeAttempt, backoff, time.GetUtcNow(), dueAt), cancellationToken, fence,
             eventData: a => a.IsLive
                 ? new { attempt = a.Attempt, nextAttemptAt = a.NextAttemptAt, reason = failure.Code, error = failure.Message }
                 : new { reason = a.Reason, error = a.Error, attempt = a.Attempt },

@@ -46,6 +46,12 @@ public sealed record FailureReason(string Code, bool Transient = false, bool Fix
     /// <summary>SANDBOX_ENABLED, but the engine or the image is not there: the attempt never runs unsandboxed instead.</summary>
     public static readonly FailureReason SandboxUnavailable = new("sandbox-unavailable");
 
+    /// <summary>The model gateway refused a call because AGENT_MAX_COST_USD, TASK_MAX_COST_USD or DAILY_MAX_COST_USD was spent.</summary>
+    public static readonly FailureReason BudgetExceeded = new("budget-exceeded");
+
+    /// <summary>The model API rate-limited the account: retried when the limit resets, without spending an attempt.</summary>
+    public static readonly FailureReason RateLimited = new("rate-limited", Transient: true);
+
     /// <summary>An emergency stop refuses every push until the queue is resumed.</summary>
     public static readonly FailureReason EmergencyStop = new("emergency-stop");
 
@@ -72,16 +78,19 @@ public sealed record FailureReason(string Code, bool Transient = false, bool Fix
 /// <summary>How an attempt failed: the reason with its policy, a message for people, and the agent's exit code if it had one.</summary>
 public sealed record Failure(FailureReason Reason, string Message, int? ExitCode = null)
 {
+    /// <summary>When set, the retry is due then and spends no attempt (the failure came from outside the agent: a rate limit).</summary>
+    public DateTimeOffset? RetryAt { get; init; }
+
     public string Code => Reason.Code;
     public bool Transient => Reason.Transient;
 }
 
 /// <summary>A step of an attempt could not go on; the failure says whether a retry can help.</summary>
-public class AttemptFailedException(FailureReason reason, string message) : Exception(message)
+public class AttemptFailedException(FailureReason reason, string message, DateTimeOffset? retryAt = null) : Exception(message)
 {
     public FailureReason Reason { get; } = reason;
 
     public bool Transient => Reason.Transient;
 
-    public Failure ToFailure() => new(Reason, Message);
+    public Failure ToFailure() => new(Reason, Message) { RetryAt = retryAt };
 }

@@ -126,7 +126,8 @@ public sealed partial class LeasedAttempt : IAsyncDisposable
         var recorded = await WriteAsync(a => a with
         {
             Run = report,
-            TotalCostUsd = report.CostUsd is { } cost ? (a.TotalCostUsd ?? 0) + cost : a.TotalCostUsd,
+            TotalCostUsd = report.CostUsd is { } cost ? Math.Round((a.TotalCostUsd ?? 0) + cost, 6) : a.TotalCostUsd,
+            AttemptCostUsd = report.CostUsd is { } spent ? Math.Round((a.AttemptCostUsd ?? 0) + spent, 6) : a.AttemptCostUsd,
             AgentSessionId = agentsOwn ? report.SessionId ?? a.AgentSessionId : a.AgentSessionId,
         }, CancellationToken.None);
         _metrics.RunReported(report);
@@ -161,6 +162,8 @@ public sealed partial class LeasedAttempt : IAsyncDisposable
                     new Failure(FailureReason.LeaseLost, "the attempt lost its lease (heartbeat missed)"), _lease, none),
                 (StopReason.Timeout, _) => await WriteAsync(a => AgentLifecycle.Failed(a,
                     new Failure(FailureReason.Timeout, $"the agent ran longer than AGENT_TIMEOUT_MINUTES ({_settings.AgentTimeoutMinutes})"), null, now), none),
+                // A failure that names its retry time (a rate limit) is due then and gives the attempt back.
+                (_, { Transient: true, RetryAt: { } at } f) => await _transitions.RequeueAsync(AgentId, f, _lease, none, chargeAttempt: false, dueAt: at),
                 (_, { Transient: true } f) => await _transitions.RequeueAsync(AgentId, f, _lease, none),
                 (_, { } f) => await WriteAsync(a => AgentLifecycle.Failed(a, f, ExitCode, now), none),
                 _ when crash is not null => await WriteAsync(a => AgentLifecycle.Failed(a, new Failure(FailureReason.InternalError, crash.Message), null, now), none),

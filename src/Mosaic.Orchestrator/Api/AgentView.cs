@@ -33,6 +33,7 @@ public sealed record AgentView(
     Guid? ResumedFrom,
     IReadOnlyList<string>? Conflicts,
     double? TotalCostUsd,
+    double? AttemptCostUsd,
     AgentRunReport? Run,
     IReadOnlyList<string>? CustomGates,
     IReadOnlyList<GateResult>? Gates,
@@ -43,7 +44,7 @@ public sealed record AgentView(
         a.AgentId, a.TaskId, a.AgentType, a.Status, a.SpawnedAt, a.StartedAt, a.CompletedAt, a.Error, a.Reason,
         a.GateProfile, a.Priority, a.TaskState, a.Attempt, a.MaxAttempts, a.NextAttemptAt, a.ExitCode,
         a.Context with { Repository = Workspaces.RepositoryAddress.Redact(a.Context.Repository) }, a.SpawnedBy,
-        a.Node, a.Branch, a.BaseCommit, a.HeadCommit, a.Pushed, a.WipBranch, a.WipCommit, a.WipError, a.ResumedFrom, a.Conflicts, a.TotalCostUsd, a.Run, a.CustomGates, a.Gates, a.SecretFindings,
+        a.Node, a.Branch, a.BaseCommit, a.HeadCommit, a.Pushed, a.WipBranch, a.WipCommit, a.WipError, a.ResumedFrom, a.Conflicts, a.TotalCostUsd, a.AttemptCostUsd, a.Run, a.CustomGates, a.Gates, a.SecretFindings,
         a.EgressRefused);
 }
 

@@ -238,8 +238,18 @@ public static class AgentsApi
             $"Kill all completed: {report.Killed} killed, {report.Failed} failed", report.Total, report.Killed, report.Failed, report.Errors));
     }
 
-    public static async Task<Ok<QueueStats>> QueueStats(IQueueAdmin admin, TimeProvider time, CancellationToken cancellationToken) =>
-        TypedResults.Ok(await admin.GetStatsAsync(time.GetUtcNow(), cancellationToken));
+    public static async Task<Ok<QueueStats>> QueueStats(IQueueAdmin admin, LeaseGate gate, ModelGateway.ModelAccount account, IOptions<OrchestratorOptions> options,
+        TimeProvider time, CancellationToken cancellationToken) =>
+        TypedResults.Ok(WithLeasing(await admin.GetStatsAsync(time.GetUtcNow(), cancellationToken), gate, account, options.Value));
+
+    /// <summary>The stats with why nothing is leased here now, and the model account's day.</summary>
+    private static QueueStats WithLeasing(QueueStats stats, LeaseGate gate, ModelGateway.ModelAccount account, OrchestratorOptions settings) => stats with
+    {
+        NotLeasing = gate.WhyNot(),
+        SpentTodayUsd = settings.ModelGateway ? account.SpentTodayUsd : null,
+        DailyMaxCostUsd = settings.DailyMaxCostUsd,
+        RateLimitedUntil = account.ParkedUntil,
+    };
 
     /// <summary>
     /// Refuses every push, pauses the queue and kills every live agent (each keeps its work on its WIP branch), until

@@ -57,11 +57,13 @@ public static class HealthApi
         services.AddSingleton<GitReadiness>();
         services.AddSingleton<RuntimeReadiness>();
         services.AddSingleton<SpawnReadiness>();
+        services.AddSingleton<ModelAccountReadiness>();
         return services.AddHealthChecks()
             .AddCheck<StoreReadiness>("store")
             .AddCheck<DiskReadiness>("disk")
             .AddCheck<GitReadiness>("git")
-            .AddCheck<RuntimeReadiness>("runtime");
+            .AddCheck<RuntimeReadiness>("runtime")
+            .AddCheck<ModelAccountReadiness>("budget");
     }
 }
 
@@ -94,6 +96,20 @@ public sealed class RuntimeReadiness(IAgentRuntime runtime) : IHealthCheck
         await runtime.CheckAsync(cancellationToken) is { } problem
             ? HealthCheckResult.Unhealthy($"{runtime.Name}: {problem}")
             : HealthCheckResult.Healthy($"{runtime.Description} can run");
+}
+
+/// <summary>
+/// The daily budget (DAILY_MAX_COST_USD) is not spent: while it is, spawns still queue but no agent starts, and this
+/// says why. A rate-limit park is named in the detail without failing: it ends by itself within minutes.
+/// </summary>
+public sealed class ModelAccountReadiness(ModelGateway.ModelAccount account) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(account.DailySpent() is { } spent
+            ? HealthCheckResult.Unhealthy(spent + "; spawns queue, no agent starts until 00:00 UTC")
+            : HealthCheckResult.Healthy(account.ParkedUntil is { } until
+                ? $"within budget; the model API rate-limited the account until {until:O}"
+                : $"within budget ({ModelGateway.ModelPrices.Format(account.SpentTodayUsd)} spent today)"));
 }
 
 /// <summary>The git binary answers `git --version` (cached for a minute: readiness is polled often, and every spawn asks).</summary>

@@ -179,6 +179,36 @@ public sealed class OrchestratorOptions
     [ConfigurationKeyName("SECRET_RULES_FILE")]
     public string? SecretRulesFile { get; set; }
 
+    // --- Model gateway: prices, budgets, rate-limit parking (ModelGateway/) ---
+
+    /// <summary>Price per model (USD per million tokens): a JSON file's path, or the JSON itself; over the built-in table.</summary>
+    [ConfigurationKeyName("MODEL_PRICES")]
+    public string? ModelPrices { get; set; }
+
+    /// <summary>What one agent may spend on the model, all its attempts and fix runs together (metered by the gateway).</summary>
+    [ConfigurationKeyName("AGENT_MAX_COST_USD"), Range(0.000001, 1_000_000)]
+    public double? AgentMaxCostUsd { get; set; }
+
+    /// <summary>What all the agents of one task may spend together.</summary>
+    [ConfigurationKeyName("TASK_MAX_COST_USD"), Range(0.000001, 1_000_000)]
+    public double? TaskMaxCostUsd { get; set; }
+
+    /// <summary>What the whole service (with valkey: the whole cluster) may spend per UTC day.</summary>
+    [ConfigurationKeyName("DAILY_MAX_COST_USD"), Range(0.000001, 100_000_000)]
+    public double? DailyMaxCostUsd { get; set; }
+
+    /// <summary>An upstream 429/529 with a reset time parks the account: no task is leased until then, and the agents it ended retry then.</summary>
+    [ConfigurationKeyName("RATE_LIMIT_PARKING")]
+    public bool RateLimitParking { get; set; } = true;
+
+    /// <summary>A reset further away than this is not waited for: the agent's failure takes the ordinary retry path.</summary>
+    [ConfigurationKeyName("RATE_LIMIT_MAX_WAIT_MINUTES"), Range(0, 10080)]
+    public double RateLimitMaxWaitMinutes { get; set; } = 60;
+
+    public bool HasBudgets => AgentMaxCostUsd is not null || TaskMaxCostUsd is not null || DailyMaxCostUsd is not null;
+
+    // --- end of the model gateway's block ---
+
     public TimeSpan KillGrace => TimeSpan.FromSeconds(KillGraceSeconds);
 
     public bool UsesValkey => StorageBackend == "valkey";
@@ -244,6 +274,17 @@ public sealed class OrchestratorOptionsValidator : Microsoft.Extensions.Options.
 
         failures.AddRange(Mosaic.Orchestrator.Workspaces.BranchTemplate.Check(options.AgentBranchTemplate));
         failures.AddRange(Mosaic.Orchestrator.Workspaces.BranchTemplate.CheckWip(options.WipBranchTemplate));
+
+        // Budgets are enforced by the gateway, which alone sees every token: without it a budget would be a promise nobody keeps.
+        if (options.HasBudgets && !options.ModelGateway)
+        {
+            failures.Add("AGENT_MAX_COST_USD, TASK_MAX_COST_USD and DAILY_MAX_COST_USD need the model gateway (MODEL_GATEWAY=true), which meters every call; refusing to start with budgets nobody enforces.");
+        }
+
+        if (Mosaic.Orchestrator.ModelGateway.ModelPrices.TryLoad(options.ModelPrices, out _) is { } pricesProblem)
+        {
+            failures.Add($"MODEL_PRICES: {pricesProblem}");
+        }
 
         if (options.RetryMaxDelaySeconds < options.RetryBaseDelaySeconds)
         {

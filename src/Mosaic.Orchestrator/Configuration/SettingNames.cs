@@ -15,12 +15,11 @@ public static partial class SettingNames
         [typeof(OrchestratorOptions), typeof(Runtimes.ClaudeCode.ClaudeCodeOptions), typeof(Gates.GateOptions), typeof(Sandbox.SandboxOptions)];
 
     /// <summary>
-    /// The contract's names that this build does not read (budgets, rate-limit parking): setting one is not a typo, so no warning names it, but it has no effect.
+    /// The contract's names that this build does not read: setting one is not a typo, so no warning names it, but it has
+    /// no effect. Every name of the contract is read now.
     /// </summary>
     public static readonly IReadOnlyList<string> Reserved =
     [
-        "AGENT_MAX_COST_USD",
-        "TASK_MAX_COST_USD", "DAILY_MAX_COST_USD", "MODEL_PRICES", "RATE_LIMIT_PARKING", "RATE_LIMIT_MAX_WAIT_MINUTES",
     ];
 
     private static readonly Lazy<Dictionary<string, string>> ByProperty = new(() =>

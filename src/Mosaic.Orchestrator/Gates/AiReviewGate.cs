@@ -31,8 +31,10 @@ public sealed class AiReviewGate(IAgentRuntime runtime, PromptTemplates prompts,
         var minimum = options.Value.AiReviewMinConfidence;
         if (ran.Failure is { } failure)
         {
-            return new GateVerdict(Failed($"the review run failed: {failure.Code}: {failure.Message}"),
-                failure.Transient ? FailureReason.GateUnavailable(GateCatalog.AiReview) : FailureReason.GateFailed(GateCatalog.AiReview), ran.Report);
+            // A spent budget or a rate limit is the model account's, not the review's: it keeps its own reason and policy.
+            var reason = failure.Reason == FailureReason.BudgetExceeded || failure.Reason == FailureReason.RateLimited ? failure.Reason
+                : failure.Transient ? FailureReason.GateUnavailable(GateCatalog.AiReview) : FailureReason.GateFailed(GateCatalog.AiReview);
+            return new GateVerdict(Failed($"the review run failed: {failure.Code}: {failure.Message}"), reason, ran.Report) { RetryAt = failure.RetryAt };
         }
 
         var verdict = AiReviewVerdict.Find(ran.Report?.Result);

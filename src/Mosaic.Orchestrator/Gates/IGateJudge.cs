@@ -15,7 +15,11 @@ public sealed record GateRequest(AgentRecord Agent, int Round, AgentFolder Folde
 /// (a broken gate file: no) or the gate could not judge for a passing reason (transient: retried with backoff).
 /// <see cref="Run"/> is what the runtime reported when the gate ran it (the AI review), so its cost is kept.
 /// </summary>
-public sealed record GateVerdict(GateResult Result, FailureReason? Failure = null, AgentRunReport? Run = null);
+public sealed record GateVerdict(GateResult Result, FailureReason? Failure = null, AgentRunReport? Run = null)
+{
+    /// <summary>When the gate may judge again (a rate limit's reset): the retry is due then and spends no attempt.</summary>
+    public DateTimeOffset? RetryAt { get; init; }
+}
 
 /// <summary>
 /// Judges the agent's work phase by phase (pre-commit, then post-commit); the attempt records each verdict as it comes.

@@ -36,6 +36,9 @@ public sealed class UsageMeter
 
     public TokenUsage Tokens => new(_input, _output, _cacheRead, _cacheCreation);
 
+    /// <summary>The model that answered, as the answer names it (what the call is priced by).</summary>
+    public string? Model { get; private set; }
+
     /// <summary>
     /// Sees the next bytes of the answer. Usage comes only in message_start and message_delta events, so only the data
     /// line of such an event is kept (bounded); the bulk (content deltas) is skipped as it passes, newline to newline.
@@ -50,6 +53,26 @@ public sealed class UsageMeter
 
         while (!bytes.IsEmpty)
         {
+            // The bulk of an answer is content deltas, events without usage: once inside one, only the next line that
+            // names an event matters, so the bytes up to it are skipped with one vectorized search instead of line by
+            // line (a data line is JSON, which holds no raw newline, so "\nevent:" only ever starts a real line). Measured
+            // alone on bench-shaped answers: 2-3x the bytes per second of the line-by-line walk.
+            if (!_usageEvent && (_skipping || (_line.Length == 0 && bytes[0] != (byte)'e')))
+            {
+                var next = bytes.IndexOf("\nevent:"u8);
+                var lineStart = next >= 0 ? next : bytes.LastIndexOf((byte)'\n');
+                if (lineStart < 0)
+                {
+                    _skipping = true; // the rest of a line nobody needs: the next chunk goes on skipping it
+                    return;
+                }
+
+                _line.Clear();
+                _skipping = false;
+                bytes = bytes[(lineStart + 1)..];
+                continue;
+            }
+
             var newline = bytes.IndexOf((byte)'\n');
             var part = newline < 0 ? bytes : bytes[..newline];
             if (!_skipping)
@@ -131,10 +154,12 @@ public sealed class UsageMeter
             if (plain || type == "message")
             {
                 Usage(root, cumulativeOutput: false);
+                Model = ModelOf(root) ?? Model;
             }
             else if (type == "message_start" && root.TryGetProperty("message", out var message))
             {
                 Usage(message, cumulativeOutput: false);
+                Model = ModelOf(message) ?? Model;
             }
             else if (type == "message_delta")
             {
@@ -171,6 +196,9 @@ public sealed class UsageMeter
             _cacheCreation += Number(usage, "cache_creation_input_tokens") ?? 0;
         }
     }
+
+    private static string? ModelOf(JsonElement message) =>
+        message.TryGetProperty("model", out var model) && model.ValueKind == JsonValueKind.String ? model.GetString() : null;
 
     private static long? Number(JsonElement usage, string name) =>
         usage.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var n) ? n : null;

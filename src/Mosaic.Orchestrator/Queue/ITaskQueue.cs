@@ -9,9 +9,22 @@ public sealed record EnqueueResult(EnqueueOutcome Outcome, AgentRecord? Agent, G
 
 /// <summary>
 /// Tasks by where they stand (a killed agent's task counts as killed, not failed); whether leasing is paused, and
-/// whether an emergency stop refuses every push.
+/// whether an emergency stop refuses every push. The API adds why this instance leases nothing now (the store, the disk,
+/// a spent daily budget, a rate-limit park) and the model account's day: spent so far and the budget.
 /// </summary>
-public sealed record QueueStats(long Pending, long Active, long Completed, long Failed, long Killed, long Delayed, bool Paused, bool EmergencyStop = false);
+public sealed record QueueStats(long Pending, long Active, long Completed, long Failed, long Killed, long Delayed, bool Paused, bool EmergencyStop = false)
+{
+    /// <summary>Why no agent starts now, though tasks wait (null: agents start as slots free up).</summary>
+    public string? NotLeasing { get; init; }
+
+    /// <summary>The model gateway's spend today (UTC), the whole cluster's with Valkey.</summary>
+    public double? SpentTodayUsd { get; init; }
+
+    public double? DailyMaxCostUsd { get; init; }
+
+    /// <summary>Until when a rate limit of the model API parks the queue.</summary>
+    public DateTimeOffset? RateLimitedUntil { get; init; }
+}
 
 /// <summary>
 /// The task queue: priority 10 first, FIFO within a priority, due times for delayed retries, leases that a

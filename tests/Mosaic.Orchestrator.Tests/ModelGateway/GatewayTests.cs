@@ -29,9 +29,15 @@ public sealed class GatewayTests
         Assert.All(requests, r => Assert.Equal(api.ApiKey, r.ApiKey));            // the upstream got the real key
         Assert.All(requests, r => Assert.DoesNotContain(api.ApiKey, r.Body.GetRawText())); // and nothing the agent saw had it
         Assert.Contains("ANTHROPIC_API_KEY=mosaic-gw-", string.Join("\n", requests[1].ToolResults));
-        var metered = status.GetProperty("run").GetProperty("meteredTokens");
+        // The record's tokens and cost are the gateway's, exactly the fake's usage figures; the CLI's own beside them.
+        var run = status.GetProperty("run");
+        Assert.True(run.GetProperty("metered").GetBoolean());
+        var metered = run.GetProperty("tokens");
         Assert.Equal(2 * api.InputTokensPerMessage, metered.GetProperty("input").GetInt64());
         Assert.Equal(2 * api.OutputTokensPerMessage, metered.GetProperty("output").GetInt64());
+        Assert.Equal(2 * 0.0006, run.GetProperty("costUsd").GetDouble(), 9); // claude-sonnet-4-5 at $3 / $15 per million
+        Assert.Equal(2 * api.InputTokensPerMessage, run.GetProperty("cliTokens").GetProperty("input").GetInt64());
+        Assert.True(run.GetProperty("cliCostUsd").GetDouble() > 0);
     }
 
     [Fact]
@@ -60,8 +66,10 @@ public sealed class GatewayTests
         Assert.Contains("MOSAIC_MODEL_API_KEY=mosaic-gw-", seen);
         Assert.DoesNotContain(api.ApiKey, seen);
         Assert.Equal(api.ApiKey, api.Requests.Single().ApiKey);
-        var metered = status.GetProperty("run").GetProperty("meteredTokens");
+        var metered = status.GetProperty("run").GetProperty("tokens");
         Assert.Equal((api.InputTokensPerMessage, api.OutputTokensPerMessage), (metered.GetProperty("input").GetInt32(), metered.GetProperty("output").GetInt32()));
+        Assert.Equal(0.0006, status.GetProperty("run").GetProperty("costUsd").GetDouble(), 9);
+        Assert.Equal(0.0006, status.GetProperty("attemptCostUsd").GetDouble(), 9);
     }
 
     [Fact]
@@ -122,7 +130,8 @@ public sealed class GatewayTests
         var status = await ClaudeCodeRunTests.EndOfAsync(host, id);
         Assert.True(status.GetProperty("status").GetString() == "completed", status.GetRawText());
         Assert.Equal(api.ApiKey, api.Requests.Single().ApiKey);
-        Assert.False(status.GetProperty("run").TryGetProperty("meteredTokens", out _));
+        Assert.False(status.GetProperty("run").GetProperty("metered").GetBoolean());
+        Assert.False(status.GetProperty("run").TryGetProperty("cliTokens", out _));
     }
 
     [Fact]
@@ -130,10 +139,21 @@ public sealed class GatewayTests
     {
         var stream = """
             event: message_start
-            data: {"type":"message_start","message":{"id":"m","usage":{"input_tokens":120,"output_tokens":1,"cache_read_input_tokens":30,"cache_creation_input_tokens":7}}}
+            data: {"type":"message_start","message":{"id":"m","model":"claude-sonnet-4-5","usage":{"input_tokens":120,"output_tokens":1,"cache_read_input_tokens":30,"cache_creation_input_tokens":7}}}
 
             event: content_block_delta
             data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"usage is a word"}}
+
+            event: content_block_delta
+            data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"\nevent: message_delta\ndata: {\"usage\":{\"output_tokens\":999}}"}}
+
+            : a comment line
+            event: ping
+            data: {"type": "ping"}
+
+            event: content_block_delta
+            data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"eeee"}}
+            e: not a field
 
             event: message_delta
             data: {"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":9}}
@@ -142,7 +162,7 @@ public sealed class GatewayTests
             data: {"type":"message_delta","delta":{},"usage":{"output_tokens":42}}
 
             """u8.ToArray();
-        for (var cut = 1; cut < 64; cut += 7)
+        foreach (var cut in Enumerable.Range(1, 160).Where(c => c % 3 == 1).Append(stream.Length))
         {
             var meter = new UsageMeter(streamed: true);
             for (var at = 0; at < stream.Length; at += cut)
@@ -152,6 +172,7 @@ public sealed class GatewayTests
 
             meter.Complete();
             Assert.Equal(new TokenUsage(120, 42, 30, 7), meter.Tokens);
+            Assert.Equal("claude-sonnet-4-5", meter.Model);
         }
 
         var plain = new UsageMeter(streamed: false);

@@ -48,6 +48,6 @@ public sealed class SandboxClaudeTests
         // ...while every model call reached the fake API with the real key (the gateway swapped it in, or the CLI had it).
         Assert.Equal(3, api.Requests.Count);
         Assert.All(api.Requests, r => Assert.Equal(api.ApiKey, r.ApiKey));
-        Assert.Equal(gateway, status.GetProperty("run").TryGetProperty("meteredTokens", out var metered) && metered.ValueKind == JsonValueKind.Object);
+        Assert.Equal(gateway, status.GetProperty("run").TryGetProperty("metered", out var metered) && metered.GetBoolean());
     }
 }

@@ -17,8 +17,8 @@ public abstract record FakeReply
     /// <summary>A tool call; <paramref name="Input"/> is serialized as the tool's JSON input.</summary>
     public sealed record ToolUse(string Name, object Input) : FakeReply;
 
-    /// <summary>An HTTP error with the API's error body (authentication_error, api_error, overloaded_error ...).</summary>
-    public sealed record Error(int Status, string Type, string Message) : FakeReply;
+    /// <summary>An HTTP error with the API's error body (authentication_error, api_error, overloaded_error ...) and extra headers (retry-after ...).</summary>
+    public sealed record Error(int Status, string Type, string Message, IReadOnlyDictionary<string, string>? Headers = null) : FakeReply;
 
     /// <summary>Starts a text answer, then sends nothing more until the client goes away.</summary>
     public sealed record Stall(string Before) : FakeReply;
@@ -206,6 +206,11 @@ public sealed class FakeMessagesApi : IAsyncDisposable
     {
         http.Response.StatusCode = error.Status;
         http.Response.ContentType = "application/json";
+        foreach (var (name, value) in error.Headers ?? new Dictionary<string, string>())
+        {
+            http.Response.Headers[name] = value;
+        }
+
         await http.Response.WriteAsync(JsonSerializer.Serialize(new { type = "error", error = new { type = error.Type, message = error.Message } }));
     }
 

@@ -28,7 +28,7 @@ public sealed class GatesStep(IGateJudge judge, PromptTemplates prompts, IOption
                 await attempt.RecordGateAsync(verdict.Result);
                 if (verdict.Failure is { } failure)
                 {
-                    return Rejected(attempt, verdict.Result, failure);
+                    return Rejected(attempt, verdict.Result, failure, verdict.RetryAt);
                 }
             }
         }
@@ -36,11 +36,11 @@ public sealed class GatesStep(IGateJudge judge, PromptTemplates prompts, IOption
         return StepResult.Next;
     }
 
-    private StepResult Rejected(LeasedAttempt attempt, GateResult gate, FailureReason failure)
+    private StepResult Rejected(LeasedAttempt attempt, GateResult gate, FailureReason failure, DateTimeOffset? retryAt)
     {
         if (failure.Transient)
         {
-            throw new AttemptFailedException(failure, $"the {gate.Gate} gate could not judge: {gate.Message}");
+            throw new AttemptFailedException(failure, $"the {gate.Gate} gate could not judge: {gate.Message}", retryAt);
         }
 
         if (!failure.Fixable || attempt.Round >= options.Value.GateFixAttempts)

@@ -20,6 +20,6 @@ public sealed class RunAgentStep(IAgentRuntime runtime) : IAttemptStep
             await attempt.RecordRunAsync(report, agentsOwn: true);
         }
 
-        return result.Failure is { } failure ? throw new AttemptFailedException(failure.Reason, failure.Message) : StepResult.Next;
+        return result.Failure is { } failure ? throw new AttemptFailedException(failure.Reason, failure.Message, failure.RetryAt) : StepResult.Next;
     }
 }

@@ -63,7 +63,7 @@ public sealed partial class ClaudeCodeRuntime(
 
         // Through the gateway the agent holds a credential for this run only; the real key stays in the service.
         var environment = BuildEnvironment(claude);
-        using var pass = gateway.Open(agent);
+        using var pass = await gateway.OpenAsync(agent, cancellationToken);
         if (pass is not null)
         {
             environment["ANTHROPIC_API_KEY"] = pass.Credential;
@@ -127,7 +127,9 @@ public sealed partial class ClaudeCodeRuntime(
             LogWatchdog(logger, agent.AgentId, watchdog, outcome.SignalledPids.Count);
         }
 
-        return result with { Report = stream.Snapshot(agent.Attempt) with { ContinuedSession = continued, MeteredTokens = pass?.Tokens } };
+        result = result with { Report = stream.Snapshot(agent.Attempt) with { ContinuedSession = continued } };
+        // Through the gateway, its figures are the run's (the CLI's own kept beside them), and what it refused or met decides.
+        return pass?.Judge(result) ?? result;
     }
 
     /// <summary>

@@ -29,7 +29,7 @@ public sealed class CommandRuntime(IOptions<OrchestratorOptions> options, IAgent
         var agent = context.Agent;
         var promptFile = await context.Folder.WritePromptAsync(context.Prompt, cancellationToken);
         // A CLI that speaks the Messages API can go through the gateway too: metered, and never holding the key.
-        using var pass = gateway.Open(agent);
+        using var pass = await gateway.OpenAsync(agent, cancellationToken);
         // The end of stdout is the command's answer (a reviewer's verdict, say), kept on the record as run.result.
         var request = new AgentProcessRequest(agent.AgentId, agent.TaskId, Shell, ["-c", options.Value.AgentCommand!], context.WorkspacePath, context.Folder.AttemptLog(agent.Attempt))
         {
@@ -47,14 +47,14 @@ public sealed class CommandRuntime(IOptions<OrchestratorOptions> options, IAgent
             Runtime = Name,
             Attempt = agent.Attempt,
             Result = string.IsNullOrEmpty(answer) ? null : answer,
-            MeteredTokens = pass?.Tokens,
         };
         var result = outcome switch
         {
             { OutOfMemory: true } => RuntimeResult.Failed(FailureReason.SandboxOom, "the sandbox's memory limit (SANDBOX_MEMORY) ended the command", outcome.ExitCode),
             _ => ExitResult(outcome.ExitCode),
         };
-        return result with { Report = report };
+        result = result with { Report = report };
+        return pass?.Judge(result) ?? result;
     }
 
     private static RuntimeResult ExitResult(int exitCode) =>

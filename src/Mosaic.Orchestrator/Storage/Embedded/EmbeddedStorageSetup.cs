@@ -11,6 +11,7 @@ public static class EmbeddedStorageSetup
         services.AddSingleton(_ => new SqliteDatabase(Path.Combine(settings.FullDataDir, "orchestrator.db")));
         services.AddSingleton<EmbeddedAgentStore>();
         services.AddStorageContracts<EmbeddedAgentStore, EmbeddedEventHistory, EmbeddedAuditStore, EmbeddedStorageHealth>();
+        services.AddSingleton<ModelGateway.IModelAccountStore, EmbeddedModelAccount>();
         services.AddSingleton<IRetentionStore, EmbeddedRetention>();
         services.AddSingleton(_ => NodeClaim.HeldFromStart());
         return services;

@@ -82,6 +82,8 @@ public sealed class SqliteDatabase : IAsyncDisposable
         CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY AUTOINCREMENT, doc TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS audit (id INTEGER PRIMARY KEY AUTOINCREMENT, doc TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        -- The model gateway's spend per UTC day, in micro-dollars (DAILY_MAX_COST_USD).
+        CREATE TABLE IF NOT EXISTS model_spend (day TEXT PRIMARY KEY, micro_usd INTEGER NOT NULL) WITHOUT ROWID;
         -- Tasks per state, kept by triggers in the same transaction as the row: the queue-full check on every
         -- spawn reads one row instead of counting a queue that may hold thousands of tasks.
         CREATE TABLE IF NOT EXISTS task_counts (task_state TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;

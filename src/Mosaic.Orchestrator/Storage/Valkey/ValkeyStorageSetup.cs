@@ -16,6 +16,7 @@ public static class ValkeyStorageSetup
         services.AddSingleton(_ => ValkeyConnection.Connect(settings));
         services.AddSingleton(sp => new ValkeyAgentStore(sp.GetRequiredService<ValkeyConnection>(), settings.MaxConcurrentAgents));
         services.AddStorageContracts<ValkeyAgentStore, ValkeyEventHistory, ValkeyAuditStore, ValkeyStorageHealth>();
+        services.AddSingleton<ModelGateway.IModelAccountStore, ValkeyModelAccount>();
         services.AddSingleton<IRetentionStore, ValkeyRetention>();
         services.AddSingleton(_ => new NodeClaim());
         services.AddSingleton<ValkeyInstance>();
