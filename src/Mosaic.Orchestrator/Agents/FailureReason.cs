@@ -40,6 +40,12 @@ public sealed record FailureReason(string Code, bool Transient = false, bool Fix
     public static readonly FailureReason AgentStalled = new("agent-stalled", Transient: true);
     public static readonly FailureReason SecretsDetected = new("secrets-detected");
 
+    /// <summary>The store did not answer during the attempt (Valkey restarting, say): the task goes back to the queue.</summary>
+    public static readonly FailureReason StoreUnavailable = new("store-unavailable", Transient: true);
+
+    /// <summary>DATA_DIR fell below DISK_MIN_FREE_MB while the agent ran and it used the most space: not retried, it would fill the disk again.</summary>
+    public static readonly FailureReason DiskFull = new("disk-full");
+
     /// <summary>An emergency stop refuses every push until the queue is resumed.</summary>
     public static readonly FailureReason EmergencyStop = new("emergency-stop");
 

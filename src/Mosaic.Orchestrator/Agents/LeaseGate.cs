@@ -7,4 +7,7 @@ public sealed class LeaseGate(IStorageHealth store, DiskSpace disk)
 {
     /// <summary>Null when leasing may go on, else why not.</summary>
     public string? WhyNot() => store.QuickCheck() ?? disk.Check();
+
+    /// <summary>Null when DATA_DIR has room above DISK_MIN_FREE_MB, else how much is free.</summary>
+    public string? DiskLow() => disk.Check();
 }

@@ -92,6 +92,7 @@ public sealed partial class LeasedAttempt : IAsyncDisposable
     {
         var started = await WriteAsync(a => AgentLifecycle.Started(a, workspace, _node, _time.GetUtcNow()), Token);
         Started = true;
+        Run.Worktree = workspace.Path;
         return started;
     }
 
@@ -161,6 +162,8 @@ public sealed partial class LeasedAttempt : IAsyncDisposable
                     new Failure(FailureReason.LeaseLost, "the attempt lost its lease (heartbeat missed)"), _lease, none),
                 (StopReason.Timeout, _) => await WriteAsync(a => AgentLifecycle.Failed(a,
                     new Failure(FailureReason.Timeout, $"the agent ran longer than AGENT_TIMEOUT_MINUTES ({_settings.AgentTimeoutMinutes})"), null, now), none),
+                (StopReason.DiskFull, _) => await WriteAsync(a => AgentLifecycle.Failed(a,
+                    new Failure(FailureReason.DiskFull, $"DATA_DIR fell below DISK_MIN_FREE_MB ({_settings.DiskMinFreeMb}) while this agent ran, and its worktree and folder used the most space of this instance's agents; it was stopped and its worktree removed"), null, now), none),
                 (_, { Transient: true } f) => await _transitions.RequeueAsync(AgentId, f, _lease, none),
                 (_, { } f) => await WriteAsync(a => AgentLifecycle.Failed(a, f, ExitCode, now), none),
                 _ when crash is not null => await WriteAsync(a => AgentLifecycle.Failed(a, new Failure(FailureReason.InternalError, crash.Message), null, now), none),
