@@ -13,7 +13,8 @@ using Mosaic.Orchestrator.Bench;
 //   queue <port> [jobs=20000] [concurrencies=1,8]  the Valkey queue alone on a running server (bench/queue-bench.sh)
 //   gateway [requests=2000] [megabytes=8]          the model gateway's overhead on streamed answers, next to direct calls
 //   sandbox [agents=10]                            spawn-to-agent-start with the Docker sandbox and without, next to docker run
-// Usage: dotnet run -c Release --project bench/Mosaic.Orchestrator.Bench -- spawn|batch|git|secrets|queue|gateway|sandbox [...]
+//   idle [seconds=20] [NAME=value...]              resident memory at idle next to a trivial Kestrel app
+// Usage: dotnet run -c Release --project bench/Mosaic.Orchestrator.Bench -- spawn|batch|git|secrets|queue|gateway|sandbox|idle [...]
 var mode = args.Length > 0 && !char.IsAsciiDigit(args[0][0]) ? args[0] : "spawn";
 var rest = mode == args.FirstOrDefault() ? args[1..] : args;
 if (mode == "git")
@@ -43,6 +44,18 @@ if (mode == "gateway")
 if (mode == "sandbox")
 {
     await SandboxBench.RunAsync(rest);
+    return;
+}
+
+if (mode == "idle")
+{
+    await IdleBench.RunAsync(rest);
+    return;
+}
+
+if (mode == "kestrel-baseline")
+{
+    await TrivialKestrel.RunAsync();
     return;
 }
 

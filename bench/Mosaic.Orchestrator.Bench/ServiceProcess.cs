@@ -20,11 +20,19 @@ internal sealed class ServiceProcess : IAsyncDisposable
 
     public Uri Address { get; }
 
-    public static async Task<ServiceProcess> StartAsync(IReadOnlyDictionary<string, string> settings)
+    public int Pid => _process.Id;
+
+    /// <summary>Starts <paramref name="program"/> (the service unless named) with <paramref name="arguments"/>, and waits for GET /health/ready.</summary>
+    public static async Task<ServiceProcess> StartAsync(IReadOnlyDictionary<string, string> settings, string program = "mosaic-orchestrator.dll", params string[] arguments)
     {
         var port = FreePort();
         var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "mosaic-orchestrator.dll"));
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, program));
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
         start.Environment["ORCHESTRATOR_PORT"] = port.ToString(CultureInfo.InvariantCulture);
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         foreach (var (name, value) in settings)

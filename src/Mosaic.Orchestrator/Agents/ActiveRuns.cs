@@ -3,7 +3,7 @@ using System.Collections.Concurrent;
 namespace Mosaic.Orchestrator.Agents;
 
 /// <summary>Why a run was stopped from outside its runtime.</summary>
-public enum StopReason { Killed, Shutdown, LeaseLost, Timeout }
+public enum StopReason { Killed, Shutdown, LeaseLost, Timeout, DiskFull }
 
 /// <summary>One attempt running in this instance: its cancellation and the reason it was stopped, first reason wins.</summary>
 public sealed class ActiveRun(Guid agentId) : IDisposable
@@ -18,6 +18,9 @@ public sealed class ActiveRun(Guid agentId) : IDisposable
     public StopReason? Reason => _reason < 0 ? null : (StopReason)_reason;
 
     public Task Completion { get; internal set; } = Task.CompletedTask;
+
+    /// <summary>The attempt's worktree once it has one (what a disk-full check measures).</summary>
+    public string? Worktree { get; set; }
 
     public void Stop(StopReason reason)
     {

@@ -40,6 +40,12 @@ public sealed partial class AgentRunner(LeasedAttempts attempts, AttemptPipeline
             {
                 failure = ex.ToFailure();
             }
+            catch (Exception ex) when (Storage.StoreFailures.Describe(ex) is { Status: StatusCodes.Status503ServiceUnavailable } unavailable)
+            {
+                // Not a bug of the attempt: the store was away (a redis-server restart). The task goes back to the
+                // queue; it ended as internal-error before, and five of thirty tasks were lost that way in the fault suite.
+                failure = new Failure(FailureReason.StoreUnavailable, unavailable.Detail);
+            }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 crash = ex;
@@ -47,8 +53,9 @@ public sealed partial class AgentRunner(LeasedAttempts attempts, AttemptPipeline
             }
 
             // Work never lost: an attempt that ended badly keeps what it did on its WIP branch before its end is written.
-            // Not after a lost lease: the task may be another instance's now, and so is its WIP branch.
-            if ((failure is not null || crash is not null || run.Reason is not null) && run.Reason != StopReason.LeaseLost)
+            // Not after a lost lease: the task may be another instance's now, and so is its WIP branch. Not after a full
+            // disk either: committing what filled the disk would write it a second time, into the repository cache.
+            if ((failure is not null || crash is not null || run.Reason is not null) && run.Reason is not (StopReason.LeaseLost or StopReason.DiskFull))
             {
                 await wip.KeepAsync(attempt);
             }
@@ -71,7 +78,7 @@ public sealed partial class AgentRunner(LeasedAttempts attempts, AttemptPipeline
             if (!ended.IsLive || ended.Lease is null)
             {
                 // A normal end has already ended its tree; after a kill or a crash, look again by marker.
-                var lookAgain = run.Reason is StopReason.Killed || crash is not null;
+                var lookAgain = run.Reason is StopReason.Killed or StopReason.DiskFull || crash is not null;
                 await cleanup.RunAsync(ended, endProcesses: lookAgain, publish: !ended.IsLive, CancellationToken.None, stopped);
             }
         }

@@ -18,6 +18,7 @@ public sealed partial class AgentWorker(
     NodeIdentity node,
     NodeClaim claim,
     LeaseGate gate,
+    DiskHogs hogs,
     IOptions<OrchestratorOptions> options,
     TimeProvider time,
     ILogger<AgentWorker> logger) : BackgroundService
@@ -68,6 +69,11 @@ public sealed partial class AgentWorker(
                 }
 
                 blocked = whyNot;
+                if (whyNot is not null && runs.Count > 0 && gate.DiskLow() is { } low)
+                {
+                    hogs.StopLargest(low); // a running agent is filling DATA_DIR: end it before the store cannot write
+                }
+
                 while (blocked is null && claim.Held && runs.Count < settings.MaxConcurrentAgents)
                 {
                     var now = time.GetUtcNow();

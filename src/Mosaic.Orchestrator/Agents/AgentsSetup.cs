@@ -19,8 +19,8 @@ public static class AgentsSetup
         services.AddSingleton<SpawnService>();
         services.AddSingleton<AgentCleanup>();
         services.AddSingleton<ActiveRuns>();
-        services.AddSingleton<Storage.DiskSpace>();
         services.AddSingleton<LeaseGate>();
+        services.AddSingleton<DiskHogs>();
         services.AddSingleton<LeasedAttempts>();
 
         services.AddSingleton<IAttemptStep, RuntimeCheckStep>();

@@ -52,6 +52,12 @@ public sealed record FailureReason(string Code, bool Transient = false, bool Fix
     /// <summary>The model API rate-limited the account: retried when the limit resets, without spending an attempt.</summary>
     public static readonly FailureReason RateLimited = new("rate-limited", Transient: true);
 
+    /// <summary>The store did not answer during the attempt (Valkey restarting, say): the task goes back to the queue.</summary>
+    public static readonly FailureReason StoreUnavailable = new("store-unavailable", Transient: true);
+
+    /// <summary>DATA_DIR fell below DISK_MIN_FREE_MB while the agent ran and it used the most space: not retried, it would fill the disk again.</summary>
+    public static readonly FailureReason DiskFull = new("disk-full");
+
     /// <summary>An emergency stop refuses every push until the queue is resumed.</summary>
     public static readonly FailureReason EmergencyStop = new("emergency-stop");
 

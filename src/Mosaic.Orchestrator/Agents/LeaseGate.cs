@@ -7,4 +7,7 @@ public sealed class LeaseGate(IStorageHealth store, DiskSpace disk, ModelGateway
 {
     /// <summary>Null when leasing may go on, else why not (the model account's reasons too: a spent daily budget, a rate-limit park).</summary>
     public string? WhyNot() => store.QuickCheck() ?? disk.Check() ?? model.WhyNot();
+
+    /// <summary>Null when DATA_DIR has room above DISK_MIN_FREE_MB, else how much is free.</summary>
+    public string? DiskLow() => disk.Check();
 }

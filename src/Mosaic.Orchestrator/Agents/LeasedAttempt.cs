@@ -92,6 +92,7 @@ public sealed partial class LeasedAttempt : IAsyncDisposable
     {
         var started = await WriteAsync(a => AgentLifecycle.Started(a, workspace, _node, _time.GetUtcNow()), Token);
         Started = true;
+        Run.Worktree = workspace.Path;
         return started;
     }
 
@@ -162,6 +163,8 @@ public sealed partial class LeasedAttempt : IAsyncDisposable
                     new Failure(FailureReason.LeaseLost, "the attempt lost its lease (heartbeat missed)"), _lease, none),
                 (StopReason.Timeout, _) => await WriteAsync(a => AgentLifecycle.Failed(a,
                     new Failure(FailureReason.Timeout, $"the agent ran longer than AGENT_TIMEOUT_MINUTES ({_settings.AgentTimeoutMinutes})"), null, now), none),
+                (StopReason.DiskFull, _) => await WriteAsync(a => AgentLifecycle.Failed(a,
+                    new Failure(FailureReason.DiskFull, $"DATA_DIR fell below DISK_MIN_FREE_MB ({_settings.DiskMinFreeMb}) while this agent ran, and its worktree and folder used the most space of this instance's agents; it was stopped and its worktree removed"), null, now), none),
                 // A failure that names its retry time (a rate limit) is due then and gives the attempt back.
                 (_, { Transient: true, RetryAt: { } at } f) => await _transitions.RequeueAsync(AgentId, f, _lease, none, chargeAttempt: false, dueAt: at),
                 (_, { Transient: true } f) => await _transitions.RequeueAsync(AgentId, f, _lease, none),

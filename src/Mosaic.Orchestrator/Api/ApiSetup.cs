@@ -34,6 +34,8 @@ public static class ApiSetup
         services.AddSingleton<ServiceClock>();
         services.ConfigureHttpJsonOptions(json => OrchestratorJson.Configure(json.SerializerOptions));
         services.AddProblemDetails();
+        services.AddExceptionHandler<BadRequestHandler>();
+        services.AddExceptionHandler<StoreFailureHandler>();
         services.AddOrchestratorRateLimits(settings);
         services.AddSingleton<AuthFailureThrottle>();
         services.AddSingleton<EventStreamSlots>();

@@ -163,9 +163,20 @@ public sealed class OrchestratorOptions
     [ConfigurationKeyName("WIP_BRANCH_TEMPLATE"), Required]
     public string WipBranchTemplate { get; set; } = "wip/{branch}";
 
-    /// <summary>Below this much free space in DATA_DIR (MB) no agent starts and readiness fails; 0 turns the floor off.</summary>
+    // --- Faults and resources (issue 18): the disk floor and reserve ---
+
+    /// <summary>
+    /// Below this much free space in DATA_DIR (MB) no agent starts and readiness fails; an agent running when it is
+    /// crossed (the one using the most space) ends with disk-full. 0 turns the floor off.
+    /// </summary>
     [ConfigurationKeyName("DISK_MIN_FREE_MB"), Range(0, 10_000_000)]
     public int DiskMinFreeMb { get; set; } = 100;
+
+    /// <summary>Space (MB) kept allocated in DATA_DIR and given up when the disk is full, so the store can still write ends, kills and its own start.</summary>
+    [ConfigurationKeyName("DISK_RESERVE_MB"), Range(0, 100_000)]
+    public int DiskReserveMb { get; set; } = 8;
+
+    // --- end of faults and resources ---
 
     /// <summary>Ended agents' records, logs and WIP branches, and events, older than this are removed; 0 keeps everything.</summary>
     [ConfigurationKeyName("RETENTION_DAYS"), Range(0, 36500)]

@@ -62,6 +62,7 @@ public static class ProcessLauncher
         using var log = new CappedLog(spec.LogPath, spec.LogMaxBytes);
         cancellationToken.ThrowIfCancellationRequested(); // killed before it began: start nothing
         using var process = await NicedStarter.StartAsync(startInfo, spec.Nice);
+        using var streams = ProcessStreams.Own(process);
         // The agent gets no input: closing stdin stops it waiting on a terminal that is not there.
         process.StandardInput.Close();
         var pumps = Task.WhenAll(

@@ -34,6 +34,7 @@ public static class ProcessRunner
     public static async Task<CapturedOutput> RunAsync(CapturedProcess command, CancellationToken cancellationToken)
     {
         using var process = await StartAsync(command);
+        using var streams = ProcessStreams.Own(process);
         var output = ReadAsync(process.StandardOutput, command.MaxOutputChars);
         var error = ReadAsync(process.StandardError, command.MaxOutputChars);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -66,6 +67,7 @@ public static class ProcessRunner
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxLineChars, 1);
         using var process = await StartAsync(command);
+        using var streams = ProcessStreams.Own(process);
         var error = ReadAsync(process.StandardError, command.MaxOutputChars ?? 64 * 1024);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(command.Timeout);

@@ -11,17 +11,21 @@ namespace Mosaic.Orchestrator.Secrets;
 /// </summary>
 public sealed class SecretRule
 {
-    internal SecretRule(string id, string description, Regex? regex, IReadOnlyList<string> keywords, double minEntropy, bool multiline, IReadOnlyList<PathGlob> paths, RuleAllowlist allowlist)
+    private readonly Lazy<Regex>? _regex;
+
+    /// <param name="regex">Built on first use (see <see cref="SecretRules.Deferred"/>): the pattern was checked when the rule was read.</param>
+    /// <param name="secretGroup">The number of the group named <c>secret</c> (0: the whole match).</param>
+    internal SecretRule(string id, string description, Lazy<Regex>? regex, int secretGroup, IReadOnlyList<string> keywords, double minEntropy, bool multiline, IReadOnlyList<PathGlob> paths, RuleAllowlist allowlist)
     {
         Id = id;
         Description = description;
-        Regex = regex;
+        _regex = regex;
         Keywords = keywords;
         MinEntropy = minEntropy;
         Multiline = multiline;
         Paths = paths;
         Allowlist = allowlist;
-        SecretGroup = regex?.GroupNumberFromName("secret") is int g and >= 0 ? g : 0;
+        SecretGroup = secretGroup;
     }
 
     public string Id { get; }
@@ -36,9 +40,10 @@ public sealed class SecretRule
     /// <summary>The regex may match across lines (it runs on a window that starts at the keyword's line).</summary>
     public bool Multiline { get; }
 
-    public bool IsFileRule => Regex is null;
+    public bool IsFileRule => _regex is null;
 
-    internal Regex? Regex { get; }
+    /// <summary>The rule's regex, built the first time a line holds one of its keywords.</summary>
+    internal Regex? Regex => _regex?.Value;
 
     internal int SecretGroup { get; }
 
@@ -62,7 +67,7 @@ internal sealed class RuleAllowlist
 {
     public static readonly RuleAllowlist Empty = new([], [], [], [], [], []);
 
-    public RuleAllowlist(IReadOnlyList<Regex> secretRegexes, IReadOnlyList<Regex> matchRegexes, IReadOnlyList<Regex> lineRegexes, IReadOnlyList<string> stopwords, IReadOnlyList<PathGlob> paths, IReadOnlyCollection<string> sha256)
+    public RuleAllowlist(IReadOnlyList<DeferredRegex> secretRegexes, IReadOnlyList<DeferredRegex> matchRegexes, IReadOnlyList<DeferredRegex> lineRegexes, IReadOnlyList<string> stopwords, IReadOnlyList<PathGlob> paths, IReadOnlyCollection<string> sha256)
     {
         SecretRegexes = secretRegexes;
         MatchRegexes = matchRegexes;
@@ -72,11 +77,11 @@ internal sealed class RuleAllowlist
         Sha256 = new HashSet<string>(sha256, StringComparer.OrdinalIgnoreCase);
     }
 
-    public IReadOnlyList<Regex> SecretRegexes { get; }
+    public IReadOnlyList<DeferredRegex> SecretRegexes { get; }
 
-    public IReadOnlyList<Regex> MatchRegexes { get; }
+    public IReadOnlyList<DeferredRegex> MatchRegexes { get; }
 
-    public IReadOnlyList<Regex> LineRegexes { get; }
+    public IReadOnlyList<DeferredRegex> LineRegexes { get; }
 
     public IReadOnlyList<string> Stopwords { get; }
 
@@ -115,11 +120,11 @@ internal sealed class RuleAllowlist
             : null;
     }
 
-    private static Regex? FirstMatch(IReadOnlyList<Regex> regexes, ReadOnlySpan<char> text)
+    private static DeferredRegex? FirstMatch(IReadOnlyList<DeferredRegex> regexes, ReadOnlySpan<char> text)
     {
         foreach (var regex in regexes)
         {
-            if (regex.IsMatch(text))
+            if (regex.Value.IsMatch(text))
             {
                 return regex;
             }
@@ -127,4 +132,18 @@ internal sealed class RuleAllowlist
 
         return null;
     }
+}
+
+/// <summary>
+/// A regex built on first use. A non-backtracking regex costs 1-2.5 MB of tables when it is built, and the default
+/// rules hold about a hundred (rules and allowlists: 71 MB, most of the service's memory at idle); most never run,
+/// because their keywords never appear. The pattern is checked for syntax when the rules are read.
+/// </summary>
+public sealed class DeferredRegex(string pattern, Func<Regex> build)
+{
+    private readonly Lazy<Regex> _regex = new(build);
+
+    public Regex Value => _regex.Value;
+
+    public override string ToString() => pattern;
 }

@@ -190,6 +190,29 @@ public sealed partial class SecretRules
         return new Regex(pattern, RegexOptions.CultureInvariant | RegexOptions.Compiled, matchTimeout);
     }
 
+    /// <summary>A regex checked now and built on first use (<see cref="DeferredRegex"/>).</summary>
+    internal static DeferredRegex Deferred(string pattern, string where, TimeSpan matchTimeout)
+    {
+        Check(pattern, where);
+        return new DeferredRegex(pattern, () => CreateRegex(pattern, where, matchTimeout));
+    }
+
+    /// <summary>
+    /// The pattern's syntax, checked with the interpreter (a few KB; building the engine that will run it is what
+    /// costs, and waits for the first use). What only the non-backtracking engine refuses falls back when built.
+    /// </summary>
+    private static Regex Check(string pattern, string where)
+    {
+        try
+        {
+            return new Regex(pattern, RegexOptions.CultureInvariant);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new SecretRulesException($"{where}: invalid regex: {ex.Message}", ex);
+        }
+    }
+
     private static SecretRule Compile(RuleDocument rule, string where, TimeSpan matchTimeout)
     {
         if (string.IsNullOrWhiteSpace(rule.Id) || !RuleId().IsMatch(rule.Id))
@@ -205,7 +228,8 @@ public sealed partial class SecretRules
 
         var keywords = (rule.Keywords ?? []).Select(k => k.Trim()).Where(k => k.Length > 0).Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
         var paths = (rule.Paths ?? []).Select(p => new PathGlob(p)).ToArray();
-        Regex? regex = null;
+        Lazy<Regex>? regex = null;
+        var secretGroup = 0;
         if (rule.Regex is null)
         {
             if (paths.Length == 0)
@@ -226,12 +250,15 @@ public sealed partial class SecretRules
                 throw new SecretRulesException($"{where}: \"keywords\" must name at least one keyword");
             }
 
-            regex = rule.Engine switch
+            var backtracking = rule.Engine switch
             {
-                null or "nonbacktracking" => CreateRegex(rule.Regex, where, matchTimeout),
-                "backtracking" => CreateRegex(rule.Regex, where, matchTimeout, backtracking: true),
+                null or "nonbacktracking" => false,
+                "backtracking" => true,
                 _ => throw new SecretRulesException($"{where}: \"engine\" is nonbacktracking (the default) or backtracking"),
             };
+            var pattern = rule.Regex;
+            secretGroup = Check(pattern, where).GroupNumberFromName("secret") is int g and >= 0 ? g : 0;
+            regex = new Lazy<Regex>(() => CreateRegex(pattern, where, matchTimeout, backtracking));
         }
 
         if (rule.Entropy is < 0 or > 8)
@@ -239,7 +266,7 @@ public sealed partial class SecretRules
             throw new SecretRulesException($"{where}: \"entropy\" must be between 0 and 8 bits per character");
         }
 
-        return new SecretRule(rule.Id, rule.Description.Trim(), regex, keywords, rule.Entropy ?? 0, rule.Multiline, paths, CompileAllowlist(rule.Allowlist, $"{where}: allowlist", matchTimeout));
+        return new SecretRule(rule.Id, rule.Description.Trim(), regex, secretGroup, keywords, rule.Entropy ?? 0, rule.Multiline, paths, CompileAllowlist(rule.Allowlist, $"{where}: allowlist", matchTimeout));
     }
 
     private static RuleAllowlist CompileAllowlist(AllowlistDocument? allowlist, string where, TimeSpan matchTimeout)
@@ -249,8 +276,8 @@ public sealed partial class SecretRules
             return RuleAllowlist.Empty;
         }
 
-        Regex[] Regexes(List<string>? patterns, string field) =>
-            [.. (patterns ?? []).Select((p, i) => CreateRegex(p, $"{where}.{field}[{i}]", matchTimeout))];
+        DeferredRegex[] Regexes(List<string>? patterns, string field) =>
+            [.. (patterns ?? []).Select((p, i) => Deferred(p, $"{where}.{field}[{i}]", matchTimeout))];
 
         foreach (var hash in allowlist.Sha256 ?? [])
         {

@@ -9,9 +9,13 @@ namespace Mosaic.Orchestrator.Storage;
 
 public static class StorageSetup
 {
-    /// <summary>STORAGE_BACKEND: the embedded store (one instance) or Valkey (several).</summary>
-    public static IServiceCollection AddStorage(this IServiceCollection services, OrchestratorOptions settings) =>
-        settings.UsesValkey ? services.AddValkeyStorage(settings) : services.AddEmbeddedStorage(settings);
+    /// <summary>STORAGE_BACKEND: the embedded store (one instance) or Valkey (several); DATA_DIR's free space and reserve.</summary>
+    public static IServiceCollection AddStorage(this IServiceCollection services, OrchestratorOptions settings)
+    {
+        services.AddSingleton<DiskSpace>();
+        services.AddSingleton<StoreReserve>();
+        return settings.UsesValkey ? services.AddValkeyStorage(settings) : services.AddEmbeddedStorage(settings);
+    }
 
     /// <summary>The storage contracts a backend implements: one store for agents and the queue, plus events, audit, health.</summary>
     internal static IServiceCollection AddStorageContracts<TStore, THistory, TAudit, THealth>(this IServiceCollection services)

@@ -85,5 +85,23 @@ public sealed class ProcessRunnerTests : IDisposable
         await Assert.ThrowsAsync<System.ComponentModel.Win32Exception>(() => ProcessRunner.RunAsync(missing, CancellationToken.None));
     }
 
+    [Fact]
+    public async Task Finished_helpers_leave_no_pipe_open_without_waiting_for_a_garbage_collection()
+    {
+        static int Pipes() => new DirectoryInfo("/proc/self/fd").EnumerateFileSystemInfos()
+            .Count(f => f.LinkTarget?.StartsWith("pipe:", StringComparison.Ordinal) == true);
+
+        await ProcessRunner.RunAsync(Shell("echo warm"), CancellationToken.None);
+        var before = Pipes();
+        for (var i = 0; i < 40; i++)
+        {
+            await ProcessRunner.RunAsync(Shell("echo out; echo err >&2"), CancellationToken.None);
+            await ProcessRunner.RunStreamingAsync(Shell("echo line"), 100, (_, _) => { }, CancellationToken.None);
+        }
+
+        // Before, each run's stdout and stderr pipes stayed open until a collection finalized them (two per run).
+        Assert.InRange(Pipes(), 0, before + 10); // other tests of this run may hold a few meanwhile
+    }
+
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 }

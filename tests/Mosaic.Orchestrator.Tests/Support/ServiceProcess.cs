@@ -127,6 +127,24 @@ public sealed partial class ServiceProcess : IAsyncDisposable
     /// <summary>SIGTERM, as systemd, docker stop and Ctrl-C (SIGINT) ask a service to stop.</summary>
     public void Terminate() => ProcessTable.Signal(_process.Id, 15);
 
+    public int Pid => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>SIGKILL of the service alone (kill -9): no shutdown runs; its agents' processes are left as they are.</summary>
+    public async Task KillHardAsync()
+    {
+        ProcessTable.Signal(_process.Id, 9);
+        await WaitForExitAsync(TimeSpan.FromSeconds(20));
+    }
+
+    /// <summary>
+    /// The service's open file descriptors (/proc/pid/fd) but its own code files: the runtime keeps each assembly it
+    /// loads open (two descriptors each), and loading one later is not a leak.
+    /// </summary>
+    public int OpenFileDescriptors => new DirectoryInfo($"/proc/{_process.Id}/fd").EnumerateFileSystemInfos()
+        .Count(f => f.LinkTarget is not { } target || !(target.EndsWith(".dll", StringComparison.Ordinal) || target.Contains(".so", StringComparison.Ordinal)));
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)

@@ -23,13 +23,20 @@ public sealed class SqliteDatabase : IAsyncDisposable
     private readonly SemaphoreSlim _connectionGate = new(1, 1);
     private readonly List<IOperation> _single = new(1);
     private readonly FileStream _instanceLock;
+    private readonly Func<bool>? _releaseReserve;
     private int _queued;
 
     /// <summary>The database file this store opened.</summary>
     public string Path { get; }
 
-    public SqliteDatabase(string path)
+    /// <param name="path">The database file.</param>
+    /// <param name="releaseReserve">
+    /// Gives up the disk reserve (<see cref="StoreReserve"/>); a batch that failed for space runs once more when it freed
+    /// something, so an agent's end or a kill can still be written on a disk that just filled.
+    /// </param>
+    public SqliteDatabase(string path, Func<bool>? releaseReserve = null)
     {
+        _releaseReserve = releaseReserve;
         Path = System.IO.Path.GetFullPath(path);
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
         // One instance per store: a second one would take the first one's leases for a dead instance's and end its
@@ -44,19 +51,68 @@ public sealed class SqliteDatabase : IAsyncDisposable
         }
 
         _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
-        _connection.Open();
+        try
+        {
+            Open(exclusive: false);
+        }
+        catch (SqliteException ex) when (ex.SqliteErrorCode is SqliteFull or SqliteIoError)
+        {
+            // A start on a full disk: SQLite could not create its shared-memory index (-shm). With EXCLUSIVE locking
+            // the WAL index lives in this process's memory instead, which is safe here (the instance lock already
+            // keeps every other instance out); writes then fail with "full" (507) until there is room, reads work.
+            _connection.Close();
+            try
+            {
+                Open(exclusive: true);
+            }
+            catch (SqliteException again) when (again.SqliteErrorCode is SqliteFull or SqliteIoError)
+            {
+                _connection.Dispose();
+                _instanceLock.Dispose();
+                throw new Configuration.StartupRefusedException(
+                    $"{path}: the disk is full and the store cannot open ({again.Message}): free space in DATA_DIR");
+            }
+        }
+
         _session = new SqliteSession(_connection);
+        _writer = Task.Run(WriteLoopAsync);
+    }
+
+    private const int SqliteFull = 13;
+    private const int SqliteIoError = 10;
+
+    private void Open(bool exclusive)
+    {
+        _connection.Open();
+        if (exclusive)
+        {
+            using var locking = _connection.CreateCommand();
+            locking.CommandText = "PRAGMA locking_mode=EXCLUSIVE;";
+            locking.ExecuteNonQuery();
+        }
+
         // cache_size: SQLite trims its page cache at the end of every transaction with a walk of the cache's hash table,
         // so a large cache costs on every commit (at 64 MiB, pcache1TruncateUnsafe was SQLite's top function in a perf
         // profile of spawns and spawns ran ~10% slower). 8 MiB holds the hot pages (the indexes' right edges, the
         // counts); reads of the rest come through mmap.
-        foreach (var setup in new[] { "PRAGMA page_size=2048; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000; PRAGMA cache_size=-8192; PRAGMA mmap_size=268435456;", Schema, Recount })
+        foreach (var setup in new[] { "PRAGMA page_size=2048; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000; PRAGMA cache_size=-8192; PRAGMA mmap_size=268435456;", Schema })
         {
             using var command = _connection.CreateCommand();
             command.CommandText = setup;
             command.ExecuteNonQuery();
         }
-        _writer = Task.Run(WriteLoopAsync);
+
+        try
+        {
+            using var recount = _connection.CreateCommand();
+            recount.CommandText = Recount;
+            recount.ExecuteNonQuery();
+        }
+        catch (SqliteException ex) when (ex.SqliteErrorCode == SqliteFull)
+        {
+            // A start on a full disk: the counts the triggers kept stay as they are (they are right for any file those
+            // triggers wrote); refusing to start here is what left a service down until someone deleted files by hand.
+        }
     }
 
     private const string Schema = """
@@ -160,7 +216,7 @@ public sealed class SqliteDatabase : IAsyncDisposable
         }
     }
 
-    private void RunBatch(List<IOperation> batch)
+    private void RunBatch(List<IOperation> batch, bool retried = false)
     {
         try
         {
@@ -174,6 +230,7 @@ public sealed class SqliteDatabase : IAsyncDisposable
                 }
                 else
                 {
+                    ThrowIfFull(batch[0]);
                     _session.AbortBatch();
                 }
             }
@@ -189,6 +246,7 @@ public sealed class SqliteDatabase : IAsyncDisposable
                     }
                     else
                     {
+                        ThrowIfFull(operation); // the disk, not the operation: the whole batch fails (or runs again) together
                         _session.DropActionsFrom(actions);
                         _session.Run("ROLLBACK TO op; RELEASE op");
                     }
@@ -203,6 +261,12 @@ public sealed class SqliteDatabase : IAsyncDisposable
         catch (SqliteException ex)
         {
             _session.AbortBatch();
+            if (ex.SqliteErrorCode == SqliteFull && !retried && _releaseReserve?.Invoke() == true)
+            {
+                RunBatch(batch, retried: true); // the reserve is free space now: the same batch once more
+                return;
+            }
+
             foreach (var operation in batch)
             {
                 operation.Fail(ex); // the commit itself failed (disk full, I/O error): nothing of the batch was stored
@@ -214,6 +278,14 @@ public sealed class SqliteDatabase : IAsyncDisposable
         foreach (var operation in batch)
         {
             operation.Publish();
+        }
+    }
+
+    private static void ThrowIfFull(IOperation operation)
+    {
+        if (operation.Error is SqliteException { SqliteErrorCode: SqliteFull } full)
+        {
+            throw full;
         }
     }
 
@@ -234,6 +306,8 @@ public sealed class SqliteDatabase : IAsyncDisposable
         void Fail(Exception error);
 
         void Publish();
+
+        Exception? Error { get; }
     }
 
     private sealed class Operation<T>(Func<SqliteSession, T> work, CancellationToken cancellationToken) : IOperation
@@ -245,8 +319,11 @@ public sealed class SqliteDatabase : IAsyncDisposable
 
         public Task<T> Task => _completion.Task;
 
+        public Exception? Error => _error;
+
         public bool TryRun(SqliteSession session)
         {
+            _error = null; // a batch may run twice (after the disk reserve was freed)
             if (cancellationToken.IsCancellationRequested)
             {
                 _cancelled = true;
