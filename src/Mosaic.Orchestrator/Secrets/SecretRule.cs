@@ -11,8 +11,10 @@ namespace Mosaic.Orchestrator.Secrets;
 /// </summary>
 public sealed class SecretRule
 {
-    internal SecretRule(string id, string description, Regex? regex, IReadOnlyList<string> keywords, double minEntropy, bool multiline, IReadOnlyList<PathGlob> paths, RuleAllowlist allowlist)
+    internal SecretRule(string id, string description, Regex? regex, IReadOnlyList<string> keywords, double minEntropy, bool multiline, IReadOnlyList<PathGlob> paths, RuleAllowlist allowlist, TokenChecksum checksum = TokenChecksum.None, bool binaryOnly = false, int? secretGroup = null)
     {
+        Checksum = checksum;
+        BinaryOnly = binaryOnly;
         Id = id;
         Description = description;
         Regex = regex;
@@ -21,7 +23,7 @@ public sealed class SecretRule
         Multiline = multiline;
         Paths = paths;
         Allowlist = allowlist;
-        SecretGroup = regex?.GroupNumberFromName("secret") is int g and >= 0 ? g : 0;
+        SecretGroup = secretGroup ?? (regex?.GroupNumberFromName("secret") is int g and >= 0 ? g : 0);
     }
 
     public string Id { get; }
@@ -37,6 +39,15 @@ public sealed class SecretRule
     public bool Multiline { get; }
 
     public bool IsFileRule => Regex is null;
+
+    /// <summary>The checksum the format carries; a value that fails it is a fake or mistyped token, not a finding.</summary>
+    public TokenChecksum Checksum { get; }
+
+    /// <summary>A file rule that fires only when the file is binary: a key store is, a text file named like one is not.</summary>
+    public bool BinaryOnly { get; }
+
+    /// <summary>A rule without keywords (a gitleaks rule may have none) runs its regex on every line.</summary>
+    public bool RunsOnEveryLine => Regex is not null && Keywords.Count == 0;
 
     internal Regex? Regex { get; }
 
@@ -62,6 +73,9 @@ internal sealed class RuleAllowlist
 {
     public static readonly RuleAllowlist Empty = new([], [], [], [], [], []);
 
+    /// <summary>Commits whose findings this allowlist lets through (gitleaks' <c>commits</c>).</summary>
+    public IReadOnlySet<string> Commits { get; init; } = new HashSet<string>();
+
     public RuleAllowlist(IReadOnlyList<Regex> secretRegexes, IReadOnlyList<Regex> matchRegexes, IReadOnlyList<Regex> lineRegexes, IReadOnlyList<string> stopwords, IReadOnlyList<PathGlob> paths, IReadOnlyCollection<string> sha256)
     {
         SecretRegexes = secretRegexes;
@@ -85,8 +99,13 @@ internal sealed class RuleAllowlist
     public HashSet<string> Sha256 { get; }
 
     /// <summary>Why this allowlist lets the value through (for <c>scan --verbose</c>), or null when it does not.</summary>
-    public string? AllowedBecause(string secret, ReadOnlySpan<char> match, ReadOnlySpan<char> line)
+    public string? AllowedBecause(string secret, ReadOnlySpan<char> match, ReadOnlySpan<char> line, string? commit = null)
     {
+        if (commit is not null && Commits.Count > 0 && Commits.Any(c => commit.StartsWith(c, StringComparison.OrdinalIgnoreCase)))
+        {
+            return $"commit {commit} is allowlisted";
+        }
+
         foreach (var stopword in Stopwords)
         {
             if (secret.Contains(stopword, StringComparison.OrdinalIgnoreCase))
