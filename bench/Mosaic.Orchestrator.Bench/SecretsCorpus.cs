@@ -91,6 +91,10 @@ internal sealed class SecretsCorpus
         "openssh-private-key", "ec-private-key", "jwt", "url-password", "connection-string-password", "generic-secret", "gcp-service-account",
     ];
 
+    /// <summary>30 random characters and their CRC32 in base62: issued GitHub and npm tokens carry it, and the rules check it.</summary>
+    internal static string Checksummed(string random) =>
+        random + Mosaic.Orchestrator.Secrets.TokenChecksums.Encode(Mosaic.Orchestrator.Secrets.TokenChecksums.Crc32(random));
+
     private string Plant(string kind, int n)
     {
         string R(int length, string alphabet = Alnum) => RandomString(length, alphabet);
@@ -98,7 +102,7 @@ internal sealed class SecretsCorpus
         {
             "aws-access-key-id" => $"AWS_ACCESS_KEY_ID={"AK" + "IA"}{R(16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")}",
             "aws-secret-access-key" => $"aws_secret_access_key = {R(40, Alnum + "+/")}",
-            "github-pat" => $"    token = \"{"gh" + "p_"}{R(36)}\"",
+            "github-pat" => $"    token = \"{"gh" + "p_"}{Checksummed(R(30))}\"",
             "github-fine-grained-pat" => $"export GH_TOKEN={"github" + "_pat_"}{R(22)}_{R(59)}",
             "gitlab-pat" => $"  GITLAB_TOKEN: {"gl" + "pat-"}{R(20)}",
             "slack-token" => $"const slack = new WebClient('{"xo" + "xb-"}{R(12, Digits)}-{R(13, Digits)}-{R(24)}');",
@@ -110,7 +114,7 @@ internal sealed class SecretsCorpus
             "azure-storage-connection" => $"  \"Storage\": \"DefaultEndpointsProtocol=https;AccountName=acct{n};AccountKey={R(86, Alnum + "+/")}==;EndpointSuffix=core.windows.net\",",
             "twilio-api-key" => $"TWILIO_API_KEY={"S" + "K"}{R(32, "0123456789abcdef")}",
             "sendgrid-api-key" => $"var sendGrid = new SendGridClient(\"{"S" + "G."}{R(22, Alnum + "-_")}.{R(43, Alnum + "-_")}\");",
-            "npm-access-token" => $"//registry.npmjs.org/:_authToken={"np" + "m_"}{R(36)}",
+            "npm-access-token" => $"//registry.npmjs.org/:_authToken={"np" + "m_"}{Checksummed(R(30))}",
             "pypi-token" => $"password = {"py" + "pi-"}AgEIcHlwaS5vcmc{R(70, Alnum + "-_")}",
             "nuget-api-key" => $"dotnet nuget push out/*.nupkg --api-key {"oy" + "2"}{R(43, Lower + Digits)} --source nuget.org",
             "rsa-private-key" => Pem("RSA PRIVATE KEY"),

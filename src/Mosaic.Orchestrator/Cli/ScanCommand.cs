@@ -10,14 +10,19 @@ namespace Mosaic.Orchestrator.Cli;
 internal static class ScanCommand
 {
     public const string Usage = """
-        usage: mosaic-orchestrator scan [PATH...] [--git <rev-range>] [--staged] [--format text|json|sarif] [--rules FILE] [--verbose]
+        usage: mosaic-orchestrator scan [PATH...] [--git <rev-range>] [--staged] [--format text|json|sarif|gitleaks] [--rules FILE | --config FILE] [--no-decode] [--no-archives] [--verbose]
           PATH...          files or folders to scan (default: the current folder); skips .git, symbolic links, files over 10 MiB
           --git A..B       scan the lines the commits A..B add (A alone means A..HEAD); the allowlist comes from A
           --staged         scan what is staged for commit (a pre-commit hook); the allowlist is the staged one
-          --format F       text (default), json, or sarif (SARIF 2.1.0)
+          --format F       text (default), json, sarif (SARIF 2.1.0), or gitleaks (gitleaks' JSON report shape)
           --rules FILE     a rules file that extends the defaults (or replaces them with "extend": false)
+          --config FILE    a gitleaks config (.gitleaks.toml); [extend] useDefault = true builds on our defaults
+                           (without --rules/--config, --git reads .gitleaks.toml from the base of the range)
+          --no-decode      do not decode base64, hex and gzip+base64 values to scan what they hold
+          --no-archives    do not look inside archives and compressed files (zip, tar, gz, xz, zst, bz2, 7z)
           -v, --verbose    also list the values that were allowed, and why (on stderr); say so when nothing was found
-        A line containing mosaic:allow is not reported; nor is a finding whose fingerprint is in .mosaic/secrets-allowlist.
+        A line containing mosaic:allow is not reported; nor is a finding whose fingerprint is in .mosaic/secrets-allowlist,
+        or whose gitleaks fingerprint (commit:file:rule:line, or file:rule:line) is in .gitleaksignore.
         A clean text scan prints nothing. Exit status: 0 clean, 1 secrets found, 2 usage or scan error.
         """;
 
@@ -45,13 +50,19 @@ internal static class ScanCommand
         List<AllowedValue>? allowed = options.Verbose ? [] : null;
         try
         {
-            rules = options.RulesFile is null ? SecretRules.Default : SecretRules.Load(Path.GetFullPath(options.RulesFile, workingDirectory));
-            var git = new GitSecretScanner(rules, honorInlineAllow: true, GitSecretScanner.DefaultTimeout, allowed);
+            rules = options switch
+            {
+                { RulesFile: { } file } => SecretRules.Load(Path.GetFullPath(file, workingDirectory)),
+                { ConfigFile: { } config } => GitleaksConfig.Load(Path.GetFullPath(config, workingDirectory)),
+                _ => SecretRules.Default,
+            };
+            var git = new GitSecretScanner(rules, honorInlineAllow: true, GitSecretScanner.DefaultTimeout, allowed,
+                repositoryConfig: options.RulesFile is null && options.ConfigFile is null, decodeDepth: options.Decode ? 2 : 0, archives: options.Archives);
             findings = options switch
             {
                 { Range: { } range } => await ScanRangeAsync(git, workingDirectory, range, cancellationToken),
                 { Staged: true } => await git.ScanStagedAsync(workingDirectory, cancellationToken),
-                _ => await ScanPathsAsync(git, rules, options.Paths, workingDirectory, allowed, error, cancellationToken),
+                _ => await ScanPathsAsync(git, rules, options, workingDirectory, allowed, error, cancellationToken),
             };
         }
         catch (Exception ex) when (ex is SecretRulesException or GitException or FileNotFoundException or IOException or UnauthorizedAccessException)
@@ -73,6 +84,9 @@ internal static class ScanCommand
                 break;
             case "sarif":
                 await output.WriteLineAsync(SecretReports.Sarif(findings, rules));
+                break;
+            case "gitleaks":
+                await output.WriteLineAsync(SecretReports.Gitleaks(findings));
                 break;
             default:
                 SecretReports.WriteText(output, findings);
@@ -125,8 +139,9 @@ internal static class ScanCommand
     /// the pipeline) and the allowlist is the one committed at HEAD; elsewhere names are relative to the working folder
     /// and the allowlist is <c>./.mosaic/secrets-allowlist</c> if there is one.
     /// </summary>
-    private static async Task<IReadOnlyList<SecretFinding>> ScanPathsAsync(GitSecretScanner git, SecretRules rules, List<string> paths, string workingDirectory, List<AllowedValue>? allowed, TextWriter error, CancellationToken cancellationToken)
+    private static async Task<IReadOnlyList<SecretFinding>> ScanPathsAsync(GitSecretScanner git, SecretRules rules, Options options, string workingDirectory, List<AllowedValue>? allowed, TextWriter error, CancellationToken cancellationToken)
     {
+        var paths = options.Paths;
         var root = workingDirectory;
         SecretsAllowlist allowlist;
         try
@@ -141,6 +156,8 @@ internal static class ScanCommand
             {
                 var file = Path.Combine(workingDirectory, SecretsAllowlist.RepositoryPath);
                 allowlist = File.Exists(file) ? SecretsAllowlist.Parse(await File.ReadAllTextAsync(file, cancellationToken)) : SecretsAllowlist.Empty;
+                var ignore = Path.Combine(workingDirectory, SecretsAllowlist.GitleaksIgnorePath);
+                allowlist = File.Exists(ignore) ? allowlist.WithGitleaksIgnore(await File.ReadAllTextAsync(ignore, cancellationToken)) : allowlist;
             }
         }
         catch (System.ComponentModel.Win32Exception)
@@ -162,7 +179,7 @@ internal static class ScanCommand
             }
         }
 
-        var scanner = new PathScanner(new SecretEngine(rules, new ScanPolicy { HonorInlineAllow = true, Allowlist = allowlist, Allowed = allowed }));
+        var scanner = new PathScanner(new SecretEngine(rules, new ScanPolicy { HonorInlineAllow = true, Allowlist = allowlist, Allowed = allowed, DecodeDepth = options.Decode ? 2 : 0 }), archives: options.Archives);
         var findings = new List<SecretFinding>();
         scanner.Scan(paths.Count == 0 ? [workingDirectory] : paths.Select(p => Path.GetFullPath(p, workingDirectory)), root, findings);
         foreach (var skipped in scanner.Skipped)
@@ -207,18 +224,32 @@ internal static class ScanCommand
                     break;
                 case "--format":
                     options.Format = Value();
-                    if (options.Format is not ("text" or "json" or "sarif"))
+                    if (options.Format is not ("text" or "json" or "sarif" or "gitleaks"))
                     {
-                        throw new UsageException($"unknown format '{options.Format}' (text, json or sarif)");
+                        throw new UsageException($"unknown format '{options.Format}' (text, json, sarif or gitleaks)");
                     }
 
                     break;
                 case "--rules":
                     options.RulesFile = Value();
                     break;
+                case "--config":
+                    options.ConfigFile = Value();
+                    break;
+                case "--no-decode" when inline is null:
+                    options.Decode = false;
+                    break;
+                case "--no-archives" when inline is null:
+                    options.Archives = false;
+                    break;
                 default:
                     throw new UsageException($"unknown option '{arg}'");
             }
+        }
+
+        if (options.RulesFile is not null && options.ConfigFile is not null)
+        {
+            throw new UsageException("--rules and --config cannot be combined");
         }
 
         var modes = (options.Paths.Count > 0 ? 1 : 0) + (options.Range is null ? 0 : 1) + (options.Staged ? 1 : 0);
@@ -241,6 +272,12 @@ internal static class ScanCommand
         public string Format { get; set; } = "text";
 
         public string? RulesFile { get; set; }
+
+        public string? ConfigFile { get; set; }
+
+        public bool Decode { get; set; } = true;
+
+        public bool Archives { get; set; } = true;
 
         public bool Help { get; set; }
 

@@ -16,6 +16,9 @@ public sealed record CapturedProcess(string FileName, IReadOnlyList<string> Argu
     public int Nice { get; init; }
 
     public int? MaxOutputChars { get; init; }
+
+    /// <summary>How standard output is decoded (default UTF-8); Latin-1 keeps every byte as one character (binary output).</summary>
+    public System.Text.Encoding? OutputEncoding { get; init; }
 }
 
 /// <summary>What a helper printed and how it exited; <see cref="TimedOut"/> when its time limit ended it (the output is then empty).</summary>
@@ -163,6 +166,7 @@ public static class ProcessRunner
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
+            StandardOutputEncoding = command.OutputEncoding,
         };
         if (command.WorkingDirectory is not null)
         {

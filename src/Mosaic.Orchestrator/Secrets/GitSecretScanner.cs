@@ -29,6 +29,12 @@ public sealed class GitSecretScanner : ISecretScanner
 
     public const string LineTooLongRuleId = "scan-line-too-long";
 
+    /// <summary>An archive a commit adds is opened (its blob read whole) up to this size; a larger one is not.</summary>
+    public const int MaxArchiveBlobBytes = 64 * 1024 * 1024;
+
+    private static readonly string[] ArchiveSuffixes =
+        [".zip", ".jar", ".war", ".ear", ".whl", ".nupkg", ".apk", ".tar", ".tgz", ".gz", ".xz", ".txz", ".zst", ".tzst", ".bz2", ".tbz2", ".7z"];
+
     // Before the subcommand: a repository's config (which an agent can edit) must not change the diff's shape.
     private static readonly string[] OutputSettings =
     [
@@ -61,6 +67,9 @@ public sealed class GitSecretScanner : ISecretScanner
     private readonly GitCommand _git;
     private readonly List<AllowedValue>? _allowed;
     private readonly int _chunkChars;
+    private readonly bool _repositoryConfig;
+    private readonly int _decodeDepth;
+    private readonly bool _archives;
 
     public GitSecretScanner(SecretRules rules)
         : this(rules, honorInlineAllow: false, DefaultTimeout)
@@ -69,8 +78,13 @@ public sealed class GitSecretScanner : ISecretScanner
 
     /// <param name="allowed">When given, collects the values that matched a rule but were allowed, with the reason.</param>
     /// <param name="chunkChars">How much of a file's added text is scanned at a time (tests make it small).</param>
-    internal GitSecretScanner(SecretRules rules, bool honorInlineAllow, TimeSpan timeout, List<AllowedValue>? allowed = null, int chunkChars = DiffReader.DefaultChunkChars)
+    /// <param name="repositoryConfig">Whether a <c>.gitleaks.toml</c> at the base of a range extends <paramref name="rules"/>
+    /// (the pipeline, and <c>scan --git</c> without <c>--rules</c>/<c>--config</c>).</param>
+    internal GitSecretScanner(SecretRules rules, bool honorInlineAllow, TimeSpan timeout, List<AllowedValue>? allowed = null, int chunkChars = DiffReader.DefaultChunkChars, bool repositoryConfig = true, int decodeDepth = 2, bool archives = true)
     {
+        _archives = archives;
+        _decodeDepth = decodeDepth;
+        _repositoryConfig = repositoryConfig;
         _chunkChars = chunkChars;
         _rules = rules;
         _honorInlineAllow = honorInlineAllow;
@@ -83,8 +97,9 @@ public sealed class GitSecretScanner : ISecretScanner
         var from = await ResolveCommitAsync(repositoryPath, baseCommit, cancellationToken);
         var to = await ResolveCommitAsync(repositoryPath, headCommit, cancellationToken);
         var allowlist = await ReadAllowlistAsync(repositoryPath, from, cancellationToken);
+        var rules = _repositoryConfig ? await ReadRepositoryRulesAsync(repositoryPath, from, cancellationToken) : _rules;
         // Oldest first, merges shown as what they add beyond a clean re-merge of their parents (git 2.36+).
-        return await ScanDiffAsync(repositoryPath,
+        return await ScanDiffAsync(repositoryPath, rules,
             [.. OutputSettings, "log", "--reverse", "--diff-merges=remerge", $"--format={DiffReader.CommitMarker}%H", .. DiffOptions, "--end-of-options", $"{from}..{to}", "--"],
             allowlist, GitEnvironment, cancellationToken);
     }
@@ -105,7 +120,7 @@ public sealed class GitSecretScanner : ISecretScanner
         }
 
         var allowlist = await ReadAllowlistAsync(repositoryPath, "", environment, cancellationToken);
-        return await ScanDiffAsync(repositoryPath, [.. OutputSettings, "diff", "--cached", .. DiffOptions, "--"], allowlist, environment, cancellationToken);
+        return await ScanDiffAsync(repositoryPath, _rules, [.. OutputSettings, "diff", "--cached", .. DiffOptions, "--"], allowlist, environment, cancellationToken);
     }
 
     /// <summary>The allowlist file as it is at <paramref name="revision"/>; empty when it has none.</summary>
@@ -117,7 +132,32 @@ public sealed class GitSecretScanner : ISecretScanner
     {
         // cat-file shows the blob as stored: no textconv or filters, whatever the repository's attributes say.
         var result = await _git.RunAsync(repositoryPath, ["cat-file", "blob", $"{revision}:{SecretsAllowlist.RepositoryPath}"], cancellationToken, environment);
-        return result.Succeeded ? SecretsAllowlist.Parse(result.Output) : SecretsAllowlist.Empty;
+        var allowlist = result.Succeeded ? SecretsAllowlist.Parse(result.Output) : SecretsAllowlist.Empty;
+        var gitleaks = await _git.RunAsync(repositoryPath, ["cat-file", "blob", $"{revision}:{SecretsAllowlist.GitleaksIgnorePath}"], cancellationToken, environment);
+        return gitleaks.Succeeded ? allowlist.WithGitleaksIgnore(gitleaks.Output) : allowlist;
+    }
+
+    /// <summary>
+    /// The rules for a range: ours, extended by a <c>.gitleaks.toml</c> at the base revision when there is one (read
+    /// from the base like the allowlist: the scanned commits cannot change the rules they are judged by). A config that
+    /// does not parse fails the scan: a team's rules silently dropped would let through what they were written to catch.
+    /// </summary>
+    private async Task<SecretRules> ReadRepositoryRulesAsync(string repositoryPath, string revision, CancellationToken cancellationToken)
+    {
+        var config = await _git.RunAsync(repositoryPath, ["cat-file", "blob", $"{revision}:{GitleaksConfig.RepositoryPath}"], cancellationToken, GitEnvironment);
+        if (!config.Succeeded)
+        {
+            return _rules;
+        }
+
+        try
+        {
+            return GitleaksConfig.Parse(config.Output, GitleaksConfig.RepositoryPath, _rules);
+        }
+        catch (SecretRulesException ex)
+        {
+            throw new GitException($"{GitleaksConfig.RepositoryPath} at {revision[..Math.Min(12, revision.Length)]}: {ex.Message}", Agents.FailureReason.GitFailed);
+        }
     }
 
     /// <summary>The full id of a commit; refuses option-like revisions.</summary>
@@ -141,13 +181,14 @@ public sealed class GitSecretScanner : ISecretScanner
     /// Runs the diff and scans it as git prints it: the output is read line by line and a file's added lines are
     /// scanned in chunks (<see cref="DiffReader"/>), so memory stays at a few MiB whatever the size of the change.
     /// </summary>
-    private async Task<List<SecretFinding>> ScanDiffAsync(string repositoryPath, IReadOnlyList<string> arguments, SecretsAllowlist allowlist,
+    private async Task<List<SecretFinding>> ScanDiffAsync(string repositoryPath, SecretRules rules, IReadOnlyList<string> arguments, SecretsAllowlist allowlist,
         IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken)
     {
-        var engine = new SecretEngine(_rules, new ScanPolicy { HonorInlineAllow = _honorInlineAllow, Allowlist = allowlist, Allowed = _allowed });
+        var engine = new SecretEngine(rules, new ScanPolicy { HonorInlineAllow = _honorInlineAllow, Allowlist = allowlist, Allowed = _allowed, DecodeDepth = _decodeDepth });
         var findings = new List<SecretFinding>();
         var chunkFindings = new List<SecretFinding>();
         var foundInFile = 0;
+        var archives = new List<(string Path, string? Commit, string BlobId)>();
         var reader = new DiffReader(file =>
         {
             var text = !file.Binary ? file.AddedText : _honorInlineAllow ? TextIn(file.AddedText) : file.AddedText.Replace("\0", "", StringComparison.Ordinal);
@@ -172,9 +213,14 @@ public sealed class GitSecretScanner : ISecretScanner
 
             if (file.Last)
             {
+                if (_archives && file.Binary && file.BlobId is { } blob && LooksLikeArchive(file) && !engine.IsPathAllowed(file.Path))
+                {
+                    archives.Add((file.Path, file.Commit, blob));
+                }
+
                 if (foundInFile == 0)
                 {
-                    engine.ScanFileName(file.Path, file.Commit, () => file.BlobId ?? SecretFingerprint.BlobId(Encoding.UTF8.GetBytes(file.AddedText)), findings);
+                    engine.ScanFileName(file.Path, file.Commit, file.Binary, () => file.BlobId ?? SecretFingerprint.BlobId(Encoding.UTF8.GetBytes(file.AddedText)), findings);
                 }
 
                 foundInFile = 0;
@@ -187,8 +233,26 @@ public sealed class GitSecretScanner : ISecretScanner
         }
 
         reader.Finish();
+
+        // Archives the commits add: git printed their compressed bytes; open the blobs and scan what is inside.
+        var skipped = new List<string>();
+        var content = new ContentScanner(engine, archives: true, skipped);
+        foreach (var (path, commit, blob) in archives)
+        {
+            if (await _git.ReadBlobAsync(repositoryPath, blob, MaxArchiveBlobBytes, cancellationToken, environment) is { } bytes && ArchiveScanner.IsArchive(bytes))
+            {
+                content.Scan(path, bytes, commit, findings);
+            }
+        }
+
         return findings;
     }
+
+    /// <summary>An added binary file that may be an archive: by its name, or by the zip or gzip magic at its start.</summary>
+    private static bool LooksLikeArchive(DiffFile file) =>
+        ArchiveSuffixes.Any(s => file.Path.EndsWith(s, StringComparison.OrdinalIgnoreCase))
+        || file.AddedText.StartsWith("PK\u0003\u0004", StringComparison.Ordinal)
+        || file.AddedText.StartsWith('\u001f');
 
     /// <summary>
     /// A line longer than <see cref="MaxLineChars"/> is scanned in its first part only, so it is reported (fail closed,

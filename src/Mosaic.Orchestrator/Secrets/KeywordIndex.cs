@@ -71,12 +71,27 @@ internal sealed class KeywordIndex
         return hit == int.MaxValue ? -1 : hit;
     }
 
-    /// <summary>Sets <paramref name="marks"/>[rule] to <paramref name="generation"/> for every rule with a keyword in the line.</summary>
-    public void MarkRules(ReadOnlySpan<char> line, int[] marks, int generation)
+    /// <summary>
+    /// Sets <paramref name="marks"/>[rule] to <paramref name="generation"/> for every rule with a keyword in the line.
+    /// With <paramref name="next"/> (each group's next hit, as <see cref="NextHit"/> left it for this line) only the
+    /// groups with a hit inside the line are searched, from that hit: most lines have one group's keyword, not twenty.
+    /// </summary>
+    public void MarkRules(ReadOnlySpan<char> line, int[] marks, int generation, int[]? next = null, int lineStart = 0)
     {
-        foreach (var group in _groups)
+        for (var g = 0; g < _groups.Length; g++)
         {
+            var group = _groups[g];
             var at = 0;
+            if (next is not null)
+            {
+                if (next[g] >= lineStart + line.Length)
+                {
+                    continue;
+                }
+
+                at = Math.Max(0, next[g] - lineStart);
+            }
+
             while (at < line.Length)
             {
                 var found = line[at..].IndexOfAny(group);

@@ -31,6 +31,25 @@ public sealed class PathGlob
         _regex = new Regex(Translate(body), RegexOptions.CultureInvariant | RegexOptions.NonBacktracking);
     }
 
+    /// <summary>A path pattern given as a regular expression (gitleaks' <c>path</c> and <c>paths</c>).</summary>
+    public static PathGlob FromRegex(string regex, string where)
+    {
+        try
+        {
+            return new PathGlob(regex, new Regex(regex, RegexOptions.CultureInvariant, SecretRules.MatchTimeout));
+        }
+        catch (ArgumentException ex)
+        {
+            throw new SecretRulesException($"{where}: invalid path regex: {ex.Message}", ex);
+        }
+    }
+
+    private PathGlob(string pattern, Regex regex)
+    {
+        Pattern = pattern;
+        _regex = regex;
+    }
+
     public string Pattern { get; }
 
     public bool IsMatch(string path) => _regex.IsMatch(path);

@@ -4,15 +4,27 @@ namespace Mosaic.Orchestrator.Secrets;
 
 /// <summary>
 /// Scans files and folders as they are on disk: every regular file under the given paths, except <c>.git</c>
-/// folders, symbolic links (a link can point anywhere, or at itself) and files over the size limit, which are listed
-/// in <see cref="Skipped"/> instead. A file with a NUL byte in its first 8000 bytes is binary (git's test): only the
-/// file-name rules apply to it. Single-threaded.
+/// folders, symbolic links (a link can point anywhere, or at itself: each is listed with its target and never
+/// followed; a target inside the scanned tree is scanned there) and files over the size limit, which are listed in
+/// <see cref="Skipped"/> instead. Archives and compressed files are scanned inside (<see cref="ArchiveScanner"/>) unless
+/// the constructor's archives is false. A file with a NUL byte in its first 8000 bytes is binary (git's test): only
+/// the file-name rules apply to it. Single-threaded.
 /// </summary>
-internal sealed class PathScanner(SecretEngine engine, long maxFileBytes = PathScanner.DefaultMaxFileBytes)
+internal sealed class PathScanner
 {
-    public const long DefaultMaxFileBytes = 10 * 1024 * 1024;
+    private readonly SecretEngine _engine;
+    private readonly long _maxFileBytes;
+    private readonly ContentScanner _content;
+    private string? _root;
 
-    private const int BinaryProbeBytes = 8000;
+    public PathScanner(SecretEngine engine, long maxFileBytes = DefaultMaxFileBytes, bool archives = true)
+    {
+        _engine = engine;
+        _maxFileBytes = maxFileBytes;
+        _content = new ContentScanner(engine, archives, Skipped);
+    }
+
+    public const long DefaultMaxFileBytes = 10 * 1024 * 1024;
 
     /// <summary>Files not scanned, with the reason, for the user to see.</summary>
     public List<string> Skipped { get; } = [];
@@ -27,6 +39,7 @@ internal sealed class PathScanner(SecretEngine engine, long maxFileBytes = PathS
         foreach (var path in paths)
         {
             var full = Path.GetFullPath(path, workingDirectory);
+            _root = Directory.Exists(full) ? full : Path.GetDirectoryName(full);
             if (File.Exists(full))
             {
                 ScanFile(full, workingDirectory, findings);
@@ -71,20 +84,24 @@ internal sealed class PathScanner(SecretEngine engine, long maxFileBytes = PathS
     {
         var name = Path.GetRelativePath(workingDirectory, full).Replace(Path.DirectorySeparatorChar, '/');
         var info = new FileInfo(full);
-        if (info.LinkTarget is not null)
+        if (info.LinkTarget is { } target)
         {
-            Skipped.Add($"{name}: symbolic link");
+            var resolved = Path.GetFullPath(target, Path.GetDirectoryName(full)!);
+            var inside = _root is not null && (resolved + Path.DirectorySeparatorChar).StartsWith(_root.TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar, StringComparison.Ordinal);
+            Skipped.Add(inside
+                ? $"{name}: symbolic link to {target}, not followed (the target is inside the scanned tree and scanned there)"
+                : $"{name}: symbolic link to {target}, outside the scanned tree: not followed");
             return;
         }
 
-        if (engine.IsPathAllowed(name))
+        if (_engine.IsPathAllowed(name))
         {
             return;
         }
 
-        if (info.Length > maxFileBytes)
+        if (info.Length > _maxFileBytes)
         {
-            Skipped.Add($"{name}: {info.Length} bytes, over the limit of {maxFileBytes}");
+            Skipped.Add($"{name}: {info.Length} bytes, over the limit of {_maxFileBytes}");
             return;
         }
 
@@ -101,15 +118,6 @@ internal sealed class PathScanner(SecretEngine engine, long maxFileBytes = PathS
 
         FilesScanned++;
         BytesScanned += content.Length;
-        var found = 0;
-        if (content.AsSpan(0, Math.Min(content.Length, BinaryProbeBytes)).IndexOf((byte)0) < 0)
-        {
-            found = engine.Scan(new ScanFragment { File = name, Text = Encoding.UTF8.GetString(content) }, findings);
-        }
-
-        if (found == 0 && content.Length > 0)
-        {
-            engine.ScanFileName(name, commit: null, () => SecretFingerprint.BlobId(content), findings);
-        }
+        _content.Scan(name, content, commit: null, findings);
     }
 }

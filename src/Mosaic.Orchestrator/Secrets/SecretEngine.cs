@@ -14,6 +14,9 @@ internal sealed class ScanFragment
 
     /// <summary>The file line number of each line of <see cref="Text"/>; null when line i of the text is line i + 1.</summary>
     public IReadOnlyList<int>? LineNumbers { get; init; }
+
+    /// <summary>How many decodings deep this text is: 0 for text as written, 1 for a base64 run in it decoded...</summary>
+    public int DecodeDepth { get; init; }
 }
 
 /// <summary>How findings are suppressed beyond the rules' own allowlists.</summary>
@@ -33,6 +36,12 @@ internal sealed record ScanPolicy
     /// comment, the allowlist file) is added here with the reason: what <c>scan --verbose</c> lists.
     /// </summary>
     public List<AllowedValue>? Allowed { get; init; }
+
+    /// <summary>
+    /// How many layers of encoding (base64, hex, gzip inside them) are decoded and scanned: 2 by default (a base64
+    /// value inside a base64 config), 0 turns decoding off.
+    /// </summary>
+    public int DecodeDepth { get; init; } = 2;
 }
 
 /// <summary>A value a rule matched and an allowlist let through; like a finding, it never holds the value.</summary>
@@ -83,6 +92,25 @@ internal sealed class SecretEngine(SecretRules rules, ScanPolicy policy)
 
         var before = findings.Count;
         var state = new LineState(fragment, applies, contentRules.Count, rules.KeywordsFor(applies));
+        if (rules.HasEveryLineRules && contentRules.Where((r, i) => applies[i] && r.RunsOnEveryLine).Any())
+        {
+            // A rule without keywords (gitleaks allows them) sees every line: no prefilter, so slower.
+            for (var lineStart = 0; lineStart < fragment.Text.Length;)
+            {
+                var lineEnd = fragment.Text.IndexOf('\n', lineStart) is var next and >= 0 ? next : fragment.Text.Length;
+                state.MoveTo(lineStart);
+                ScanLine(state, lineStart, lineEnd, findings);
+                lineStart = lineEnd + 1;
+            }
+
+            if (fragment.DecodeDepth < policy.DecodeDepth)
+            {
+                ScanEncoded(state, findings);
+            }
+
+            return findings.Count - before;
+        }
+
         var text = fragment.Text.AsSpan();
         var nextHits = new int[state.Keywords.GroupCount];
         Array.Fill(nextHits, -1);
@@ -98,15 +126,21 @@ internal sealed class SecretEngine(SecretRules rules, ScanPolicy policy)
             var lineStart = text[position..hit].LastIndexOf('\n') is var nl and >= 0 ? position + nl + 1 : position;
             var lineEnd = text[hit..].IndexOf('\n') is var next and >= 0 ? hit + next : text.Length;
             state.MoveTo(lineStart);
-            ScanLine(state, lineStart, lineEnd, findings);
+            ScanLine(state, lineStart, lineEnd, findings, nextHits);
             position = lineEnd + 1;
+        }
+
+        if (fragment.DecodeDepth < policy.DecodeDepth)
+        {
+            ScanEncoded(state, findings);
         }
 
         return findings.Count - before;
     }
 
     /// <summary>Reports a file that is a secret by its name (file rules), unless content findings already did.</summary>
-    public void ScanFileName(string file, string? commit, Func<string> blobId, List<SecretFinding> findings)
+    /// <param name="binary">Whether the file's content is binary (a key store is; a text file with its name is not).</param>
+    public void ScanFileName(string file, string? commit, bool binary, Func<string> blobId, List<SecretFinding> findings)
     {
         if (IsPathAllowed(file))
         {
@@ -115,7 +149,7 @@ internal sealed class SecretEngine(SecretRules rules, ScanPolicy policy)
 
         foreach (var rule in rules.FileRules)
         {
-            if (!rule.AppliesTo(file))
+            if (!rule.AppliesTo(file) || (rule.BinaryOnly && !binary))
             {
                 continue;
             }
@@ -131,7 +165,11 @@ internal sealed class SecretEngine(SecretRules rules, ScanPolicy policy)
                 Preview = "***",
                 Fingerprint = SecretFingerprint.Compute(rule.Id, file, "blob:" + blobId()),
             };
-            if (!policy.Allowlist.Fingerprints.Contains(finding.Fingerprint))
+            if (policy.Allowlist.IsInGitleaksIgnore(commit, file, rule.Id, 1))
+            {
+                policy.Allowed?.Add(new AllowedValue(rule.Id, file, 1, 0, commit, $"it is in {SecretsAllowlist.GitleaksIgnorePath}"));
+            }
+            else if (!policy.Allowlist.Fingerprints.Contains(finding.Fingerprint))
             {
                 findings.Add(finding);
             }
@@ -144,14 +182,79 @@ internal sealed class SecretEngine(SecretRules rules, ScanPolicy policy)
         }
     }
 
-    private void ScanLine(LineState state, int lineStart, int lineEnd, List<SecretFinding> findings)
+    /// <summary>At most this many decoded characters are scanned per fragment, so a file of base64 costs a bounded time.</summary>
+    public const int MaxDecodedCharsPerFragment = 4 * 1024 * 1024;
+
+    /// <summary>
+    /// Decodes the base64 and hex runs of the text that no rule took already and scans what they decode to; a finding
+    /// in decoded text is reported at the run's line and column and says how it was encoded.
+    /// </summary>
+    private void ScanEncoded(LineState state, List<SecretFinding> findings)
+    {
+        var fragment = state.Fragment;
+        var text = fragment.Text;
+        var runs = new List<(int Start, int End)>();
+        EncodedValues.FindRuns(text, (start, end) => runs.Add((start, end)));
+        var budget = MaxDecodedCharsPerFragment;
+        var lineIndex = 0;
+        var countedTo = 0;
+        foreach (var (start, end) in runs)
+        {
+            if (state.Overlaps(start, end) || EncodedValues.Decode(text.AsSpan(start, end - start)) is not var (decoded, kind))
+            {
+                continue;
+            }
+
+            budget -= decoded.Length;
+            if (budget < 0)
+            {
+                break;
+            }
+
+            lineIndex += text.AsSpan(countedTo, start - countedTo).Count('\n');
+            countedTo = start;
+            var lineStart = text.AsSpan(0, start).LastIndexOf('\n') + 1;
+            if (policy.HonorInlineAllow && SecretLine(text, lineStart).Contains(InlineAllowMarker, StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            var line = state.LineNumber(lineIndex);
+            var inner = new List<SecretFinding>();
+            Scan(new ScanFragment { File = fragment.File, Commit = fragment.Commit, Text = decoded, LineNumbers = [line], DecodeDepth = fragment.DecodeDepth + 1 }, inner);
+            foreach (var finding in inner)
+            {
+                var encoding = finding.Decoded is { } deeper ? $"{kind} > {deeper}" : kind;
+                findings.Add(finding with
+                {
+                    Column = start - lineStart + 1,
+                    Decoded = encoding,
+                    Description = finding.Decoded is null ? $"{finding.Description} (in {kind}-encoded text)" : finding.Description.Replace("(in ", $"(in {kind} > ", StringComparison.Ordinal),
+                });
+            }
+        }
+    }
+
+    /// <param name="nextHits">Each keyword group's next hit as the search left it (null: search the line for every group).</param>
+    private void ScanLine(LineState state, int lineStart, int lineEnd, List<SecretFinding> findings, int[]? nextHits = null)
     {
         var text = state.Fragment.Text;
         var contentEnd = lineEnd > lineStart && text[lineEnd - 1] == '\r' ? lineEnd - 1 : lineEnd;
         var line = text.AsSpan(lineStart, contentEnd - lineStart);
         state.Generation++;
-        state.Keywords.MarkRules(line, state.Marks, state.Generation);
+        state.Keywords.MarkRules(line, state.Marks, state.Generation, nextHits, lineStart);
         var contentRules = rules.ContentRules;
+        if (rules.HasEveryLineRules)
+        {
+            for (var r = 0; r < contentRules.Count; r++)
+            {
+                if (contentRules[r].RunsOnEveryLine)
+                {
+                    state.Marks[r] = state.Generation;
+                }
+            }
+        }
+
         for (var r = 0; r < contentRules.Count; r++)
         {
             if (state.Marks[r] != state.Generation || !state.Applies[r])
@@ -222,7 +325,7 @@ internal sealed class SecretEngine(SecretRules rules, ScanPolicy policy)
         // A multi-line match reports the line where the secret starts.
         var secretLineStart = text.AsSpan(lineStart, start - lineStart).LastIndexOf('\n') is var nl and >= 0 ? lineStart + nl + 1 : lineStart;
         var lineIndex = state.LineIndex + text.AsSpan(lineStart, secretLineStart - lineStart).Count('\n');
-        var reason = WhyAllowed(rule, secret, matched, line, text, secretLineStart, state.Fragment.File, out var fingerprint);
+        var reason = WhyAllowed(rule, secret, matched, line, text, secretLineStart, state.Fragment.File, state.Fragment.Commit, state.LineNumber(lineIndex), out var fingerprint);
         if (reason is not null)
         {
             policy.Allowed?.Add(new AllowedValue(rule.Id, state.Fragment.File, state.LineNumber(lineIndex), start - secretLineStart + 1, state.Fragment.Commit, reason));
@@ -246,15 +349,20 @@ internal sealed class SecretEngine(SecretRules rules, ScanPolicy policy)
     /// Why a matched value is not a finding, or null when it is one (then <paramref name="fingerprint"/> is set). The
     /// fingerprint costs 10,000 PBKDF2 rounds, so the allowlist file's check comes last.
     /// </summary>
-    private string? WhyAllowed(SecretRule rule, string secret, ReadOnlySpan<char> matched, ReadOnlySpan<char> line, string text, int secretLineStart, string file, out string? fingerprint)
+    private string? WhyAllowed(SecretRule rule, string secret, ReadOnlySpan<char> matched, ReadOnlySpan<char> line, string text, int secretLineStart, string file, string? commit, int lineNumber, out string? fingerprint)
     {
         fingerprint = null;
-        if (rule.Allowlist.AllowedBecause(secret, matched, line) is { } ruleReason)
+        if (!TokenChecksums.Passes(rule.Checksum, secret))
+        {
+            return "its checksum does not match: a made-up or mistyped token, not an issued one";
+        }
+
+        if (rule.Allowlist.AllowedBecause(secret, matched, line, commit) is { } ruleReason)
         {
             return $"the rule's allowlist: {ruleReason}";
         }
 
-        if (rules.Global.AllowedBecause(secret, matched, line) is { } globalReason)
+        if (rules.Global.AllowedBecause(secret, matched, line, commit) is { } globalReason)
         {
             return $"placeholder or documented example value: {globalReason}";
         }
@@ -262,6 +370,11 @@ internal sealed class SecretEngine(SecretRules rules, ScanPolicy policy)
         if (policy.HonorInlineAllow && (line.Contains(InlineAllowMarker, StringComparison.OrdinalIgnoreCase) || SecretLine(text, secretLineStart).Contains(InlineAllowMarker, StringComparison.OrdinalIgnoreCase)))
         {
             return $"{InlineAllowMarker} on the line";
+        }
+
+        if (policy.Allowlist.IsInGitleaksIgnore(commit, file, rule.Id, lineNumber))
+        {
+            return $"it is in {SecretsAllowlist.GitleaksIgnorePath}";
         }
 
         fingerprint = SecretFingerprint.Compute(rule.Id, file, secret);

@@ -28,6 +28,12 @@ public sealed record SecretFinding
     /// <summary>The commit that added the line (diff scans of a range); null for staged changes and plain files.</summary>
     public string? Commit { get; init; }
 
+    /// <summary>
+    /// How the secret was encoded where it was found (<c>base64</c>, <c>hex</c>, <c>base64+gzip</c>, nested as
+    /// <c>base64 &gt; hex</c>); null when it was written as it is. Line and column are those of the encoded run.
+    /// </summary>
+    public string? Decoded { get; init; }
+
     /// <summary>The secret's first characters (at most 4, at most a quarter of it) then <c>***</c>.</summary>
     public required string Preview { get; init; }
 

@@ -45,6 +45,59 @@ internal static class SecretReports
         JsonSerializer.Serialize(new SecretScanReport(findings.Count, findings), SecretsJsonContext.Default.SecretScanReport);
 
     /// <summary>
+    /// gitleaks' JSON report shape (an array of objects with Description, StartLine, EndLine, StartColumn, EndColumn,
+    /// Match, Secret, File, SymlinkFile, Commit, Entropy, Author, Email, Date, Message, Tags, RuleID, Fingerprint), so
+    /// tools that read gitleaks reports read ours. Match and Secret carry the redacted preview (as gitleaks --redact
+    /// does): the value is never written. Fingerprint is gitleaks' <c>commit:file:rule:line</c> (<c>file:rule:line</c>
+    /// without a commit), the line a <c>.gitleaksignore</c> takes.
+    /// </summary>
+    public static string Gitleaks(IReadOnlyList<SecretFinding> findings)
+    {
+        var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            json.WriteStartArray();
+            foreach (var f in findings)
+            {
+                json.WriteStartObject();
+                json.WriteString("Description", f.Description);
+                json.WriteNumber("StartLine", f.Line);
+                json.WriteNumber("EndLine", f.Line);
+                json.WriteNumber("StartColumn", f.Column);
+                json.WriteNumber("EndColumn", f.Column);
+                json.WriteString("Match", f.Preview);
+                json.WriteString("Secret", f.Preview);
+                json.WriteString("File", f.File);
+                json.WriteString("SymlinkFile", "");
+                json.WriteString("Commit", f.Commit ?? "");
+                json.WriteNumber("Entropy", 0);
+                json.WriteString("Author", "");
+                json.WriteString("Email", "");
+                json.WriteString("Date", "");
+                json.WriteString("Message", "");
+                json.WriteStartArray("Tags");
+                if (f.Decoded is { } decoded)
+                {
+                    json.WriteStringValue($"decoded:{decoded}");
+                }
+
+                json.WriteEndArray();
+                json.WriteString("RuleID", f.RuleId);
+                json.WriteString("Fingerprint", GitleaksFingerprint(f));
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+        }
+
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    /// <summary>gitleaks' fingerprint of a finding: what a <c>.gitleaksignore</c> line holds.</summary>
+    public static string GitleaksFingerprint(SecretFinding f) =>
+        f.Commit is null ? $"{f.File}:{f.RuleId}:{f.Line}" : $"{f.Commit}:{f.File}:{f.RuleId}:{f.Line}";
+
+    /// <summary>
     /// One run of the tool "mosaic-orchestrator" whose driver lists every rule, and one result per finding (level
     /// error) with the file as a relative URI, the line and column, the commit as a property and the fingerprint as a
     /// partial fingerprint, which code-scanning services use to follow a result across commits.

@@ -11,12 +11,14 @@ namespace Mosaic.Orchestrator.Secrets;
 /// </summary>
 public sealed class SecretRule
 {
-    private readonly Lazy<Regex>? _regex;
+    private readonly DeferredRegex? _regex;
 
-    /// <param name="regex">Built on first use (see <see cref="SecretRules.Deferred"/>): the pattern was checked when the rule was read.</param>
+    /// <param name="regex">Built on first use (see <see cref="DeferredRegex"/>): the pattern was checked when the rule was read.</param>
     /// <param name="secretGroup">The number of the group named <c>secret</c> (0: the whole match).</param>
-    internal SecretRule(string id, string description, Lazy<Regex>? regex, int secretGroup, IReadOnlyList<string> keywords, double minEntropy, bool multiline, IReadOnlyList<PathGlob> paths, RuleAllowlist allowlist)
+    internal SecretRule(string id, string description, DeferredRegex? regex, IReadOnlyList<string> keywords, double minEntropy, bool multiline, IReadOnlyList<PathGlob> paths, RuleAllowlist allowlist, TokenChecksum checksum = TokenChecksum.None, bool binaryOnly = false, int secretGroup = 0)
     {
+        Checksum = checksum;
+        BinaryOnly = binaryOnly;
         Id = id;
         Description = description;
         _regex = regex;
@@ -41,6 +43,15 @@ public sealed class SecretRule
     public bool Multiline { get; }
 
     public bool IsFileRule => _regex is null;
+
+    /// <summary>The checksum the format carries; a value that fails it is a fake or mistyped token, not a finding.</summary>
+    public TokenChecksum Checksum { get; }
+
+    /// <summary>A file rule that fires only when the file is binary: a key store is, a text file named like one is not.</summary>
+    public bool BinaryOnly { get; }
+
+    /// <summary>A rule without keywords (a gitleaks rule may have none) runs its regex on every line.</summary>
+    public bool RunsOnEveryLine => _regex is not null && Keywords.Count == 0;
 
     /// <summary>The rule's regex, built the first time a line holds one of its keywords.</summary>
     internal Regex? Regex => _regex?.Value;
@@ -67,6 +78,9 @@ internal sealed class RuleAllowlist
 {
     public static readonly RuleAllowlist Empty = new([], [], [], [], [], []);
 
+    /// <summary>Commits whose findings this allowlist lets through (gitleaks' <c>commits</c>).</summary>
+    public IReadOnlySet<string> Commits { get; init; } = new HashSet<string>();
+
     public RuleAllowlist(IReadOnlyList<DeferredRegex> secretRegexes, IReadOnlyList<DeferredRegex> matchRegexes, IReadOnlyList<DeferredRegex> lineRegexes, IReadOnlyList<string> stopwords, IReadOnlyList<PathGlob> paths, IReadOnlyCollection<string> sha256)
     {
         SecretRegexes = secretRegexes;
@@ -90,8 +104,13 @@ internal sealed class RuleAllowlist
     public HashSet<string> Sha256 { get; }
 
     /// <summary>Why this allowlist lets the value through (for <c>scan --verbose</c>), or null when it does not.</summary>
-    public string? AllowedBecause(string secret, ReadOnlySpan<char> match, ReadOnlySpan<char> line)
+    public string? AllowedBecause(string secret, ReadOnlySpan<char> match, ReadOnlySpan<char> line, string? commit = null)
     {
+        if (commit is not null && Commits.Count > 0 && Commits.Any(c => commit.StartsWith(c, StringComparison.OrdinalIgnoreCase)))
+        {
+            return $"commit {commit} is allowlisted";
+        }
+
         foreach (var stopword in Stopwords)
         {
             if (secret.Contains(stopword, StringComparison.OrdinalIgnoreCase))
@@ -136,7 +155,7 @@ internal sealed class RuleAllowlist
 
 /// <summary>
 /// A regex built on first use. A non-backtracking regex costs 1-2.5 MB of tables when it is built, and the default
-/// rules hold about a hundred (rules and allowlists: 71 MB, most of the service's memory at idle); most never run,
+/// rules hold well over a hundred (rules and allowlists): most of the service's memory at idle, and most never run,
 /// because their keywords never appear. The pattern is checked for syntax when the rules are read.
 /// </summary>
 public sealed class DeferredRegex(string pattern, Func<Regex> build)
@@ -144,6 +163,9 @@ public sealed class DeferredRegex(string pattern, Func<Regex> build)
     private readonly Lazy<Regex> _regex = new(build);
 
     public Regex Value => _regex.Value;
+
+    /// <summary>One built already (a team's own gitleaks rules, few and all meant to run).</summary>
+    public static DeferredRegex Of(Regex regex) => new(regex.ToString(), () => regex);
 
     public override string ToString() => pattern;
 }

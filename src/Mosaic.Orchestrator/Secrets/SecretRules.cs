@@ -26,6 +26,7 @@ public sealed partial class SecretRules
         Rules = rules;
         Global = global;
         ContentRules = [.. rules.Where(r => !r.IsFileRule)];
+        HasEveryLineRules = ContentRules.Any(r => r.RunsOnEveryLine);
         FileRules = [.. rules.Where(r => r.IsFileRule)];
     }
 
@@ -37,6 +38,9 @@ public sealed partial class SecretRules
     internal IReadOnlyList<SecretRule> ContentRules { get; }
 
     internal IReadOnlyList<SecretRule> FileRules { get; }
+
+    /// <summary>Whether a rule has no keywords (only gitleaks configs make such rules): then every line is looked at.</summary>
+    internal bool HasEveryLineRules { get; }
 
     internal RuleAllowlist Global { get; }
 
@@ -123,21 +127,32 @@ public sealed partial class SecretRules
             rules.Add(compiled);
         }
 
-        if (baseRules is null || document.Extend == false)
+        if ((baseRules is null || document.Extend == false) && document.Disable is { Count: > 0 })
         {
-            if (document.Disable is { Count: > 0 })
-            {
-                throw new SecretRulesException($"{source}: \"disable\" needs \"extend\": true (there is nothing to disable)");
-            }
-
-            return new SecretRules(rules, global);
+            throw new SecretRulesException($"{source}: \"disable\" needs \"extend\": true (there is nothing to disable)");
         }
 
-        var disabled = new HashSet<string>(document.Disable ?? [], StringComparer.Ordinal);
-        foreach (var id in disabled.Where(id => baseRules.Rules.All(r => r.Id != id)))
+        foreach (var id in (document.Disable ?? []).Where(id => baseRules!.Rules.All(r => r.Id != id)))
         {
             throw new SecretRulesException($"{source}: cannot disable unknown rule '{id}'");
         }
+
+        return Merge(document.Extend == false ? null : baseRules, rules, global, document.Disable ?? []);
+    }
+
+    /// <summary>
+    /// A rule set from <paramref name="rules"/> and <paramref name="global"/>, on top of <paramref name="baseRules"/> when
+    /// given: new rules first, replacements in the place of the base rule of the same id, disabled base rules dropped,
+    /// allowlists combined.
+    /// </summary>
+    internal static SecretRules Merge(SecretRules? baseRules, List<SecretRule> rules, RuleAllowlist global, IEnumerable<string> disable)
+    {
+        if (baseRules is null)
+        {
+            return new SecretRules(rules, global);
+        }
+
+        var disabled = new HashSet<string>(disable, StringComparer.Ordinal);
 
         // New rules first (a user's specific rule wins over a default generic one), replacements in the default's place.
         var replacements = rules.ToDictionary(r => r.Id, StringComparer.Ordinal);
@@ -158,8 +173,37 @@ public sealed partial class SecretRules
             [.. baseRules.Global.LineRegexes, .. global.LineRegexes],
             [.. baseRules.Global.Stopwords, .. global.Stopwords],
             [.. baseRules.Global.Paths, .. global.Paths],
-            [.. baseRules.Global.Sha256, .. global.Sha256]);
+            [.. baseRules.Global.Sha256, .. global.Sha256])
+        {
+            Commits = new HashSet<string>([.. baseRules.Global.Commits, .. global.Commits], StringComparer.OrdinalIgnoreCase),
+        };
         return new SecretRules(merged, combined);
+    }
+
+    /// <summary>A regex checked now and built on first use (<see cref="DeferredRegex"/>).</summary>
+    internal static DeferredRegex Deferred(string pattern, string where, TimeSpan matchTimeout, bool backtracking = false)
+    {
+        Check(pattern, where);
+        return new DeferredRegex(pattern, () => CreateRegex(pattern, where, matchTimeout, backtracking));
+    }
+
+    /// <summary>The number of the group named <c>secret</c>, or 0 (the whole match) without one.</summary>
+    internal static int SecretGroupOf(Regex regex) => regex.GroupNumberFromName("secret") is int g and >= 0 ? g : 0;
+
+    /// <summary>
+    /// The pattern's syntax, checked with the interpreter (a few KB; building the engine that will run it is what
+    /// costs, and waits for the first use). What only the non-backtracking engine refuses falls back when built.
+    /// </summary>
+    private static Regex Check(string pattern, string where)
+    {
+        try
+        {
+            return new Regex(pattern, RegexOptions.CultureInvariant);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new SecretRulesException($"{where}: invalid regex: {ex.Message}", ex);
+        }
     }
 
     /// <summary>
@@ -190,29 +234,6 @@ public sealed partial class SecretRules
         return new Regex(pattern, RegexOptions.CultureInvariant | RegexOptions.Compiled, matchTimeout);
     }
 
-    /// <summary>A regex checked now and built on first use (<see cref="DeferredRegex"/>).</summary>
-    internal static DeferredRegex Deferred(string pattern, string where, TimeSpan matchTimeout)
-    {
-        Check(pattern, where);
-        return new DeferredRegex(pattern, () => CreateRegex(pattern, where, matchTimeout));
-    }
-
-    /// <summary>
-    /// The pattern's syntax, checked with the interpreter (a few KB; building the engine that will run it is what
-    /// costs, and waits for the first use). What only the non-backtracking engine refuses falls back when built.
-    /// </summary>
-    private static Regex Check(string pattern, string where)
-    {
-        try
-        {
-            return new Regex(pattern, RegexOptions.CultureInvariant);
-        }
-        catch (ArgumentException ex)
-        {
-            throw new SecretRulesException($"{where}: invalid regex: {ex.Message}", ex);
-        }
-    }
-
     private static SecretRule Compile(RuleDocument rule, string where, TimeSpan matchTimeout)
     {
         if (string.IsNullOrWhiteSpace(rule.Id) || !RuleId().IsMatch(rule.Id))
@@ -228,7 +249,7 @@ public sealed partial class SecretRules
 
         var keywords = (rule.Keywords ?? []).Select(k => k.Trim()).Where(k => k.Length > 0).Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
         var paths = (rule.Paths ?? []).Select(p => new PathGlob(p)).ToArray();
-        Lazy<Regex>? regex = null;
+        DeferredRegex? regex = null;
         var secretGroup = 0;
         if (rule.Regex is null)
         {
@@ -237,7 +258,7 @@ public sealed partial class SecretRules
                 throw new SecretRulesException($"{where}: a rule needs a \"regex\", or \"paths\" for a file rule");
             }
 
-            if (keywords.Length > 0 || rule.Entropy is not null || rule.Multiline || rule.Engine is not null)
+            if (keywords.Length > 0 || rule.Entropy is not null || rule.Multiline || rule.Engine is not null || rule.Checksum is not null)
             {
                 throw new SecretRulesException($"{where}: a file rule (no \"regex\") takes no keywords, entropy, multiline or engine");
             }
@@ -256,9 +277,8 @@ public sealed partial class SecretRules
                 "backtracking" => true,
                 _ => throw new SecretRulesException($"{where}: \"engine\" is nonbacktracking (the default) or backtracking"),
             };
-            var pattern = rule.Regex;
-            secretGroup = Check(pattern, where).GroupNumberFromName("secret") is int g and >= 0 ? g : 0;
-            regex = new Lazy<Regex>(() => CreateRegex(pattern, where, matchTimeout, backtracking));
+            secretGroup = SecretGroupOf(Check(rule.Regex, where));
+            regex = Deferred(rule.Regex, where, matchTimeout, backtracking);
         }
 
         if (rule.Entropy is < 0 or > 8)
@@ -266,7 +286,13 @@ public sealed partial class SecretRules
             throw new SecretRulesException($"{where}: \"entropy\" must be between 0 and 8 bits per character");
         }
 
-        return new SecretRule(rule.Id, rule.Description.Trim(), regex, secretGroup, keywords, rule.Entropy ?? 0, rule.Multiline, paths, CompileAllowlist(rule.Allowlist, $"{where}: allowlist", matchTimeout));
+        var checksum = rule.Checksum switch
+        {
+            null => TokenChecksum.None,
+            "github-crc32" => TokenChecksum.GitHubCrc32,
+            _ => throw new SecretRulesException($"{where}: \"checksum\" is github-crc32 (or absent)"),
+        };
+        return new SecretRule(rule.Id, rule.Description.Trim(), regex, keywords, rule.Entropy ?? 0, rule.Multiline, paths, CompileAllowlist(rule.Allowlist, $"{where}: allowlist", matchTimeout), checksum, rule.BinaryOnly, secretGroup);
     }
 
     private static RuleAllowlist CompileAllowlist(AllowlistDocument? allowlist, string where, TimeSpan matchTimeout)
@@ -337,6 +363,10 @@ internal sealed class RuleDocument
     public bool Multiline { get; set; }
 
     public string? Engine { get; set; }
+
+    public string? Checksum { get; set; }
+
+    public bool BinaryOnly { get; set; }
 
     public List<string>? Paths { get; set; }
 

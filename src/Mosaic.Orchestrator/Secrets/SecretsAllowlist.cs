@@ -16,14 +16,42 @@ public sealed partial class SecretsAllowlist
     /// <summary>Where the allowlist lives in a repository.</summary>
     public const string RepositoryPath = ".mosaic/secrets-allowlist";
 
+    /// <summary>gitleaks' ignore file, honoured beside ours: one finding a line as <c>commit:file:rule:line</c> or <c>file:rule:line</c>.</summary>
+    public const string GitleaksIgnorePath = ".gitleaksignore";
+
     public static readonly SecretsAllowlist Empty = new([], [], []);
 
-    private SecretsAllowlist(HashSet<string> fingerprints, IReadOnlyList<PathGlob> paths, IReadOnlyList<string> warnings)
+    private SecretsAllowlist(HashSet<string> fingerprints, IReadOnlyList<PathGlob> paths, IReadOnlyList<string> warnings, IReadOnlySet<string>? gitleaksIgnore = null)
     {
         Fingerprints = fingerprints;
         Paths = paths;
         Warnings = warnings;
+        GitleaksIgnore = gitleaksIgnore ?? new HashSet<string>();
     }
+
+    /// <summary>The entries of <see cref="GitleaksIgnorePath"/>, as written.</summary>
+    public IReadOnlySet<string> GitleaksIgnore { get; }
+
+    /// <summary>This allowlist with the findings a <c>.gitleaksignore</c> lists (comments and blank lines skipped).</summary>
+    public SecretsAllowlist WithGitleaksIgnore(string text)
+    {
+        var entries = new HashSet<string>(GitleaksIgnore, StringComparer.Ordinal);
+        foreach (var raw in text.Split('\n'))
+        {
+            var entry = raw.Trim();
+            if (entry.Length > 0 && !entry.StartsWith('#'))
+            {
+                entries.Add(entry);
+            }
+        }
+
+        return new SecretsAllowlist((HashSet<string>)Fingerprints, Paths, Warnings, entries);
+    }
+
+    /// <summary>Whether <c>.gitleaksignore</c> lists this finding (with its commit, or without one).</summary>
+    public bool IsInGitleaksIgnore(string? commit, string file, string ruleId, int line) =>
+        GitleaksIgnore.Count > 0
+        && (GitleaksIgnore.Contains($"{file}:{ruleId}:{line}") || (commit is not null && GitleaksIgnore.Contains($"{commit}:{file}:{ruleId}:{line}")));
 
     public IReadOnlySet<string> Fingerprints { get; }
 

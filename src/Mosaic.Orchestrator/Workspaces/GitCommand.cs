@@ -98,6 +98,21 @@ public sealed partial class GitCommand(bool allowLocal, TimeSpan timeout, int ni
         };
     }
 
+    /// <summary>
+    /// The bytes of a blob (<c>git cat-file blob</c>: as stored, no filters or textconv), or null when git cannot read
+    /// it or it is larger than <paramref name="maxBytes"/>. Output is read as Latin-1, one character per byte.
+    /// </summary>
+    public async Task<byte[]?> ReadBlobAsync(string workingDirectory, string blobId, int maxBytes, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var ran = await ProcessRunner.RunAsync(Command(workingDirectory, ["cat-file", "blob", blobId], environment, maxBytes + 1) with { OutputEncoding = System.Text.Encoding.Latin1 }, cancellationToken);
+        if (ran.TimedOut)
+        {
+            throw new GitException($"git cat-file blob {blobId} timed out after {Timeout.TotalSeconds:F0} s", FailureReason.GitTimeout);
+        }
+
+        return ran.ExitCode == 0 && ran.Output.Length <= maxBytes ? System.Text.Encoding.Latin1.GetBytes(ran.Output) : null;
+    }
+
     /// <summary>Runs git and throws a classified <see cref="GitException"/> when it fails.</summary>
     public async Task<string> RunCheckedAsync(string? workingDirectory, IReadOnlyList<string> arguments, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? environment = null)
     {

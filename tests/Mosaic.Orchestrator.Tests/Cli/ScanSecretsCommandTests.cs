@@ -270,14 +270,33 @@ public sealed class ScanSecretsCommandTests
     {
         var folder = TempDirectory.Create("cli-rules");
         File.WriteAllText(Path.Combine(folder, "rules.json"), """{ "rules": [ { "id": "acme-key", "description": "ACME key", "regex": "\\b(?<secret>acme_[a-z0-9]{16})\\b", "keywords": ["acme_"] } ] }""");
-        File.WriteAllText(Path.Combine(folder, "a.txt"), "k = acme_0123456789abcdef\n");
+        File.WriteAllText(Path.Combine(folder, "a.txt"), "k = acme_9f3k2m7q1x8z4w6v\n");
         Assert.Equal(0, (await RunAsync(folder, "a.txt")).Exit);
         var custom = await RunAsync(folder, "--rules", "rules.json", "a.txt");
         Assert.Equal(1, custom.Exit);
         Assert.Contains("acme-key: ACME key: acme***", custom.Output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Decoding_and_archives_can_be_turned_off()
+    {
+        var folder = TempDirectory.Create("cli-off");
+        File.WriteAllText(Path.Combine(folder, "b64.txt"), "v: " + Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("export GITHUB_TOKEN=" + FakeSecrets.GitHubClassic("cli-off"))) + "\n");
+        using (var zip = System.IO.Compression.ZipFile.Open(Path.Combine(folder, "a.zip"), System.IO.Compression.ZipArchiveMode.Create))
+        {
+            using var entry = new StreamWriter(zip.CreateEntry("x.env").Open());
+            entry.Write("GITHUB_TOKEN=" + FakeSecrets.GitHubClassic("cli-zip"));
+        }
+
+        var all = await RunAsync(folder);
+        Assert.Equal(1, all.Exit);
+        Assert.Contains("a.zip!x.env:1:14: github-pat", all.Output, StringComparison.Ordinal);
+        Assert.Contains("b64.txt:1:4: github-pat: GitHub personal access token (classic) (in base64-encoded text)", all.Output, StringComparison.Ordinal);
+        Assert.Equal(0, (await RunAsync(folder, "--no-decode", "--no-archives")).Exit);
+    }
+
     [Theory]
+    [InlineData("--rules", "a.json", "--config", "b.toml")]
     [InlineData("--frobnicate")]
     [InlineData("--format", "xml")]
     [InlineData("--format")]

@@ -40,17 +40,24 @@ internal static class FakeSecrets
         return text.ToString();
     }
 
+    /// <summary>30 random characters and their CRC32 in 6 base62 digits: the body of a GitHub or npm token.</summary>
+    public static string Checksummed(string label)
+    {
+        var random = Random(label, 30);
+        return random + Mosaic.Orchestrator.Secrets.TokenChecksums.Encode(Mosaic.Orchestrator.Secrets.TokenChecksums.Crc32(random));
+    }
+
     public static string AwsAccessKeyId(string label = "aws-id") => "AK" + "IA" + Random(label, 16, Upper + "234567");
 
     public static string AwsSecretKey(string label = "aws-secret") => Random(label, 40, Base64);
 
-    public static string GitHubClassic(string label = "ghp") => "gh" + "p_" + Random(label, 36);
+    public static string GitHubClassic(string label = "ghp") => "gh" + "p_" + Checksummed(label);
 
     public static string GitHubFineGrained(string label = "github-pat") => "github" + "_pat_" + Random(label + "1", 22) + "_" + Random(label + "2", 59);
 
-    public static string GitHubOAuth(string label = "gho") => "gh" + "o_" + Random(label, 36);
+    public static string GitHubOAuth(string label = "gho") => "gh" + "o_" + Checksummed(label);
 
-    public static string GitHubApp(string label = "ghs", char kind = 's') => "gh" + kind + "_" + Random(label, 36);
+    public static string GitHubApp(string label = "ghs", char kind = 's') => "gh" + kind + "_" + Checksummed(label);
 
     public static string GitHubRefresh(string label = "ghr") => "gh" + "r_" + Random(label, 76);
 
@@ -85,7 +92,7 @@ internal static class FakeSecrets
 
     public static string SendGrid(string label = "sendgrid") => "S" + "G." + Random(label + "1", 22, Base64Url) + "." + Random(label + "2", 43, Base64Url);
 
-    public static string Npm(string label = "npm") => "np" + "m_" + Random(label, 36);
+    public static string Npm(string label = "npm") => "np" + "m_" + Checksummed(label);
 
     public static string PyPi(string label = "pypi") => "py" + "pi-" + "AgEIcHlwaS5vcmc" + Random(label, 70, Base64Url);
 
