@@ -24,17 +24,7 @@ public sealed class HostAgentProcesses(IOptions<OrchestratorOptions> options) : 
         folder.PlaceInHome(request.HomeFiles);
 
         var tail = request.Tail is { } kept ? new OutputTail(kept) : null;
-        var onLine = request.OnLine;
-        if (tail is not null)
-        {
-            onLine = request.OnLine is { } caller
-                ? (line, standardError) =>
-                {
-                    caller(line, standardError);
-                    tail.Add(line, standardError);
-                }
-                : tail.Add;
-        }
+        var onLine = OutputTail.Alongside(request.OnLine, tail);
 
         var spec = new ProcessSpec(
             request.Executable,

@@ -35,6 +35,18 @@ public sealed class OutputTail(OutputTailOptions options)
         }
     }
 
+    /// <summary>What sees each line: the caller's handler and this tail, either, or none.</summary>
+    public static OutputLineHandler? Alongside(OutputLineHandler? caller, OutputTail? tail) => (caller, tail) switch
+    {
+        (_, null) => caller,
+        (null, { } kept) => kept.Add,
+        ({ } both, { } kept) => (line, standardError) =>
+        {
+            both(line, standardError);
+            kept.Add(line, standardError);
+        },
+    };
+
     public void Add(ReadOnlySpan<byte> line, bool standardError)
     {
         if (!options.Streams.HasFlag(standardError ? OutputStreams.StandardError : OutputStreams.StandardOutput))

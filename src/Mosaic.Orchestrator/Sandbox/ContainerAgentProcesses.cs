@@ -67,17 +67,7 @@ public sealed partial class ContainerAgentProcesses(
         }
 
         var tail = request.Tail is { } kept ? new OutputTail(kept) : null;
-        OutputLineHandler? onLine = (request.OnLine, tail) switch
-        {
-            (null, null) => null,
-            (var caller, null) => caller,
-            (null, var t) => t!.Add,
-            (var caller, var t) => (line, standardError) =>
-            {
-                caller!(line, standardError);
-                t!.Add(line, standardError);
-            },
-        };
+        var onLine = OutputTail.Alongside(request.OnLine, tail);
 
         Directory.CreateDirectory(Path.GetDirectoryName(request.LogPath)!);
         using var log = new CappedLog(request.LogPath, settings.AgentLogMaxBytes);
