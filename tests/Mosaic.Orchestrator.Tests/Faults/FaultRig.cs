@@ -24,22 +24,8 @@ internal sealed class FaultService : IAsyncDisposable
 
     public static async Task<FaultService> StartAsync(string dataDir, IReadOnlyDictionary<string, string?>? settings = null)
     {
-        var environment = new Dictionary<string, string?>
-        {
-            ["ORCHESTRATOR_PORT"] = "0",
-            ["ORCHESTRATOR_HOST"] = "127.0.0.1",
-            ["DATA_DIR"] = dataDir,
-            ["AGENT_RUNTIME"] = "command",
-            ["AGENT_COMMAND"] = "date +%s%N > agent-output.txt",
-            ["ALLOW_LOCAL_REPOSITORIES"] = "true",
-            ["QUEUE_POLL_INTERVAL_MS"] = "200",
-            ["KILL_GRACE_SECONDS"] = "2",
-            ["RATE_LIMIT_WRITES_PER_SECOND"] = "100000",
-            ["RATE_LIMIT_WRITES_BURST"] = "100000",
-            ["RATE_LIMIT_READS_PER_SECOND"] = "100000",
-            ["RATE_LIMIT_READS_BURST"] = "100000",
-            ["Logging__LogLevel__Default"] = "Warning",
-        };
+        // The in-process host's defaults, as environment variables of a service process (Logging:X is Logging__X there).
+        var environment = TestHost.Defaults(dataDir).ToDictionary(e => e.Key.Replace(":", "__", StringComparison.Ordinal), e => e.Value);
         foreach (var (name, value) in settings ?? new Dictionary<string, string?>())
         {
             environment[name] = value;
