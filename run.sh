@@ -27,7 +27,12 @@ chmod 755 .build/bin/mosaic-orchestrator
 export DATA_DIR=${DATA_DIR:-$PWD/data}
 export ORCHESTRATOR_PORT=${ORCHESTRATOR_PORT:-3001}
 export AGENT_RUNTIME=${AGENT_RUNTIME:-command}
-export AGENT_COMMAND=${AGENT_COMMAND:-$PWD/scripts/demo-agent.sh}
+if [ "${SANDBOX_ENABLED:-false}" = true ]; then
+  # In the sandbox the agent sees nothing of this checkout: it gets the script's text, not its path.
+  export AGENT_COMMAND=${AGENT_COMMAND:-$(cat "$PWD/scripts/demo-agent.sh")}
+else
+  export AGENT_COMMAND=${AGENT_COMMAND:-$PWD/scripts/demo-agent.sh}
+fi
 # The demo's repository is a local bare one (a stand-in for GitHub), so local repositories are allowed here.
 export ALLOW_LOCAL_REPOSITORIES=${ALLOW_LOCAL_REPOSITORIES:-true}
 mkdir -p "$DATA_DIR"
