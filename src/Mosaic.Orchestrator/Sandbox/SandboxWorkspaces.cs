@@ -17,7 +17,8 @@ public sealed class SandboxWorkspaces(IAgentProcesses processes, IOptions<Sandbo
     public const long MaxBundleBytes = 2L << 30;
 
     // Inside the sandbox, as the agent: its own hooks and config can only fool itself. `git add` before the empty check,
-    // no hook of its runs (it could plant a link where the bundle goes), and a bundle of HEAD over the base (none when HEAD is the base).
+    // no hook of its runs (one could plant a link where the bundle goes), and a bundle of HEAD over the base (none when
+    // HEAD is the base).
     private const string CommitScript = """
         set -e
         git add --all
@@ -34,7 +35,8 @@ public sealed class SandboxWorkspaces(IAgentProcesses processes, IOptions<Sandbo
     public async Task PrepareAsync(string workspace, string source, string branch, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(workspace)!);
-        // No template: not even the sample hooks. The branch is HEAD's from the start; fetch may write it (--update-head-ok).
+        // No template: not even the sample hooks. The branch is HEAD's from the start; fetch may write it
+        // (--update-head-ok).
         await _git.RunCheckedAsync(null, ["init", "--quiet", "--template=", $"--initial-branch={branch}", workspace], cancellationToken);
         await _git.RunCheckedAsync(workspace, ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--update-head-ok", source, $"refs/heads/{branch}:refs/heads/{branch}"], cancellationToken);
         await _git.RunCheckedAsync(workspace, ["reset", "--hard", "--quiet", "--no-recurse-submodules", "HEAD"], cancellationToken);
