@@ -80,8 +80,9 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider, IWorkspaceInspect
             await RemoveWorktreeAsync(cache, worktree, cancellationToken);
             if (_isolated is not null)
             {
-                await _git.RunCheckedAsync(cache, ["update-ref", $"refs/heads/{branch}", start], cancellationToken);
+                // Through a git dir of our own, as every write here: it runs no hook an earlier agent left in the cache.
                 using var source = ServiceGitDir.Create(cache);
+                await _git.RunCheckedAsync(source.Path, ["update-ref", $"refs/heads/{branch}", start], cancellationToken);
                 await _isolated.PrepareAsync(worktree, source.Path, branch, cancellationToken);
                 return new Workspace(worktree, branch, baseCommit);
             }
