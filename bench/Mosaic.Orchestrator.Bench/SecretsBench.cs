@@ -23,6 +23,13 @@ internal static class SecretsBench
             return;
         }
 
+        // "secrets peers": recall and false alarms on gitleaks' own rule examples (corpora/gitleaks).
+        if (args is ["peers", ..])
+        {
+            SecretsPeers.Run(Console.Out, SecretRules.Default);
+            return;
+        }
+
         var megabytes = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 100;
         var secrets = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 50;
         var source = args.Length > 2 ? args[2] : null;
