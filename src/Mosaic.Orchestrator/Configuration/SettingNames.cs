@@ -14,14 +14,6 @@ public static partial class SettingNames
     public static readonly Type[] OptionTypes =
         [typeof(OrchestratorOptions), typeof(Runtimes.ClaudeCode.ClaudeCodeOptions), typeof(Gates.GateOptions), typeof(Sandbox.SandboxOptions)];
 
-    /// <summary>
-    /// The contract's names that this build does not read: setting one is not a typo, so no warning names it, but it has
-    /// no effect. Every name of the contract is read now.
-    /// </summary>
-    public static readonly IReadOnlyList<string> Reserved =
-    [
-    ];
-
     private static readonly Lazy<Dictionary<string, string>> ByProperty = new(() =>
         OptionTypes
             .SelectMany(t => t.GetProperties())
@@ -35,11 +27,10 @@ public static partial class SettingNames
         new HashSet<string>(
             OptionTypes.SelectMany(t => t.GetProperties())
                 .Select(p => p.GetCustomAttribute<ConfigurationKeyNameAttribute>()?.Name)
-                .OfType<string>()
-                .Concat(Reserved),
+                .OfType<string>(),
             StringComparer.OrdinalIgnoreCase));
 
-    /// <summary>Every setting name, bound or reserved, sorted.</summary>
+    /// <summary>Every setting name, sorted.</summary>
     public static IReadOnlyList<string> All => [.. KnownNames.Value.Order(StringComparer.Ordinal)];
 
     /// <summary>

@@ -198,14 +198,14 @@ public sealed class SandboxTests
     {
         var dataDir = TempDirectory.Create("sbx-crash");
         var id = await Seed.LeasedTaskAsync(dataDir, "T-sbx-crash", $"{Environment.MachineName}/gone", DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddMinutes(5));
-        var leaked = await SandboxEngine.Client.Value.Containers.CreateContainerAsync(new CreateContainerParameters
+        var leaked = await LocalDocker.Client.Containers.CreateContainerAsync(new CreateContainerParameters
         {
             Image = "mosaic-agent:latest",
             Cmd = ["sleep", "300"],
             Labels = new Dictionary<string, string> { [ContainerAgentProcesses.AgentLabel] = id.ToString(), [ContainerAgentProcesses.NodeLabel] = Environment.MachineName },
             HostConfig = new HostConfig { NetworkMode = "none" },
         });
-        await SandboxEngine.Client.Value.Containers.StartContainerAsync(leaked.ID, new ContainerStartParameters());
+        await LocalDocker.Client.Containers.StartContainerAsync(leaked.ID, new ContainerStartParameters());
 
         await using var host = await TestHost.StartAsync(s => SandboxEngine.Configure(s, "echo recovered > recovered.txt"), dataDir: dataDir);
         var retrying = await host.Events.WaitForAsync(id, "agent.retrying", TimeSpan.FromSeconds(30));
@@ -257,7 +257,7 @@ public sealed class SandboxTests
     {
         var image = $"mosaic-agent:test-{Guid.NewGuid():N}";
         var (repository, tag) = (image[..image.IndexOf(':')], image[(image.IndexOf(':') + 1)..]);
-        await SandboxEngine.Client.Value.Images.TagImageAsync("mosaic-agent:latest", new ImageTagParameters { RepositoryName = repository, Tag = tag });
+        await LocalDocker.Client.Images.TagImageAsync("mosaic-agent:latest", new ImageTagParameters { RepositoryName = repository, Tag = tag });
         await using var host = await TestHost.StartAsync(s =>
         {
             SandboxEngine.Configure(s, "touch ran.txt");
@@ -269,7 +269,7 @@ public sealed class SandboxTests
 
         var id = await host.SpawnAsync("T-sbx-noimage");
         var worktree = await host.WorktreeOfAsync(id);
-        await SandboxEngine.Client.Value.Images.DeleteImageAsync(image, new ImageDeleteParameters());
+        await LocalDocker.Client.Images.DeleteImageAsync(image, new ImageDeleteParameters());
         using (var ready = await host.Client.GetAsync("/health/ready"))
         {
             Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);

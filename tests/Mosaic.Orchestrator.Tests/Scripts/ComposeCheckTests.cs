@@ -15,16 +15,16 @@ public sealed class ComposeCheckTests
     {
         var project = $"mosaic-check-{Guid.NewGuid():N}"[..24];
 
-        var check = await DockerEngine.RunAsync("bash", [Checkout.File("scripts", "compose-check.sh")], TimeSpan.FromMinutes(8),
+        var check = await LocalDocker.RunAsync("bash", [Checkout.File("scripts", "compose-check.sh")], TimeSpan.FromMinutes(8),
             new Dictionary<string, string> { ["COMPOSE_CHECK_PROJECT"] = project });
 
         Assert.True(check.Exit == 0, check.Output + check.Error);
         Assert.Matches(@"/health \{""status"":""healthy""", check.Error);
         Assert.Matches(@"agent \S+ completed in \d+ s and pushed agent/compose-check-", check.Error);
         // Nothing of the stack is left behind.
-        var left = await DockerEngine.RunAsync("docker", ["ps", "-a", "-q", "--filter", $"label=com.docker.compose.project={project}"], TimeSpan.FromSeconds(30));
+        var left = await LocalDocker.RunAsync("docker", ["ps", "-a", "-q", "--filter", $"label=com.docker.compose.project={project}"], TimeSpan.FromSeconds(30));
         Assert.Equal("", left.Output.Trim());
-        var volumes = await DockerEngine.RunAsync("docker", ["volume", "ls", "-q", "--filter", $"label=com.docker.compose.project={project}"], TimeSpan.FromSeconds(30));
+        var volumes = await LocalDocker.RunAsync("docker", ["volume", "ls", "-q", "--filter", $"label=com.docker.compose.project={project}"], TimeSpan.FromSeconds(30));
         Assert.Equal("", volumes.Output.Trim());
     }
 }

@@ -34,7 +34,7 @@ public sealed partial class SandboxImageTests
         var labels = await Docker(["image", "inspect", "-f", "{{index .Config.Labels \"io.mosaic.claude-code.version\"}}", image]);
         Assert.Equal(claudeVersion, labels.Trim());
         // A second run of the script finds the image and only tags it again.
-        var again = await DockerEngine.RunAsync("bash", [Checkout.File("scripts", "sandbox-image.sh")], TimeSpan.FromSeconds(60));
+        var again = await LocalDocker.RunAsync("bash", [Checkout.File("scripts", "sandbox-image.sh")], TimeSpan.FromSeconds(60));
         Assert.True(again.Exit == 0 && again.Output.Trim() == image && !again.Error.Contains("building", StringComparison.Ordinal), again.Output + again.Error);
     }
 
@@ -101,7 +101,7 @@ public sealed partial class SandboxImageTests
     {
         await Built.Value;
 
-        var run = await DockerEngine.RunAsync("docker", [.. Hardened, "-e", "MOSAIC_PROXY_SOCKET=/run/mosaic/none.sock", "mosaic-agent:latest", "echo", "ran"], TimeSpan.FromSeconds(60));
+        var run = await LocalDocker.RunAsync("docker", [.. Hardened, "-e", "MOSAIC_PROXY_SOCKET=/run/mosaic/none.sock", "mosaic-agent:latest", "echo", "ran"], TimeSpan.FromSeconds(60));
 
         Assert.Equal(125, run.Exit);
         Assert.DoesNotContain("ran", run.Output, StringComparison.Ordinal);
@@ -119,14 +119,14 @@ public sealed partial class SandboxImageTests
 
     private static async Task<string> BuildAsync()
     {
-        var build = await DockerEngine.RunAsync("bash", [Checkout.File("scripts", "sandbox-image.sh")], TimeSpan.FromMinutes(8));
+        var build = await LocalDocker.RunAsync("bash", [Checkout.File("scripts", "sandbox-image.sh")], TimeSpan.FromMinutes(8));
         Assert.True(build.Exit == 0, build.Output + build.Error);
         return build.Output.Trim();
     }
 
     private static async Task<string> Docker(string[] arguments)
     {
-        var run = await DockerEngine.RunAsync("docker", arguments, TimeSpan.FromSeconds(60));
+        var run = await LocalDocker.RunAsync("docker", arguments, TimeSpan.FromSeconds(60));
         Assert.True(run.Exit == 0, $"docker {string.Join(' ', arguments)}: {run.Output}{run.Error}");
         return run.Output;
     }

@@ -1,4 +1,3 @@
-using Docker.DotNet;
 using Docker.DotNet.Models;
 using Mosaic.Orchestrator.Sandbox;
 
@@ -12,9 +11,7 @@ public static class SandboxEngine
 {
     public const string Collection = "docker sandbox";
 
-    public static string Socket => DockerEngine.Socket;
-
-    public static readonly Lazy<DockerClient> Client = new(() => new DockerClientBuilder().WithEndpoint(new Uri($"unix://{Socket}")).Build());
+    public static string Socket => LocalDocker.Socket;
 
     public static void Configure(Dictionary<string, string?> settings, string command)
     {
@@ -27,7 +24,7 @@ public static class SandboxEngine
 
     /// <summary>The containers of one agent on the engine, running or not.</summary>
     public static async Task<IList<ContainerListResponse>> ContainersOfAsync(TestHost host, Guid agentId) =>
-        await Client.Value.Containers.ListContainersAsync(new ContainersListParameters
+        await LocalDocker.Client.Containers.ListContainersAsync(new ContainersListParameters
         {
             All = true,
             Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"{ContainerAgentProcesses.AgentLabel}={agentId}"] = true } },

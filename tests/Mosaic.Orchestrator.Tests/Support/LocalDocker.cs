@@ -1,13 +1,14 @@
 using System.Diagnostics;
 using System.Net.Sockets;
+using Docker.DotNet;
 
 namespace Mosaic.Orchestrator.Tests.Support;
 
 /// <summary>
-/// The Docker engine that the image's and the deployment's tests use: DOCKER_SOCKET (test.sh exports the one it found
+/// The Docker engine that the sandbox's, the image's and the deployment's tests use: DOCKER_SOCKET (test.sh exports the one it found
 /// or started), else /var/run/docker.sock. Those tests are skipped where no engine answers, and say so.
 /// </summary>
-public static class DockerEngine
+public static class LocalDocker
 {
     private static readonly Lazy<bool> Answering = new(() => Ping(Socket));
 
@@ -54,6 +55,11 @@ public static class DockerEngine
         return (process.ExitCode, await output, await error);
     }
 
+    /// <summary>The engine's API, through the same client library the service uses.</summary>
+    public static DockerClient Client => LazyClient.Value;
+
+    private static readonly Lazy<DockerClient> LazyClient = new(() => new DockerClientBuilder().WithEndpoint(new Uri($"unix://{Socket}")).Build());
+
     private static bool Ping(string socket)
     {
         if (!File.Exists(socket))
@@ -61,21 +67,13 @@ public static class DockerEngine
             return false;
         }
 
-        using var handler = new SocketsHttpHandler
-        {
-            ConnectCallback = async (_, cancellationToken) =>
-            {
-                var client = new System.Net.Sockets.Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                await client.ConnectAsync(new UnixDomainSocketEndPoint(socket), cancellationToken);
-                return new NetworkStream(client, ownsSocket: true);
-            },
-        };
-        using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(5) };
         try
         {
-            return http.GetStringAsync(new Uri("http://docker/_ping")).GetAwaiter().GetResult() == "OK";
+            using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            Client.System.PingAsync(limit.Token).GetAwaiter().GetResult();
+            return true;
         }
-        catch (Exception e) when (e is HttpRequestException or SocketException or TaskCanceledException or IOException)
+        catch (Exception e) when (e is DockerApiException or HttpRequestException or SocketException or OperationCanceledException or IOException)
         {
             return false;
         }
@@ -88,11 +86,11 @@ public sealed class DockerFactAttribute : FactAttribute
 {
     public DockerFactAttribute(params string[] commands)
     {
-        if (!DockerEngine.Answers)
+        if (!LocalDocker.Answers)
         {
-            Skip = $"no Docker engine answers at {DockerEngine.Socket} (DOCKER_SOCKET)";
+            Skip = $"no Docker engine answers at {LocalDocker.Socket} (DOCKER_SOCKET)";
         }
-        else if (commands.FirstOrDefault(c => !DockerEngine.OnPath(c)) is { } missing)
+        else if (commands.FirstOrDefault(c => !LocalDocker.OnPath(c)) is { } missing)
         {
             Skip = $"{missing} is not on PATH";
         }
@@ -105,9 +103,9 @@ public sealed class DockerTheoryAttribute : TheoryAttribute
 {
     public DockerTheoryAttribute()
     {
-        if (!DockerEngine.Answers)
+        if (!LocalDocker.Answers)
         {
-            Skip = $"no Docker engine answers at {DockerEngine.Socket} (DOCKER_SOCKET)";
+            Skip = $"no Docker engine answers at {LocalDocker.Socket} (DOCKER_SOCKET)";
         }
     }
 }
