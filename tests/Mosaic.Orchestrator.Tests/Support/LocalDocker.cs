@@ -5,8 +5,9 @@ using Docker.DotNet;
 namespace Mosaic.Orchestrator.Tests.Support;
 
 /// <summary>
-/// The Docker engine that the sandbox's, the image's and the deployment's tests use: DOCKER_SOCKET (test.sh exports the one it found
-/// or started), else /var/run/docker.sock. Those tests are skipped where no engine answers, and say so.
+/// The Docker engine that the sandbox's, the image's and the deployment's tests use: DOCKER_SOCKET (test.sh exports
+/// the one it found or started), else /var/run/docker.sock. Those tests are skipped where no engine answers, and say so
+/// (test.sh under CI fails instead).
 /// </summary>
 public static class LocalDocker
 {
