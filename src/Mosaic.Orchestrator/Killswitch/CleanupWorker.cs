@@ -18,7 +18,9 @@ public sealed partial class CleanupWorker(ChannelReader<AgentRecord> requests, A
             {
                 try
                 {
-                    await cleanup.RunAsync(agent, endProcesses: agent.Process is not null, publish: true, stoppingToken);
+                    // Always look by marker: the record may no longer name a process (a lease that expired was requeued
+                    // just before the kill) while a dead instance's orphans still run on this machine.
+                    await cleanup.RunAsync(agent, endProcesses: true, publish: true, stoppingToken);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
