@@ -8,8 +8,8 @@ namespace Mosaic.Orchestrator.Tests.Dashboard;
 
 /// <summary>
 /// The dashboard in real Chromium against the real service (TestHost: Kestrel on loopback, SQLite, git) running real
-/// agents of the command runtime. Each test saves screenshots of what it saw into docs/screenshots/ (linked from the
-/// README), regenerated on every run.
+/// agents of the command runtime. Each test saves screenshots of what it saw: into docs/screenshots/ (linked from the
+/// README) when MOSAIC_UPDATE_SCREENSHOTS=1, otherwise into a folder of the run, so a test run leaves the checkout clean.
 /// </summary>
 public sealed class DashboardTests(Chromium chromium) : IClassFixture<Chromium>
 {
@@ -21,7 +21,9 @@ public sealed class DashboardTests(Chromium chromium) : IClassFixture<Chromium>
     /// </summary>
     private static readonly string Leaked = Secrets.FakeSecrets.GitHubClassic($"dashboard-{Guid.NewGuid():N}");
 
-    private static readonly string Screenshots = Checkout.File("docs", "screenshots");
+    private static readonly string Screenshots = Environment.GetEnvironmentVariable("MOSAIC_UPDATE_SCREENSHOTS") == "1"
+        ? Checkout.File("docs", "screenshots")
+        : TempDirectory.Create("screenshots");
 
     /// <summary>
     /// Agents chosen by task id: slow-* print "started" and wait for a signal file named after the task; fail-* change

@@ -186,7 +186,7 @@ public sealed class LocalGateTests
     [Theory]
     [InlineData("fifo", "mkfifo coverage.xml")]
     [InlineData("stale", "printf '<coverage line-rate=\\\"1.0\\\"/>' > coverage.xml")]
-    [InlineData("link", "mkdir -p /tmp/mosaic-tests/outside && printf '<coverage line-rate=\\\"1.0\\\"/>' > /tmp/mosaic-tests/outside/coverage.xml && ln -s /tmp/mosaic-tests/outside reports")]
+    [InlineData("link", "printf '<coverage line-rate=\\\"1.0\\\"/>' > {outside}/coverage.xml && ln -s {outside} reports")]
     public async Task A_coverage_report_the_command_did_not_write_is_not_believed(string kind, string plant)
     {
         // The gate's command writes nothing; the agent left a FIFO (reading it would block forever), a committed
@@ -195,7 +195,7 @@ public sealed class LocalGateTests
         var remote = RepositoryWithGates($"gate-cov-{kind}", $"gates:\n  coverage: {{ command: \"true\", report: {report} }}\n");
         await using var host = await TestHost.StartAsync(s =>
         {
-            s["AGENT_COMMAND"] = plant + "; echo works > feature.txt";
+            s["AGENT_COMMAND"] = plant.Replace("{outside}", TempDirectory.Create("coverage-outside"), StringComparison.Ordinal) + "; echo works > feature.txt";
             s["GATE_FIX_ATTEMPTS"] = "0";
         });
         var id = await SpawnAsync(host, $"T-cov-{kind}", remote, gates: ["coverage"]);
