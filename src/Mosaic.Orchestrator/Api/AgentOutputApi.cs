@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Mosaic.Orchestrator.Agents;
 using Mosaic.Orchestrator.Configuration;
 using Mosaic.Orchestrator.Processes;
+using Mosaic.Orchestrator.Secrets;
 using Mosaic.Orchestrator.Workspaces;
 
 namespace Mosaic.Orchestrator.Api;
@@ -12,7 +13,7 @@ namespace Mosaic.Orchestrator.Api;
 /// <summary>
 /// What an agent produced, for the operator: its attempt logs (GET /agents/{id}/logs, plain or followed as SSE) and the
 /// diff of its branch (GET /agents/{id}/diff). A log holds whatever the agent printed: it is served as text and never
-/// interpreted. Logs are files of the node that ran the attempt (DATA_DIR/agents/&lt;id&gt;/attempt-&lt;n&gt;.log): another
+/// interpreted, with each line in which the secret rules find a secret hidden (<see cref="SecretRedaction"/>). Logs are files of the node that ran the attempt (DATA_DIR/agents/&lt;id&gt;/attempt-&lt;n&gt;.log): another
 /// node answers 404 for them.
 /// </summary>
 public static class AgentOutputApi
@@ -24,7 +25,7 @@ public static class AgentOutputApi
 
     public static async Task<Results<FileContentHttpResult, EmptyHttpResult, ValidationProblem, ProblemHttpResult>> Logs(
         string agentId, string? attempt, string? follow, HttpContext http, IAgentStore store, IOptions<OrchestratorOptions> options,
-        IHostApplicationLifetime lifetime, EventStreamSlots slots, TimeProvider time, CancellationToken cancellationToken)
+        IHostApplicationLifetime lifetime, EventStreamSlots slots, SecretRedaction redaction, TimeProvider time, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         int? chosen = null;
@@ -67,7 +68,7 @@ public static class AgentOutputApi
                     detail: $"This caller already has {slots.Limit} streams open (EVENT_STREAMS_PER_CALLER); close one or retry later.");
             }
 
-            await LogFollower.StreamAsync(http, store, agent, folder, chosen, time, lifetime.ApplicationStopping);
+            await LogFollower.StreamAsync(http, store, agent, folder, chosen, redaction, time, lifetime.ApplicationStopping);
             return TypedResults.Empty;
         }
 
@@ -79,7 +80,11 @@ public static class AgentOutputApi
                 detail: number < 1 ? $"Agent {id} has not started an attempt yet; there is no log." : $"Agent {id} has no log of attempt {number} on this node.");
         }
 
-        return TypedResults.Bytes(await ReadTailAsync(path, options.Value.AgentLogMaxBytes, cancellationToken), "text/plain; charset=utf-8");
+        var tail = await ReadTailAsync(path, options.Value.AgentLogMaxBytes, cancellationToken);
+        var text = Encoding.UTF8.GetString(tail);
+        var redacted = redaction.Redact(text);
+        // Unchanged text is served as the bytes it was read as (a tail cut inside a character stays as it was).
+        return TypedResults.Bytes(ReferenceEquals(redacted, text) ? tail : Encoding.UTF8.GetBytes(redacted), "text/plain; charset=utf-8");
     }
 
     public static async Task<Results<ContentHttpResult, ProblemHttpResult>> Diff(
@@ -139,7 +144,8 @@ public static class AgentOutputApi
 /// </summary>
 internal static class LogFollower
 {
-    public static async Task StreamAsync(HttpContext http, IAgentStore store, AgentRecord agent, AgentFolder folder, int? onlyAttempt, TimeProvider time, CancellationToken stopping)
+    public static async Task StreamAsync(
+        HttpContext http, IAgentStore store, AgentRecord agent, AgentFolder folder, int? onlyAttempt, SecretRedaction redaction, TimeProvider time, CancellationToken stopping)
     {
         using var ends = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, stopping);
         var cancellationToken = ends.Token;
@@ -148,7 +154,7 @@ internal static class LogFollower
         try
         {
             await ServerSentEvents.CommentAsync(response, "connected", cancellationToken);
-            await PumpAsync(response, store, agent, folder, onlyAttempt, time, cancellationToken);
+            await PumpAsync(response, store, agent, folder, onlyAttempt, redaction, time, cancellationToken);
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested && !http.RequestAborted.IsCancellationRequested)
         {
@@ -161,7 +167,8 @@ internal static class LogFollower
     }
 
     private static async Task PumpAsync(
-        HttpResponse response, IAgentStore store, AgentRecord agent, AgentFolder folder, int? onlyAttempt, TimeProvider time, CancellationToken cancellationToken)
+        HttpResponse response, IAgentStore store, AgentRecord agent, AgentFolder folder, int? onlyAttempt, SecretRedaction redaction, TimeProvider time,
+        CancellationToken cancellationToken)
     {
         var attempt = onlyAttempt ?? Math.Max(1, agent.Attempt);
         var reader = new LineReader();
@@ -171,11 +178,11 @@ internal static class LogFollower
             // The record first, the file after: what the agent wrote before it ended is in the file by then.
             var latest = await store.GetAsync(agent.AgentId, cancellationToken) ?? agent;
             var ended = AgentLifecycle.IsTerminal(latest.Status);
-            var sent = await SendNewLinesAsync(response, reader, folder.AttemptLog(attempt), cancellationToken);
+            var sent = await SendNewLinesAsync(response, reader, folder.AttemptLog(attempt), redaction, cancellationToken);
             if (onlyAttempt is null && latest.Attempt > attempt)
             {
                 // A retry writes a new log: finish this one and go on with the next.
-                sent |= await WriteLineAsync(response, reader.Flush(), cancellationToken);
+                sent |= await WriteLastLineAsync(response, reader, redaction, cancellationToken);
                 attempt = latest.Attempt;
                 reader = new LineReader();
                 await WriteFrameAsync(response, "attempt", attempt.ToString(CultureInfo.InvariantCulture), cancellationToken);
@@ -184,7 +191,7 @@ internal static class LogFollower
 
             if (ended)
             {
-                await WriteLineAsync(response, reader.Flush(), cancellationToken);
+                await WriteLastLineAsync(response, reader, redaction, cancellationToken);
                 await WriteFrameAsync(response, "end", latest.Status.ToString().ToLowerInvariant(), cancellationToken);
                 return;
             }
@@ -203,7 +210,7 @@ internal static class LogFollower
         }
     }
 
-    private static async Task<bool> SendNewLinesAsync(HttpResponse response, LineReader reader, string path, CancellationToken cancellationToken)
+    private static async Task<bool> SendNewLinesAsync(HttpResponse response, LineReader reader, string path, SecretRedaction redaction, CancellationToken cancellationToken)
     {
         if (!File.Exists(path))
         {
@@ -222,23 +229,26 @@ internal static class LogFollower
         int read;
         while ((read = await file.ReadAsync(buffer, cancellationToken)) > 0)
         {
-            foreach (var line in reader.Feed(buffer.AsSpan(0, read)))
+            // The lines of one read are scanned together, so a secret spread over lines (a private key) is found.
+            foreach (var line in redaction.RedactLines(reader.Feed(buffer.AsSpan(0, read))))
             {
-                sent |= await WriteLineAsync(response, line, cancellationToken);
+                await WriteFrameAsync(response, "log", line, cancellationToken);
+                sent = true;
             }
         }
 
         return sent;
     }
 
-    private static async Task<bool> WriteLineAsync(HttpResponse response, string? line, CancellationToken cancellationToken)
+    /// <summary>The last line when it has no line end (the agent ended mid-line); false when there is none.</summary>
+    private static async Task<bool> WriteLastLineAsync(HttpResponse response, LineReader reader, SecretRedaction redaction, CancellationToken cancellationToken)
     {
-        if (line is null)
+        if (reader.Flush() is not { } line)
         {
             return false;
         }
 
-        await WriteFrameAsync(response, "log", line, cancellationToken);
+        await WriteFrameAsync(response, "log", redaction.Redact(line), cancellationToken);
         return true;
     }
 

@@ -87,6 +87,33 @@ public sealed class AgentOutputApiTests
     }
 
     [Fact]
+    public async Task Lines_in_which_an_agent_printed_a_secret_are_hidden_from_the_log_plain_and_followed()
+    {
+        var token = Secrets.FakeSecrets.GitHubClassic($"log-{Guid.NewGuid():N}");
+        var encoded = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{{\"token\": \"{token}\"}}"));
+        await using var host = await TestHost.StartAsync(s => s["AGENT_COMMAND"] =
+            $"echo before; echo 'export GITHUB_TOKEN={token}'; echo 'config: {encoded}'; printf 'after\\r\\n'; echo added > added.txt");
+        var agentId = await host.SpawnAsync("output-redacted");
+
+        var followed = await host.Client.GetStringAsync($"/agents/{agentId}/logs?follow=true");
+        var plain = await host.Client.GetStringAsync($"/agents/{agentId}/logs");
+
+        Assert.EndsWith("event: end\ndata: completed\n\n", followed);
+        foreach (var text in new[] { followed, plain })
+        {
+            Assert.DoesNotContain(token, text);
+            Assert.DoesNotContain(encoded, text);
+            Assert.Contains("before", text);
+            Assert.Contains("after", text);
+        }
+
+        Assert.Equal(
+            "before\n[line hidden: secret finding github-pat]\n[line hidden: secret finding github-pat]\nafter\r\n",
+            plain);
+        Assert.Contains("data: [line hidden: secret finding github-pat]\n", followed);
+    }
+
+    [Fact]
     public async Task Unknown_agents_missing_logs_and_bad_parameters_are_problems()
     {
         // No worker: the agent stays queued, with no attempt, no log and no commit.
