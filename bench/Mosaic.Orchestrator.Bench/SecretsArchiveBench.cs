@@ -27,27 +27,30 @@ internal static class SecretsArchiveBench
         var expanded = Directory.EnumerateFiles(corpusDir, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length) / 1048576.0;
 
         output.WriteLine();
-        output.WriteLine("| archives: the corpus scanned as | packed MiB | time (s) | MiB/s (expanded) | findings |");
-        output.WriteLine("|---|---|---|---|---|");
+        output.WriteLine("| archives: the corpus scanned as | packed MiB | time (s) | MiB/s (expanded) | CPU MiB/s (expanded) | findings |");
+        output.WriteLine("|---|---|---|---|---|---|");
         foreach (var (name, path) in new[] { ("plain files", corpusDir), ("one .tar.gz", tar), ("one .zip", zip) })
         {
-            var times = new List<(double Seconds, int Findings)>();
+            var times = new List<(double Seconds, double Cpu, int Findings)>();
             for (var run = 0; run < 4; run++)
             {
                 var findings = new List<SecretFinding>();
                 // The packed archives exceed the 10 MiB file limit of a path scan; the bench lifts it to see the cost.
                 var scanner = new PathScanner(new SecretEngine(SecretRules.Default, new ScanPolicy()), maxFileBytes: long.MaxValue);
+                var cpu = Process.GetCurrentProcess().TotalProcessorTime;
                 var started = Stopwatch.GetTimestamp();
                 scanner.Scan([path], Path.GetDirectoryName(path)!, findings);
                 if (run > 0)
                 {
-                    times.Add((Stopwatch.GetElapsedTime(started).TotalSeconds, findings.Count));
+                    times.Add((Stopwatch.GetElapsedTime(started).TotalSeconds, (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds, findings.Count));
                 }
             }
 
             var median = times.OrderBy(t => t.Seconds).ElementAt(times.Count / 2);
+            // CPU time counts the collector's threads too (several MiB of archive in memory), so it can exceed the wall time.
+            var cpuMedian = times.Select(t => t.Cpu).Order().ElementAt(times.Count / 2);
             var size = File.Exists(path) ? new FileInfo(path).Length / 1048576.0 : expanded;
-            output.WriteLine($"| {name} | {size:F1} | {median.Seconds:F2} | {expanded / median.Seconds:F1} | {median.Findings} |");
+            output.WriteLine($"| {name} | {size:F1} | {median.Seconds:F2} | {expanded / median.Seconds:F1} | {expanded / cpuMedian:F1} | {median.Findings} |");
         }
     }
 }

@@ -48,7 +48,7 @@ internal sealed record ScanPolicy
 internal sealed record AllowedValue(string RuleId, string File, int Line, int Column, string? Commit, string Reason);
 
 /// <summary>
-/// The matching core. A vectorised multi-keyword search (<see cref="KeywordIndex"/>) finds the lines worth a closer
+/// The matching core. A one-pass multi-keyword search (<see cref="KeywordIndex"/>) finds the lines worth a closer
 /// look; on such a line only the rules whose keywords occur in it run their regex. Most lines
 /// of ordinary code contain no keyword and cost only the search.
 /// </summary>
@@ -112,12 +112,10 @@ internal sealed class SecretEngine(SecretRules rules, ScanPolicy policy)
         }
 
         var text = fragment.Text.AsSpan();
-        var nextHits = new int[state.Keywords.GroupCount];
-        Array.Fill(nextHits, -1);
         var position = 0;
         while (position < text.Length)
         {
-            var hit = state.Keywords.NextHit(text, position, nextHits);
+            var hit = state.Keywords.NextHit(text, position);
             if (hit < 0)
             {
                 break;
@@ -126,7 +124,7 @@ internal sealed class SecretEngine(SecretRules rules, ScanPolicy policy)
             var lineStart = text[position..hit].LastIndexOf('\n') is var nl and >= 0 ? position + nl + 1 : position;
             var lineEnd = text[hit..].IndexOf('\n') is var next and >= 0 ? hit + next : text.Length;
             state.MoveTo(lineStart);
-            ScanLine(state, lineStart, lineEnd, findings, nextHits);
+            ScanLine(state, lineStart, lineEnd, findings, hit);
             position = lineEnd + 1;
         }
 
@@ -235,29 +233,34 @@ internal sealed class SecretEngine(SecretRules rules, ScanPolicy policy)
         }
     }
 
-    /// <param name="nextHits">Each keyword group's next hit as the search left it (null: search the line for every group).</param>
-    private void ScanLine(LineState state, int lineStart, int lineEnd, List<SecretFinding> findings, int[]? nextHits = null)
+    /// <param name="firstHit">Where the keyword search found the line's first keyword (-1: search the whole line).</param>
+    private void ScanLine(LineState state, int lineStart, int lineEnd, List<SecretFinding> findings, int firstHit = -1)
     {
         var text = state.Fragment.Text;
         var contentEnd = lineEnd > lineStart && text[lineEnd - 1] == '\r' ? lineEnd - 1 : lineEnd;
         var line = text.AsSpan(lineStart, contentEnd - lineStart);
         state.Generation++;
-        state.Keywords.MarkRules(line, state.Marks, state.Generation, nextHits, lineStart);
+        var marked = state.Marked;
+        marked.Clear();
+        state.Keywords.MarkRules(line, state.Marks, state.Generation, marked, firstHit < 0 ? 0 : firstHit - lineStart);
         var contentRules = rules.ContentRules;
         if (rules.HasEveryLineRules)
         {
             for (var r = 0; r < contentRules.Count; r++)
             {
-                if (contentRules[r].RunsOnEveryLine)
+                if (contentRules[r].RunsOnEveryLine && state.Marks[r] != state.Generation)
                 {
                     state.Marks[r] = state.Generation;
+                    marked.Add(r);
                 }
             }
         }
 
-        for (var r = 0; r < contentRules.Count; r++)
+        // In rule order: an earlier (more specific) rule takes its characters before a later one sees them.
+        marked.Sort();
+        foreach (var r in marked)
         {
-            if (state.Marks[r] != state.Generation || !state.Applies[r])
+            if (!state.Applies[r])
             {
                 continue;
             }
@@ -400,6 +403,9 @@ internal sealed class SecretEngine(SecretRules rules, ScanPolicy policy)
         public KeywordIndex Keywords { get; } = keywords;
 
         public int[] Marks { get; } = new int[ruleCount];
+
+        /// <summary>The rules marked on the current line (those with a keyword in it).</summary>
+        public List<int> Marked { get; } = [];
 
         public int Generation { get; set; }
 
