@@ -39,6 +39,43 @@ public sealed class AgentMetricsTests
     }
 
     [Fact]
+    public async Task A_metric_keeps_a_bounded_number_of_series_and_counts_the_rest_in_the_overflow_series()
+    {
+        await using var host = await TestHost.StartAsync();
+        var metrics = host.Get<AgentMetrics>();
+        var running = new AgentRecord
+        {
+            AgentId = Guid.NewGuid(),
+            TaskId = "T-series",
+            AgentType = AgentType.Worker,
+            GateProfile = GateProfile.Standard,
+            Priority = 5,
+            Context = new AgentContext("https://git.example/repo.git", "main", [], []),
+            Status = AgentStatus.Running,
+            TaskState = TaskState.Executing,
+            SpawnedAt = DateTimeOffset.UnixEpoch,
+            MaxAttempts = 3,
+        };
+        var distinct = MonitoringSetup.SeriesPerMetric + 100;
+        for (var i = 0; i < distinct; i++)
+        {
+            metrics.Changed(running, running with { Status = AgentStatus.Failed, Reason = $"reason-{i}" }, eventType: null);
+        }
+
+        // The limit comes with a view, which must keep the histograms' own buckets (seconds, up to two hours).
+        metrics.Changed(running with { Status = AgentStatus.Spawning }, running with { StartedAt = DateTimeOffset.UnixEpoch.AddSeconds(3) }, eventType: null);
+
+        var samples = PrometheusText.Parse(await host.Client.GetStringAsync("/metrics"));
+        Assert.Equal(["0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "30", "60", "120", "300", "600", "1200", "1800", "3600", "7200", "+Inf"],
+            samples.Where(s => s.Name == "mosaic_agent_start_latency_seconds_bucket").Select(s => s.Labels["le"]));
+        var finished = samples.Where(s => s.Name == "mosaic_agents_finished_total").ToList();
+        var overflow = finished.Where(s => s.Labels.GetValueOrDefault("otel_metric_overflow") == "true").ToList();
+        Assert.InRange(finished.Count - overflow.Count, MonitoringSetup.SeriesPerMetric - 1, MonitoringSetup.SeriesPerMetric);
+        Assert.Single(overflow);
+        Assert.Equal(distinct, finished.Sum(s => s.Value)); // none lost: the ones past the limit are in the overflow series
+    }
+
+    [Fact]
     public async Task A_host_counts_only_its_own_agents_when_several_share_the_process()
     {
         await using var busy = await TestHost.StartAsync();

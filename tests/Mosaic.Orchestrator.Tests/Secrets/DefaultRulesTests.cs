@@ -256,6 +256,31 @@ public sealed class DefaultRulesTests
     }
 
     [Fact]
+    public void Reading_the_default_rules_builds_none_of_their_regexes()
+    {
+        // The service reads the rules at start and then sits idle: a built non-backtracking regex holds 0.3-2.5 MB of
+        // tables, and the rules and their path globs need well over a hundred. Reading them checks every pattern with
+        // the interpreter (a few KB each); the engines wait for the first line or path that asks.
+        string json;
+        using (var stream = typeof(SecretRules).Assembly.GetManifestResourceStream("Mosaic.Orchestrator.Secrets.default-rules.json")!)
+        using (var reader = new StreamReader(stream))
+        {
+            json = reader.ReadToEnd();
+        }
+
+        _ = SecretRules.Parse(json, "default-rules.json", baseRules: null); // first use of the types, caches, statics
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var rules = SecretRules.Parse(json, "default-rules.json", baseRules: null);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated < 4 << 20, $"reading the default rules allocated {allocated / 1024} KB");
+
+        // Built when asked, and then they match as before.
+        var keys = rules.Rules.Single(r => r.Paths.Any(p => p.Pattern == "**/*.p12"));
+        Assert.True(keys.AppliesTo("certs/a.p12"));
+        Assert.False(keys.AppliesTo("certs/a.p12.txt"));
+    }
+
+    [Fact]
     public void Hostile_lines_take_linear_time()
     {
         // Long runs of what the rules' repetitions accept, after every keyword: a backtracking engine would stall here.
