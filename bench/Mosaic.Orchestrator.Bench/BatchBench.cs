@@ -52,17 +52,33 @@ internal static class BatchBench
             await ClosedLoopAsync(TimeSpan.FromSeconds(2), concurrency, Single);
             await ClosedLoopAsync(TimeSpan.FromSeconds(2), concurrency, Batch);
 
+            // CPU time of the service and of this client per kind: what a queued task costs each, whatever the machine's
+            // other load does to the rates.
+            using var serviceProcess = Process.GetProcessById(service.Pid);
+            (TimeSpan Service, TimeSpan Client) Cpu()
+            {
+                serviceProcess.Refresh();
+                return (serviceProcess.TotalProcessorTime, Environment.CpuUsage.TotalTime);
+            }
+
             const int slices = 10;
             var single = (Requests: 0L, Errors: 0L, Elapsed: TimeSpan.Zero);
             var batch = (Requests: 0L, Errors: 0L, Elapsed: TimeSpan.Zero);
+            var singleCpu = (Service: TimeSpan.Zero, Client: TimeSpan.Zero);
+            var batchCpu = (Service: TimeSpan.Zero, Client: TimeSpan.Zero);
             var batchLatencies = new List<double>();
             for (var slice = 0; slice < slices; slice++)
             {
+                var before = Cpu();
                 var s = await ClosedLoopAsync(TimeSpan.FromSeconds(seconds / slices), concurrency, Single);
+                var between = Cpu();
                 single = (single.Requests + s.Requests, single.Errors + s.Errors, single.Elapsed + s.Elapsed);
                 var b = await ClosedLoopAsync(TimeSpan.FromSeconds(seconds / slices), concurrency, Batch);
+                var after = Cpu();
                 batch = (batch.Requests + b.Requests, batch.Errors + b.Errors, batch.Elapsed + b.Elapsed);
                 batchLatencies.AddRange(b.Latencies);
+                singleCpu = (singleCpu.Service + between.Service - before.Service, singleCpu.Client + between.Client - before.Client);
+                batchCpu = (batchCpu.Service + after.Service - between.Service, batchCpu.Client + after.Client - between.Client);
             }
 
             batchLatencies.Sort();
@@ -76,6 +92,16 @@ internal static class BatchBench
             Console.WriteLine();
             Console.WriteLine($"batch / single tasks per second = {batchRate / singleRate:F1}x (target >= 5x); batch request p50 " +
                 $"{batchLatencies[batchLatencies.Count / 2]:F1} ms, p99 {batchLatencies[Math.Min(batchLatencies.Count - 1, batchLatencies.Count * 99 / 100)]:F1} ms");
+            // Per queued task: a ratio of the two totals is the most the rates' ratio can reach when both kinds are
+            // CPU-bound on this machine; cores busy shows whether they were (2 = every core of this machine).
+            double PerTask(TimeSpan cpu, double tasks) => cpu.TotalMicroseconds / tasks;
+            var singleTasks = (double)single.Requests;
+            var batchTasks = (double)batch.Requests * batchSize;
+            var (singleService, singleClient) = (PerTask(singleCpu.Service, singleTasks), PerTask(singleCpu.Client, singleTasks));
+            var (batchService, batchClient) = (PerTask(batchCpu.Service, batchTasks), PerTask(batchCpu.Client, batchTasks));
+            Console.WriteLine($"CPU per queued task (us), service + bench client: single {singleService:F1} + {singleClient:F1}, batch {batchService:F1} + {batchClient:F1}; " +
+                $"ratio of the totals {(singleService + singleClient) / (batchService + batchClient):F1}x; cores busy: single " +
+                $"{(singleCpu.Service + singleCpu.Client) / single.Elapsed:F2}, batch {(batchCpu.Service + batchCpu.Client) / batch.Elapsed:F2}");
         }
         finally
         {

@@ -8,6 +8,12 @@ namespace Mosaic.Orchestrator.Agents;
 /// <summary>A validated spawn request.</summary>
 public sealed record SpawnCommand(string TaskId, AgentType AgentType, GateProfile? GateProfile, int Priority, AgentContext Context, IReadOnlyList<string>? Gates = null);
 
+/// <summary>
+/// The data of agent.spawned (resumedFrom only for a resumed agent). A named type, so its JSON comes from the
+/// source-generated metadata (<see cref="OrchestratorJsonContext"/>), written once per spawned agent, up to 1,000 a batch.
+/// </summary>
+internal sealed record SpawnedEventData(AgentType AgentType, int Priority, GateProfile GateProfile, Guid? ResumedFrom);
+
 /// <summary>Creates the agent record and queues its task in one store step, then publishes agent.spawned and wakes the worker.</summary>
 public sealed partial class SpawnService(ITaskQueue queue, AgentEvents events, QueueSignal signal, IOptions<OrchestratorOptions> options, TimeProvider time, ILogger<SpawnService> logger)
 {
@@ -93,7 +99,7 @@ public sealed partial class SpawnService(ITaskQueue queue, AgentEvents events, Q
     }
 
     private AgentEvent Spawned(AgentRecord agent) =>
-        events.Create(AgentEventTypes.Spawned, agent, new { agentType = agent.AgentType, priority = agent.Priority, gateProfile = agent.GateProfile, resumedFrom = agent.ResumedFrom });
+        events.Create(AgentEventTypes.Spawned, agent, new SpawnedEventData(agent.AgentType, agent.Priority, agent.GateProfile, agent.ResumedFrom));
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Agent {AgentId} (task {TaskId}) spawned: {AgentType}, priority {Priority}, by {Actor}")]
     private static partial void LogSpawned(ILogger logger, Guid agentId, string taskId, AgentType agentType, int priority, string actor);

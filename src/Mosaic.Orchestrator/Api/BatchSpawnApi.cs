@@ -71,9 +71,10 @@ public static class BatchSpawnApi
         var commands = new List<SpawnCommand>(answers.Length);
         var positions = new List<int>(answers.Length);
         var index = 0;
+        var errors = new Dictionary<string, string[]>(); // one for all entries: the problem of a bad entry copies it
         foreach (var item in items.EnumerateArray())
         {
-            var errors = new Dictionary<string, string[]>();
+            errors.Clear();
             if (SpawnRequestReader.Read(item, settings.AllowLocalRepositories, errors) is { } command)
             {
                 commands.Add(command);

@@ -78,6 +78,123 @@ public sealed class BatchSpawnApiTests
     }
 
     [Fact]
+    public async Task A_batch_of_1000_mixed_entries_answers_each_as_a_single_spawn_would_and_stores_and_publishes_only_the_queued()
+    {
+        await using var host = await TestHost.StartAsync(s => s["MAX_QUEUED_TASKS"] = "850", withoutWorker: true);
+        var live = new Dictionary<string, Guid>();
+        for (var i = 0; i < 5; i++)
+        {
+            live[$"L-{i}"] = await host.SpawnAsync($"L-{i}");
+        }
+
+        // Invalid bodies, tasks with a live agent, tasks of earlier entries (some of them refused, so not live) and new
+        // tasks; the queue fills before the end.
+        var bodies = Enumerable.Range(0, 1000).Select(i =>
+            i % 17 == 3 ? $$$"""{"taskId":"bad {{{i}}}","agentType":"worker","priority":{{{(i % 3 == 0 ? 0 : 5)}}},"context":{"repository":"ext::sh","branch":"main"}}""" :
+            i % 40 == 9 ? TestHost.SpawnBody($"L-{i / 40 % 5}") :
+            i % 11 == 2 && i > 11 ? TestHost.SpawnBody($"B-{i - 11}", priority: 1 + i % 10) :
+            TestHost.SpawnBody($"B-{i}", priority: 1 + i % 10, agentType: i % 2 == 0 ? "worker" : "reviewer")).ToArray();
+        var expected = new List<(int Status, string? Task)>();
+        var waiting = live.Count;
+        foreach (var body in bodies)
+        {
+            var task = JsonDocument.Parse(body).RootElement.GetProperty("taskId").GetString()!;
+            if (task.StartsWith("bad", StringComparison.Ordinal))
+            {
+                expected.Add((400, null));
+            }
+            else if (live.ContainsKey(task))
+            {
+                expected.Add((409, task));
+            }
+            else if (waiting >= 850)
+            {
+                expected.Add((429, null));
+            }
+            else
+            {
+                live[task] = Guid.Empty; // its id comes with the answer
+                waiting++;
+                expected.Add((202, task));
+            }
+        }
+
+        Assert.Equal([202, 400, 409, 429], expected.Select(e => e.Status).Distinct().Order());
+        using var response = await host.Client.PostAsync("/agents/spawn/batch", Batch(bodies));
+
+        Assert.Equal(HttpStatusCode.MultiStatus, response.StatusCode);
+        var answer = await response.Content.ReadFromJsonAsync<JsonElement>();
+        var items = answer.GetProperty("items").EnumerateArray().ToArray();
+        Assert.Equal(Enumerable.Range(0, 1000), items.Select(i => i.GetProperty("index").GetInt32()));
+        Assert.Equal(expected.Select(e => e.Status), items.Select(i => i.GetProperty("status").GetInt32()));
+        var accepted = expected.Count(e => e.Status == 202);
+        Assert.Equal((accepted, 1000 - accepted), (answer.GetProperty("accepted").GetInt32(), answer.GetProperty("refused").GetInt32()));
+        for (var i = 0; i < items.Length; i++)
+        {
+            if (expected[i].Status == 202)
+            {
+                live[expected[i].Task!] = items[i].GetProperty("agentId").GetGuid();
+                Assert.False(items[i].TryGetProperty("problem", out _));
+                continue;
+            }
+
+            Assert.False(items[i].TryGetProperty("agentId", out _));
+            var problem = items[i].GetProperty("problem");
+            Assert.Equal(expected[i].Status, problem.GetProperty("status").GetInt32());
+            switch (expected[i].Status)
+            {
+                case 400:
+                    Assert.Equal(i % 3 == 0 ? ["context.repository", "priority", "taskId"] : ["context.repository", "taskId"],
+                        problem.GetProperty("errors").EnumerateObject().Select(p => p.Name).Order());
+                    Assert.Contains($"Entry {i} ", problem.GetProperty("detail").GetString());
+                    break;
+                case 409:
+                    Assert.Equal(live[expected[i].Task!], problem.GetProperty("agentId").GetGuid());
+                    break;
+            }
+        }
+
+        Assert.Equal("30", response.Headers.GetValues("Retry-After").Single());
+        var queued = expected.Select((e, i) => (e, i)).Where(x => x.e.Status == 202)
+            .Select(x => (Task: x.e.Task!, Id: items[x.i].GetProperty("agentId").GetGuid(), Body: JsonDocument.Parse(bodies[x.i]).RootElement)).ToArray();
+        var stored = new List<JsonElement>();
+        for (var offset = 0; offset < 850; offset += 500)
+        {
+            var page = await host.Client.GetFromJsonAsync<JsonElement>($"/agents?limit=500&offset={offset}");
+            stored.AddRange(page.GetProperty("items").EnumerateArray());
+        }
+
+        stored.Reverse(); // the list is newest first
+        Assert.Equal([.. live.Keys.Take(5).Select(t => (t, live[t])), .. queued.Select(q => (q.Task, q.Id))],
+            stored.Select(a => (a.GetProperty("taskId").GetString()!, a.GetProperty("agentId").GetGuid())));
+        Assert.All(queued.Zip(stored.Skip(5)), pair => Assert.Equal(
+            (pair.First.Body.GetProperty("priority").GetInt32(), pair.First.Body.GetProperty("agentType").GetString(), "spawning"),
+            (pair.Second.GetProperty("priority").GetInt32(), pair.Second.GetProperty("agentType").GetString(), pair.Second.GetProperty("status").GetString())));
+
+        var spawned = await WaitForSpawnedAsync(host, 5 + queued.Length);
+        Assert.Equal(queued.Select(q => q.Id), spawned.Skip(5).Select(e => e.AgentId));
+        Assert.Equal(spawned.Select(e => e.Id).Order(), spawned.Select(e => e.Id));
+        var data = spawned[^1].Data!.Value;
+        Assert.Equal(["agentType", "gateProfile", "priority"], data.EnumerateObject().Select(p => p.Name).Order());
+        Assert.Equal((queued[^1].Body.GetProperty("agentType").GetString(), queued[^1].Body.GetProperty("priority").GetInt32(),
+            queued[^1].Body.GetProperty("agentType").GetString() == "reviewer" ? "strict" : "standard"),
+            (data.GetProperty("agentType").GetString(), data.GetProperty("priority").GetInt32(), data.GetProperty("gateProfile").GetString()));
+        var stats = await host.Client.GetFromJsonAsync<JsonElement>("/agents/queue/stats");
+        Assert.Equal(850, stats.GetProperty("pending").GetInt32());
+    }
+
+    private static async Task<IReadOnlyList<Mosaic.Orchestrator.Events.AgentEvent>> WaitForSpawnedAsync(TestHost host, int count)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (host.Events.All.Count(e => e.Type == "agent.spawned") < count && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        return [.. host.Events.All.Where(e => e.Type == "agent.spawned")];
+    }
+
+    [Fact]
     public async Task The_batch_has_its_own_body_limit_announced_or_not_and_other_routes_keep_theirs()
     {
         await using var host = await TestHost.StartAsync(s =>

@@ -92,6 +92,72 @@ public abstract class AgentStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Enqueue_many_of_1000_with_duplicates_and_a_full_queue_stores_what_one_by_one_enqueues_would()
+    {
+        for (var i = 0; i < 10; i++)
+        {
+            await EnqueueAsync(NewAgent($"L-{i}"), 100);
+        }
+
+        var before = (await History.ReadAfterAsync(0, 100, default)).Max(e => e.Id);
+        // Live tasks, earlier entries of the batch (some of them refused as full, so not live) and new tasks, across
+        // the backends' chunk sizes (64 rows a statement, 100 entries a script).
+        var batch = Enumerable.Range(0, 1000).Select(i => NewAgent(
+            i % 50 == 7 ? $"L-{i / 50 % 10}" : i % 13 == 5 && i >= 13 ? $"B-{i - 13}" : $"B-{i}", priority: 1 + i % 10)).ToArray();
+        const long maxWaiting = 880;
+
+        var expected = new List<(EnqueueOutcome Outcome, Guid? Existing, long Waiting)>();
+        var live = new Dictionary<string, Guid>();
+        for (var i = 0; i < 10; i++)
+        {
+            live[$"L-{i}"] = (await Agents.FindLiveByTaskAsync($"L-{i}", default))!.AgentId;
+        }
+
+        long waiting = 10;
+        foreach (var agent in batch)
+        {
+            if (live.TryGetValue(agent.TaskId, out var existing))
+            {
+                expected.Add((EnqueueOutcome.DuplicateLiveTask, existing, 0));
+            }
+            else if (waiting >= maxWaiting)
+            {
+                expected.Add((EnqueueOutcome.QueueFull, null, waiting));
+            }
+            else
+            {
+                live[agent.TaskId] = agent.AgentId;
+                expected.Add((EnqueueOutcome.Enqueued, null, ++waiting));
+            }
+        }
+
+        Assert.Contains(expected, e => e.Outcome == EnqueueOutcome.QueueFull);
+        Assert.Contains(expected, e => e.Outcome == EnqueueOutcome.DuplicateLiveTask && !batch.Any(a => a.AgentId == e.Existing));
+        Assert.Contains(expected, e => e.Outcome == EnqueueOutcome.DuplicateLiveTask && batch.Any(a => a.AgentId == e.Existing));
+
+        var results = await Queue.EnqueueManyAsync(
+            [.. batch.Select(a => (a, new AgentEvent("agent.spawned", a.AgentId, a.TaskId, Now, null)))], maxWaiting, default);
+
+        Assert.Equal(expected, results.Select(r => (r.Outcome, r.ExistingAgentId, r.Outcome == EnqueueOutcome.DuplicateLiveTask ? 0 : r.Waiting)));
+        var queued = results.Select((r, i) => (Result: r, Agent: batch[i])).Where(q => q.Result.Outcome == EnqueueOutcome.Enqueued).ToArray();
+        Assert.All(results.Where(r => r.Outcome != EnqueueOutcome.Enqueued), r => Assert.True(r.Agent is null && r.Event is null));
+        Assert.Equal(queued.Select(q => q.Result.Agent!.Sequence).Order(), queued.Select(q => q.Result.Agent!.Sequence));
+        Assert.Equal(queued.Length, queued.Select(q => q.Result.Agent!.Sequence).Distinct().Count());
+        foreach (var (result, agent) in queued)
+        {
+            var stored = await Agents.GetAsync(agent.AgentId, default);
+            Assert.Equal((agent.TaskId, agent.Priority, 1L, result.Agent!.Sequence, TaskState.Pending),
+                (stored!.TaskId, stored.Priority, stored.Version, stored.Sequence, stored.TaskState));
+        }
+
+        var history = await History.ReadAfterAsync(before, 2000, default);
+        Assert.Equal(queued.Select(q => (q.Agent.AgentId, q.Agent.TaskId, q.Result.Event!.Id)), history.Select(e => (e.AgentId, e.TaskId, e.Id)));
+        Assert.Equal(history.Select(e => e.Id).Order(), history.Select(e => e.Id));
+        Assert.Equal(maxWaiting, (await Admin.GetStatsAsync(Now, default)).Pending);
+        Assert.Equal(queued[^1].Agent.AgentId, (await Agents.FindLiveByTaskAsync(queued[^1].Agent.TaskId, default))!.AgentId);
+    }
+
+    [Fact]
     public async Task Lease_takes_highest_priority_first_fifo_within_and_counts_the_attempt()
     {
         var low = NewAgent("low", 1);

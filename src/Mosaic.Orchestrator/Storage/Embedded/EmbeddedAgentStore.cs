@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using Microsoft.Data.Sqlite;
 using Mosaic.Orchestrator.Agents;
 using Mosaic.Orchestrator.Configuration;
@@ -53,7 +54,91 @@ public sealed class EmbeddedAgentStore(SqliteDatabase database, IEventSink event
     // One operation, so one transaction and one commit for the whole batch: a refused entry (duplicate, full) writes
     // nothing and does not stop the next; a failing statement that is not a refusal fails the whole batch.
     public Task<IReadOnlyList<EnqueueResult>> EnqueueManyAsync(IReadOnlyList<(AgentRecord Agent, AgentEvent Spawned)> entries, long maxWaiting, CancellationToken cancellationToken) =>
-        database.RunAsync<IReadOnlyList<EnqueueResult>>(c => [.. entries.Select(e => Enqueue(c, e.Agent, maxWaiting, e.Spawned))], cancellationToken);
+        database.RunAsync<IReadOnlyList<EnqueueResult>>(c => EnqueueMany(c, entries, maxWaiting), cancellationToken);
+
+    /// <summary>
+    /// The batch decided in memory, then written with multi-row INSERTs: the queue's length is read once and counted
+    /// on, and the live agents of the batch's tasks are read in one query, each queued entry added to them, so an
+    /// earlier entry of a task makes a later one a duplicate exactly as one-by-one enqueues would. Nothing else
+    /// writes while this operation runs (one connection), so what was read stays true until the commit, and no
+    /// INSERT can meet the unique index of live tasks.
+    /// </summary>
+    private EnqueueResult[] EnqueueMany(SqliteSession c, IReadOnlyList<(AgentRecord Agent, AgentEvent Spawned)> entries, long maxWaiting)
+    {
+        var waiting = c.Scalar("SELECT COALESCE(SUM(n), 0) FROM task_counts WHERE task_state = 'pending'");
+        var live = LiveAgentsOf(c, entries.Select(e => e.Agent.TaskId));
+        var sequence = _lastSequence ??= c.Scalar("SELECT COALESCE(MAX(seq), 0) FROM agents");
+        var results = new EnqueueResult[entries.Count];
+        var queued = new List<(int Index, AgentRecord Stored, AgentEvent Spawned)>(entries.Count);
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var (agent, spawned) = entries[i];
+            if (live.TryGetValue(agent.TaskId, out var existing))
+            {
+                results[i] = new EnqueueResult(EnqueueOutcome.DuplicateLiveTask, null, existing);
+            }
+            else if (waiting >= maxWaiting)
+            {
+                results[i] = new EnqueueResult(EnqueueOutcome.QueueFull, null, Waiting: waiting);
+            }
+            else
+            {
+                var stored = agent with { Sequence = ++sequence, Version = 1 };
+                _lastSequence = sequence;
+                live[agent.TaskId] = agent.AgentId;
+                waiting++;
+                results[i] = new EnqueueResult(EnqueueOutcome.Enqueued, stored, Waiting: waiting);
+                queued.Add((i, stored, spawned));
+            }
+        }
+
+        using var json = new Utf8JsonBuffer();
+        c.InsertRows("agents", AgentColumns, queued.Count, (row, i) =>
+        {
+            var stored = queued[i].Stored;
+            row.Set(0, stored.Sequence);
+            row.Set(1, Key(stored.AgentId));
+            row.Set(2, stored.TaskId);
+            row.Set(3, Name(stored.Status));
+            row.Set(4, Name(stored.TaskState));
+            row.Set(5, stored.Priority);
+            row.Set(6, DueAt(stored));
+            row.Set(7, 1);
+            row.SetUtf8(8, json.Write(stored, RecordJson));
+        });
+        var appended = EmbeddedEventHistory.AppendMany(c, [.. queued.Select(q => q.Spawned)], events, json);
+        for (var i = 0; i < queued.Count; i++)
+        {
+            results[queued[i].Index] = results[queued[i].Index] with { Event = appended[i] };
+        }
+
+        return results;
+    }
+
+    private static readonly string[] AgentColumns = ["seq", "agent_id", "task_id", "status", "task_state", "priority", "due_at", "version", "doc"];
+
+    private static readonly JsonTypeInfo<AgentRecord> RecordJson = (JsonTypeInfo<AgentRecord>)OrchestratorJson.Options.GetTypeInfo(typeof(AgentRecord));
+
+    /// <summary>The live agent of each of these tasks that has one, by task id, from the partial index of live tasks.</summary>
+    private static Dictionary<string, Guid> LiveAgentsOf(SqliteSession c, IEnumerable<string> taskIds)
+    {
+        // CROSS JOIN keeps the batch's task ids as the outer loop, one lookup each in the index of live tasks; written
+        // as "task_id IN (SELECT ...)", SQLite walked every live agent by status instead (a full queue, every batch).
+        var command = c.Command($"""
+            SELECT a.task_id, a.agent_id FROM json_each($tasks) t CROSS JOIN agents a
+            WHERE a.task_id = t.value AND a.status IN {LiveStatuses}
+            """, ("$tasks", JsonSerializer.Serialize(taskIds.Distinct().ToArray(), TaskIdsJson)));
+        using var reader = command.ExecuteReader();
+        var live = new Dictionary<string, Guid>(StringComparer.Ordinal);
+        while (reader.Read())
+        {
+            live[reader.GetString(0)] = Guid.Parse(reader.GetString(1));
+        }
+
+        return live;
+    }
+
+    private static readonly JsonTypeInfo<string[]> TaskIdsJson = (JsonTypeInfo<string[]>)OrchestratorJson.Options.GetTypeInfo(typeof(string[]));
 
     private EnqueueResult Enqueue(SqliteSession c, AgentRecord agent, long maxWaiting, AgentEvent spawned)
     {

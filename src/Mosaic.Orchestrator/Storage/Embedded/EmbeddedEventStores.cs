@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using Mosaic.Orchestrator.Configuration;
 using Mosaic.Orchestrator.Events;
 
@@ -19,6 +20,38 @@ public sealed class EmbeddedEventHistory(SqliteDatabase database, IEventSink sin
         session.AfterCommit(() => sink.Publish(stored));
         return stored;
     }
+
+    /// <summary>
+    /// <see cref="Append"/> for many events in one multi-row INSERT. Their ids are the statement's consecutive rowids,
+    /// ending at the last one inserted: AUTOINCREMENT gives each row the table's largest id plus one, and nothing
+    /// else writes between the rows of one statement.
+    /// </summary>
+    internal static IReadOnlyList<AgentEvent> AppendMany(SqliteSession session, IReadOnlyList<AgentEvent> events, IEventSink sink, Utf8JsonBuffer json)
+    {
+        if (events.Count == 0)
+        {
+            return [];
+        }
+
+        session.InsertRows("events", ["doc"], events.Count, (row, i) => row.SetUtf8(0, json.Write(events[i] with { Id = 0 }, EventJson)));
+        var first = session.LastInsertRowId - events.Count + 1;
+        var stored = new AgentEvent[events.Count];
+        for (var i = 0; i < stored.Length; i++)
+        {
+            stored[i] = events[i] with { Id = first + i };
+        }
+
+        session.AfterCommit(() =>
+        {
+            foreach (var agentEvent in stored)
+            {
+                sink.Publish(agentEvent);
+            }
+        });
+        return stored;
+    }
+
+    private static readonly JsonTypeInfo<AgentEvent> EventJson = (JsonTypeInfo<AgentEvent>)OrchestratorJson.Options.GetTypeInfo(typeof(AgentEvent));
 
     public Task<IReadOnlyList<AgentEvent>> ReadAfterAsync(long afterId, int max, CancellationToken cancellationToken) =>
         database.RunAsync<IReadOnlyList<AgentEvent>>(c =>

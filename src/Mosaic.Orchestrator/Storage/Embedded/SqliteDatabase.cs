@@ -1,6 +1,8 @@
 using System.Globalization;
+using System.Numerics;
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 
 namespace Mosaic.Orchestrator.Storage.Embedded;
 
@@ -95,7 +97,11 @@ public sealed class SqliteDatabase : IAsyncDisposable
         // so a large cache costs on every commit (at 64 MiB, pcache1TruncateUnsafe was SQLite's top function in a perf
         // profile of spawns and spawns ran ~10% slower). 8 MiB holds the hot pages (the indexes' right edges, the
         // counts); reads of the rest come through mmap.
-        foreach (var setup in new[] { "PRAGMA page_size=2048; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000; PRAGMA cache_size=-8192; PRAGMA mmap_size=268435456;", Schema })
+        // temp_store: the savepoint of each operation in a group commit keeps the first image of every page the
+        // operation changes in a sub-journal, which SQLite spills to a temp file under /var/tmp past 64 KiB; a batch
+        // spawn of 100 changes more than that, and in a perf profile of batch spawns half the service's CPU was the
+        // kernel writing that file. In memory, the sub-journal is a few MiB at most and dropped at each RELEASE.
+        foreach (var setup in new[] { "PRAGMA page_size=2048; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000; PRAGMA cache_size=-8192; PRAGMA mmap_size=268435456; PRAGMA temp_store=MEMORY;", Schema })
         {
             using var command = _connection.CreateCommand();
             command.CommandText = setup;
@@ -365,7 +371,11 @@ public sealed class SqliteDatabase : IAsyncDisposable
 /// <summary>The connection as operations see it: prepared statements cached by their text, bound to the open batch.</summary>
 public sealed class SqliteSession(SqliteConnection connection) : IDisposable
 {
+    /// <summary>The most rows one INSERT of <see cref="InsertRows"/> carries.</summary>
+    public const int MaxRowsPerInsert = 64;
+
     private readonly Dictionary<string, SqliteCommand> _prepared = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, sqlite3_stmt> _inserts = new(StringComparer.Ordinal);
     private readonly List<Action> _afterCommit = [];
     private SqliteTransaction? _transaction;
 
@@ -453,13 +463,92 @@ public sealed class SqliteSession(SqliteConnection connection) : IDisposable
 
     internal void Run(string sql) => Command(sql).ExecuteNonQuery();
 
+    /// <summary>
+    /// Inserts <paramref name="rows"/> rows into <paramref name="table"/> in order, <see cref="MaxRowsPerInsert"/> rows
+    /// to a statement, in the open batch; <paramref name="bind"/> sets the values of row i. For the many rows of one
+    /// operation (a batch spawn): one multi-row INSERT runs SQLite's statement machinery once for many rows, and its
+    /// values are bound by position through SQLite's own API, where <see cref="Command"/> looks every named
+    /// parameter up by name and goes through a data reader per statement. Statements are prepared once per size
+    /// (powers of two, so a batch of any length needs at most seven) and kept for the connection's life.
+    /// A failing row fails its whole statement, which SQLite undoes: callers check constraints before.
+    /// </summary>
+    public void InsertRows(string table, IReadOnlyList<string> columns, int rows, Action<SqliteRow, int> bind)
+    {
+        for (var done = 0; done < rows;)
+        {
+            var size = 1 << BitOperations.Log2((uint)Math.Min(rows - done, MaxRowsPerInsert)); // the largest power of two that fits
+            var statement = Insert(table, columns, size);
+            try
+            {
+                for (var row = 0; row < size; row++)
+                {
+                    bind(new SqliteRow(statement, connection.Handle!, row * columns.Count), done + row);
+                }
+
+                var result = raw.sqlite3_step(statement);
+                if (result != raw.SQLITE_DONE)
+                {
+                    SqliteException.ThrowExceptionForRC(result, connection.Handle);
+                }
+            }
+            finally
+            {
+                raw.sqlite3_reset(statement);
+            }
+
+            done += size;
+        }
+    }
+
+    private sqlite3_stmt Insert(string table, IReadOnlyList<string> columns, int rows)
+    {
+        var values = "(" + string.Join(", ", Enumerable.Repeat("?", columns.Count)) + ")";
+        var sql = $"INSERT INTO {table} ({string.Join(", ", columns)}) VALUES {string.Join(", ", Enumerable.Repeat(values, rows))}";
+        if (!_inserts.TryGetValue(sql, out var statement))
+        {
+            SqliteException.ThrowExceptionForRC(raw.sqlite3_prepare_v3(connection.Handle, sql, raw.SQLITE_PREPARE_PERSISTENT, out statement), connection.Handle);
+            _inserts[sql] = statement;
+        }
+
+        return statement;
+    }
+
     public void Dispose()
     {
         foreach (var command in _prepared.Values)
         {
             command.Dispose();
         }
+
+        foreach (var statement in _inserts.Values)
+        {
+            statement.Dispose();
+        }
     }
+}
+
+/// <summary>One row of a multi-row INSERT (<see cref="SqliteSession.InsertRows"/>): its values by column position.</summary>
+public readonly struct SqliteRow
+{
+    private readonly sqlite3_stmt _statement;
+    private readonly sqlite3 _database;
+    private readonly int _first;
+
+    internal SqliteRow(sqlite3_stmt statement, sqlite3 database, int first)
+    {
+        _statement = statement;
+        _database = database;
+        _first = first;
+    }
+
+    public void Set(int column, long value) => Check(raw.sqlite3_bind_int64(_statement, _first + column + 1, value));
+
+    public void Set(int column, string value) => Check(raw.sqlite3_bind_text(_statement, _first + column + 1, value));
+
+    /// <summary>Text already encoded as UTF-8 (SQLite copies it: the buffer may be reused at once).</summary>
+    public void SetUtf8(int column, ReadOnlySpan<byte> value) => Check(raw.sqlite3_bind_text(_statement, _first + column + 1, value));
+
+    private void Check(int result) => SqliteException.ThrowExceptionForRC(result, _database);
 }
 
 /// <summary>Another live instance holds this store.</summary>

@@ -58,6 +58,8 @@ public static class ValkeyScripts
 {
     public static ValkeyScript Enqueue { get; } = ValkeyScript.Load("enqueue");
 
+    public static ValkeyScript EnqueueMany { get; } = ValkeyScript.Load("enqueue_many");
+
     public static ValkeyScript Replace { get; } = ValkeyScript.Load("replace");
 
     public static ValkeyScript Lease { get; } = ValkeyScript.Load("lease");

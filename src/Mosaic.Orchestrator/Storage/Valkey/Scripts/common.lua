@@ -110,8 +110,9 @@ local function waiting()
 end
 
 -- Appends an event (its JSON without the id and the closing brace) to the history and publishes it; the id comes
--- from one counter, so ids grow in the order events are committed and published.
-local function append_event(body)
+-- from one counter, so ids grow in the order events are committed and published. `counter_checked`: an earlier
+-- append of the same script already checked the counter (nothing else runs between the two).
+local function append_event(body, counter_checked)
   if empty(body) then
     return 0
   end
@@ -119,7 +120,7 @@ local function append_event(body)
   -- The counter must stay above the history's last id (the counter could be lost to eviction or a restore while
   -- the stream was not): an XADD refused after this script's earlier writes would half-apply the transition.
   local log = key('events', 'log')
-  if redis.call('EXISTS', log) == 1 then
+  if not counter_checked and redis.call('EXISTS', log) == 1 then
     local info = redis.call('XINFO', 'STREAM', log)
     for i = 1, #info, 2 do
       if info[i] == 'last-generated-id' then
@@ -135,4 +136,33 @@ local function append_event(body)
   redis.call('XADD', key('events', 'log'), 'MAXLEN', '~', EVENTS_MAX, int(id) .. '-0', 'e', json)
   redis.call('PUBLISH', key('events'), json)
   return id
+end
+
+-- Stores a new agent, queues its task and appends its agent.spawned event, refusing a second live agent for the task
+-- and a full queue (enqueue.lua, enqueue_many.lua). ARGV from `a` on: agentId, taskId, status, taskState, priority,
+-- due (ms or ''), attempt, body, queue fragment, event body. `counter_checked` as for append_event.
+-- Returns {'dup', agentId} | {'full', waiting} | {'ok', sequence, eventId, waiting}.
+local function enqueue_entry(a, max_waiting, counter_checked)
+  local id, task = ARGV[a], ARGV[a + 1]
+  local existing = redis.call('HGET', key('queue', 'live-tasks'), task)
+  if existing then
+    return { 'dup', existing }
+  end
+  local queued = waiting()
+  if queued >= max_waiting then
+    return { 'full', queued }
+  end
+
+  local seq = redis.call('INCR', key('queue', 'seq'))
+  local body = ARGV[a + 7]
+  local n = { st = ARGV[a + 2], ts = ARGV[a + 3], task = task, seq = seq, pri = ARGV[a + 4], due = ARGV[a + 5], att = ARGV[a + 6], v = 1, bl = #body }
+  redis.call('SET', key('agent', id), document(body, ARGV[a + 8], seq, 1))
+  redis.call('ZADD', key('index', 'all'), int(seq), id)
+  redis.call('ZADD', key('index', 'task', task), int(seq), id)
+  write_indexes(id, nil, n)
+  local event = append_event(ARGV[a + 9], counter_checked)
+  if n.ts == 'pending' then
+    queued = queued + 1
+  end
+  return { 'ok', seq, event, queued }
 end
