@@ -7,8 +7,9 @@ namespace Mosaic.Orchestrator.Bench;
 /// <summary>
 /// Recall and false alarms on a corpus of our own, written from the published formats (gitleaks' own rule examples
 /// are measured apart: <see cref="SecretsPeers"/>): real-shaped true positives of every documented format and of the prefix-less
-/// shapes (generic names, curl -u, URL user parts, API-key headers, Kubernetes Secrets, NuGet.Config, base64, hex and
-/// gzip+base64 values), each in several file syntaxes; and negatives of the kinds peer corpora list as false alarms
+/// shapes (generic names in many assignment syntaxes, curl -u and headers, URL user parts, API-key headers, Kubernetes
+/// Secrets, NuGet.Config, Bundler and Terraform credentials, vendor keys behind vendor names, UUID API keys, base64, hex
+/// and gzip+base64 values), each in several file syntaxes; and negatives of the kinds peer corpora list as false alarms
 /// (identifiers, alphabet constants, placeholders, default credentials, URLs without a password, truncated and made-up
 /// keys, public keys and ids). Values are drawn from a seeded generator, so every run sees the same corpus. A true
 /// positive counts as found when any finding is on its line; a negative is a false alarm when anything is reported.
@@ -75,6 +76,9 @@ internal static class SecretsRecall
             ("twilio", () => "S" + "K" + R(32, Hex)), ("jwt", () => "eyJhbGciOiJSUzI1NiJ9" + ".eyJ" + R(60, B64Url) + "." + R(43, B64Url)),
             ("azure-devops", () => R(76) + "AZ" + "DO" + R(4)), ("jfrog", () => "AK" + "Cp" + R(69)), ("contentful", () => "CF" + "PAT-" + R(43, B64Url)),
             ("buildkite", () => "bk" + "ua_" + R(40, Hex)), ("mapbox", () => "sk" + ".eyJ" + R(60, B64Url) + "." + R(22, B64Url)), ("bedrock", () => "AB" + "SK" + R(128, B64)),
+            ("1password-secret-key", () => "A3-" + R(6, Upper + Digits) + "-" + R(6, Upper + Digits) + "-" + R(5, Upper + Digits) + "-" + R(5, Upper + Digits) + "-" + R(5, Upper + Digits) + "-" + R(5, Upper + Digits)),
+            ("cloudflare-origin-ca", () => "v1.0-" + R(24, Hex) + "-" + R(146, Hex)), ("sonarqube", () => "sq" + "p_" + R(40, Hex)),
+            ("slack-xoxe", () => "xo" + "xe-" + R(13, Digits) + "-" + R(13, Digits) + "-" + R(13, Digits) + "-" + R(64, Hex)),
         };
         var syntaxes = new (string File, Func<string, string> Line)[]
         {
@@ -127,6 +131,34 @@ internal static class SecretsRecall
             ("encoded-hex", "dump.txt", "blob=" + Convert.ToHexString(Encoding.UTF8.GetBytes("aws_access_key_id = " + "AK" + "IA" + R(16, Upper + "234567"))) + "\n", 1),
             ("encoded-gzip", "bundle.txt", "data: " + GzipBase64("STRIPE_KEY=" + "sk" + "_live_" + R(24)) + "\n", 1),
             ("docker-config", "config.json", "{\"auths\": {\"r.corp.io\": {\"auth\": \"" + Base64("ci:" + Pw()) + "\"}}}", 1),
+            // Vendor keys without a prefix, behind the vendor's name; UUID-shaped API keys behind a name that says so.
+            ("vendor-name", ".env", "SNYK_TOKEN=" + Uuid(), 1),
+            ("vendor-name", "deploy.js", "const herokuApiKey = '" + Uuid() + "';", 1),
+            ("vendor-name", "sync.py", "requests.get(\"https://api.hubapi.com/contacts/v1/lists/all?hapikey=" + Uuid() + "\")", 1),
+            ("vendor-name", "sonar-project.properties", "sonar.projectKey=shop\nsonar.login=" + R(40, Hex) + "\n", 2),
+            ("vendor-name", "app.properties", "sumologic.accessId = su" + R(12), 1),
+            ("vendor-name", ".env", "FACEBOOK_APP_TOKEN=" + R(15, Digits) + "|" + R(27, B64Url), 1),
+            ("vendor-name", "settings.json", "{\"sourcegraph.accessToken\": \"" + R(40, Hex) + "\"}", 1),
+            ("api-key-uuid", "octopus.http", "GET https://octopus.internal.corp/api/projects\nX-Octopus-ApiKey: " + Uuid() + "\n", 2),
+            ("api-key-uuid", "Config.java", "System.setProperty(\"service.api.key\", \"" + Uuid() + "\");", 1),
+            ("bundler", ".bundle/config", "---\nBUNDLE_GEMS__CONTRIBSYS__COM: \"" + R(8, Hex) + ":" + R(8, Hex) + "\"\n", 2),
+            ("bundler", "Dockerfile", "FROM ruby:3.3\nENV BUNDLE_RUBYGEMS__PKG__GITHUB__COM=ci-bot:" + Pw() + "\n", 2),
+            ("terraform-password", "main.tf", "resource \"azurerm_mssql_server\" \"db\" {\n  administrator_login_password = \"Wintergarden7\"\n}\n", 2),
+            ("terraform-password", "vault.hcl", "storage \"mysql\" {\n  password = \"bluewhale42\"\n}\n", 2),
+            ("nuget", "nuget.config", "<add key=\"Username\" value=\"ci\" />\n<add key=\"Password\" value=\"" + R(120, B64) + "==\" />\n", 2),
+            ("curl-u", "upload.sh", "curl -sS -T out.tgz https://files.internal.corp/ \\\n  -u ci:" + Pw() + "\n", 2),
+            ("curl-u", "es.md", "curl -u \":" + Pw() + "\" https://localhost:9200", 1),
+            ("curl-u", "patch.sh", "curl --user kevin:'" + Pw() + "' -X PATCH https://api.internal.corp/items/1", 1),
+            ("curl-key-user", "charge.sh", "curl https://api.internal.corp/v1/charges -u " + R(32) + ": -d amount=100", 1),
+            ("curl-header", "tasks.sh", "curl -XPOST https://tasks.internal.corp/api -H \"Token: " + R(16, Hex) + "\" -d x", 1),
+            ("curl-header", "cluster.sh", "curl -L \\\n  -H 'Authorization: sha256~" + R(43, B64Url) + "' https://api.cluster.internal:6443/apis", 2),
+            ("kubernetes", "before.yaml", "apiVersion: 'v1'\ndata:\n\textra: '" + Base64(Pw()) + "'\nkind: 'secret'\n", 3),
+            ("kubernetes", "dockercfg.yaml", "apiVersion: v1\nkind: Secret\ntype: kubernetes.io/dockercfg\ndata:\n  .dockercfg: |\n    " + Base64("{\"auths\":{\"r\":{\"auth\":\"" + Pw() + "\"}}}") + "\n", 6),
+            ("generic-syntax", "Makefile", "SERVICE_SECRET ::= " + R(32) + "\n", 1),
+            ("generic-syntax", "secrets.php", "<?php\n$dbPassword .= '" + R(24) + "';\n", 2),
+            ("generic-syntax", "main.go", "var serviceToken string = \"" + R(32) + "\"\n", 1),
+            ("generic-syntax", "Main.java", "System.setProperty(\"service.secret\", \"" + R(32) + "\");", 1),
+            ("generic-syntax", "settings.json", "{\"config.ini\": \"SERVICE_TOKEN=" + R(32) + "\\nDEBUG=false\"}", 1),
         ]);
 
         // Negatives: the false-alarm kinds of peer corpora, and near misses of the formats.
@@ -183,6 +215,24 @@ internal static class SecretsRecall
             ("prose", "docs.md", "Set the token in your environment; the key rotates every 90 days and the password policy needs 12 characters."),
             ("email", "contacts.yaml", "auth_contact: security-team@corp.internal"),
             ("version", "api.py", "api_version = \"2023-10-01-preview\""),
+            ("placeholder-creds", "curl.sh", "curl -u <user:password> https://test.internal/x"),
+            ("placeholder-creds", "curl.sh", "curl --user neo4j:[PASSWORD] http://[IP]:7474/db/data/"),
+            ("placeholder-creds", "curl.sh", "curl --user \"xxx:yyy\" https://x.internal"),
+            ("placeholder-creds", "curl.sh", "curl -X POST \\\n  -u \"${CI_USER}:${CI_PASS}\" https://x.internal"),
+            ("placeholder", "curl.sh", "curl \\\n  -H \"Authorization: Bearer <your API token>\" https://x.internal"),
+            ("redacted", "slack.md", "SLACK_TOKEN=" + "xo" + "xp-" + R(12, Digits) + "-" + R(12, Digits) + "-" + R(12, Digits) + "-####################"),
+            ("documented-example", "FirebaseTest.java", ".setApiKey(\"AI" + "zaSyDMAScliyLx7F0NPDEJi1QmyCgHIAODrlU\")"),
+            ("documented-example", "NuGet.Config", "<add key=\"ClearTextPassword\" value=\"33f!!lloppa\" />"),
+            ("names", "names.json", "{\"key_vault_name\": \"kv" + R(14, Lower + Digits) + "\"}"),
+            ("names", "Schema.ts", "schemaKey = 'Orders_Index_7_64'"),
+            ("coordinates", "deps.txt", "notes = \"Maven - io.jsonwebtoken:jjwt-jackson-0.11.2\""),
+            ("url-path", "urls.md", "https://team.notion.site/AP" + "I-" + R(32, "0123456789ABCDEF") + " and /video_box.ic" + "o-" + R(32, Hex) + ".png"),
+            ("k8s-external-secret", "external.yaml", "apiVersion: external-secrets.io/v1beta1\nkind: ExternalSecret\nspec:\n  data:\n    - secretKey: api-key\n      remoteRef:\n        key: my-secrets-manager-secret\n"),
+            ("k8s-short", "short.yaml", "apiVersion: v1\nkind: secret\ndata:\n  extra: YmFyCg==\n"),
+            ("bundler-groups", ".bundle/config", "BUNDLE_WITHOUT: \"development:test\""),
+            ("terraform-var", "main.tf", "administrator_login_password = var.db_password\npassword = \"${random_password.db.result}\""),
+            ("uuid", "ids.yaml", "api_key_id: " + Uuid() + "\nsnyk_org_id: " + Uuid()),
+            ("uuid", "curl.sh", "curl -H \"Idempotency-Key: " + Uuid() + "\" https://api.internal.corp"),
         };
 
         output.WriteLine();
@@ -204,7 +254,7 @@ internal static class SecretsRecall
             {
                 foreach (var miss in missed)
                 {
-                    output.WriteLine($"    missed: {miss.Kind} in {miss.File}");
+                    output.WriteLine($"    missed: {miss.Kind} in {miss.File}: {miss.Text.ReplaceLineEndings("\\n")}");
                 }
 
                 foreach (var alarm in alarms)

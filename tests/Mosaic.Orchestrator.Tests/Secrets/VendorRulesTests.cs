@@ -82,6 +82,14 @@ public sealed class VendorRulesTests
         ("openrouter-api-key", "sk-or" + "-v1-" + Random("openrouter", 64, Hex), null),
         ("salesforce-access-token", "00D" + Random("sf-org", 15) + "!" + Random("salesforce", 96, Alnum + "._"), "00D" + Random("sf-org", 15) + "!" + Random("salesforce-s", 50)),
         ("intra42-client-secret", "s-s4" + "t2ud-" + Random("intra42", 64, Hex), null),
+        ("onepassword-secret-key", "A3-" + Random("op-account", 6, Upper + Digits) + "-" + Random("op-sk1", 6, Upper + Digits) + "-" + Random("op-sk2", 5, Upper + Digits) + "-" + Random("op-sk3", 5, Upper + Digits) + "-" + Random("op-sk4", 5, Upper + Digits) + "-" + Random("op-sk5", 5, Upper + Digits), null),
+        ("onepassword-secret-key", "A3-" + Random("op-account2", 6, Upper + Digits) + "-" + Random("op-sk11", 11, Upper + Digits) + "-" + Random("op-sk12", 5, Upper + Digits) + "-" + Random("op-sk13", 5, Upper + Digits) + "-" + Random("op-sk14", 5, Upper + Digits), null),
+        ("cloudflare-origin-ca-key", "v1.0-" + Random("cf-ca1", 24, Hex) + "-" + Random("cf-ca2", 146, Hex), null),
+        ("sonarqube-token", "sq" + "u_" + Random("sonar-u", 40, Hex), null),
+        ("sonarqube-token", "sq" + "a_" + Random("sonar-a", 40, Hex), null),
+        // Slack's user tokens exported as xoxe- and the legacy workspace tokens (xoxa-2-); a redacted tail is no token.
+        ("slack-token", "xo" + "xe-" + Random("xoxe1", 13, Digits) + "-" + Random("xoxe2", 13, Digits) + "-" + Random("xoxe3", 13, Digits) + "-" + Random("xoxe4", 64, Hex), "xo" + "xp-" + Random("xoxe1", 12, Digits) + "-" + Random("xoxe2", 12, Digits) + "-" + Random("xoxe3", 12, Digits) + "-" + new string('#', 20)),
+        ("slack-token", "xo" + "xa-2-" + Random("xoxa1", 9, Digits) + "-" + Random("xoxa2", 11, Digits) + "-" + Random("xoxa3", 13, Digits) + "-" + Random("xoxa4", 18, Lower + Digits), "xo" + "xa-2-" + Random("xoxa1", 4, Digits)),
     ];
 
     public static TheoryData<string, string, string> Positives()
@@ -101,6 +109,31 @@ public sealed class VendorRulesTests
         data.Add("okta-api-token", ".env", "OKTA_API_TOKEN=00" + Random("okta", 40, Base64Url));
         data.Add("okta-api-token", "okta.yaml", "okta_client_token: \"00" + Random("okta-yaml", 40, Base64Url) + "\"\n");
         data.Add("okta-api-token", "Okta.cs", "var oktaToken = \"00" + Random("okta-cs", 40, Base64Url) + "\";");
+        data.Add("sumologic-access-id", ".env", "SUMOLOGIC_ACCESSID=su" + Random("sumo", 12) + "\nSUMOLOGIC_ENDPOINT=https://api.sumologic.com");
+        data.Add("sumologic-access-id", "app.properties", "sumologic.accessId = \"su" + Random("sumo-props", 12) + "\"");
+        data.Add("sumologic-access-id", "values.yaml", "sumo_access_id: 'su" + Random("sumo-yaml", 12) + "'");
+        data.Add("sonarqube-token", "sonar-project.properties", "sonar.projectKey=shop\nsonar.login=" + Random("sonar-legacy", 40, Hex) + "\n");
+        data.Add("sonarqube-token", "Makefile", "SONAR_TOKEN ::= " + Random("sonar-make", 40, Hex) + "\n");
+        data.Add("sonarqube-token", "ci.yml", "env:\n  SONAR_TOKEN: \"" + Random("sonar-ci", 40, Hex) + "\"\n");
+        data.Add("snyk-api-token", ".env", "SNYK_TOKEN=" + Uuid("snyk"));
+        data.Add("snyk-api-token", "Makefile", "SNYK_API_KEY ?= " + Uuid("snyk-make"));
+        data.Add("snyk-api-token", "scan.go", "snykOAuthToken := \"" + Uuid("snyk-go") + "\"");
+        data.Add("heroku-api-key-legacy", ".env", "HEROKU_API_KEY=" + Uuid("heroku-legacy"));
+        data.Add("heroku-api-key-legacy", "deploy.js", "const herokuToken = '" + Uuid("heroku-js") + "';");
+        data.Add("heroku-api-key-legacy", "Deploy.cs", "private const string HerokuKey = \"" + Uuid("heroku-cs") + "\";");
+        data.Add("hubspot-api-key", ".env", "HUBSPOT_API_KEY=" + Uuid("hubspot-legacy"));
+        data.Add("hubspot-api-key", "sync.py", "requests.get(\"https://api.hubapi.com/contacts/v1/lists/all?hapikey=" + Uuid("hapikey") + "\")");
+        data.Add("hubspot-api-key", "hubspot.json", "{\"hubspotKey\": \"" + Uuid("hubspot-json") + "\"}");
+        data.Add("sourcegraph-token", ".env", "SOURCEGRAPH_TOKEN=" + Random("sg-legacy", 40, Hex));
+        data.Add("sourcegraph-token", "settings.json", "{\"sourcegraph.accessToken\": \"" + Random("sg-json", 40, Hex) + "\"}");
+        data.Add("cloudflare-api-token", "config.yaml", "cloudflare: \"" + Random("cf-bare", 40, Base64Url) + "\"");
+        data.Add("cloudflare-api-token", "cf.env", "cloudflare_global_api_key = \"" + Random("cf-global", 37, Hex) + "\"");
+        data.Add("facebook-access-token", ".env", "FACEBOOK_APP_TOKEN=" + Random("fb-app-id", 15, Digits) + "|" + Random("fb-app-secret", 27, Base64Url));
+        data.Add("facebook-access-token", "graph.js", "const facebook = fetch(`https://graph.facebook.com/me?access_token=" + Random("fb-app-id2", 16, Digits) + "%7C" + Random("fb-app-secret2", 32, Base64Url) + "`);");
+        data.Add("api-key-uuid", ".env", "POSTMARK_API_TOKEN=" + Uuid("postmark"));
+        data.Add("api-key-uuid", "octopus.http", "GET https://octopus.internal.corp/api/projects\nX-Octopus-ApiKey: " + Uuid("octopus-uuid") + "\n");
+        data.Add("api-key-uuid", "Main.java", "System.setProperty(\"service.api.key\", \"" + Uuid("java-prop") + "\");");
+        data.Add("api-key-uuid", "config.go", "token := utils.GetEnvOrDefault(\"api_token\", \"" + Uuid("go-default") + "\")");
         return data;
     }
 
@@ -127,6 +160,16 @@ public sealed class VendorRulesTests
         data.Add("mailgun-api-key", "monkey-" + Random("monkey", 32, Hex) + " and donkey-business");
         data.Add("octopus-deploy-api-key", "API-VERSION-HEADER and API-KEY-NAME-IS-HERE-FOR-YOU");
         data.Add("crates-io-token", "cioperationsdonotneedatokenatallok is a word");
+        data.Add("sumologic-access-id", "- (NSNumber *)sumOfProperty:(NSString *)property;\nsumObj = su" + Random("sumo-nm", 12) + "\nsumologic_access_id = \"\"\nSUMOLOGIC_ACCESSID: ${SUMOLOGIC_ACCESSID}");
+        data.Add("sonarqube-token", "sonar.scm.revision=" + Random("sonar-rev", 40, Hex) + "\nsonar.login=${SONAR_TOKEN}\nsq" + "p_" + Random("sonar-short", 30, Hex));
+        data.Add("snyk-api-token", "SNYK_ORG_ID=" + Uuid("snyk-org") + "\nsnyk_project = \"" + Uuid("snyk-project") + "\"");
+        data.Add("heroku-api-key-legacy", "HEROKU_APP_ID=" + Uuid("heroku-app") + "\nheroku_key = \"12345678-ABCD-ABCD-ABCD-1234567890AB\"");
+        data.Add("hubspot-api-key", "HUBSPOT_PORTAL_ID=" + Random("portal", 8, Digits) + "\nhubspot_form_id: " + Uuid("hubspot-form"));
+        data.Add("sourcegraph-token", "SOURCEGRAPH_URL=https://sourcegraph.com\nsourcegraph_commit: " + Random("sg-commit", 40, Hex[..10] + "ABCDEF") + "\nsgp_" + Random("sg-bad", 39, Hex));
+        data.Add("facebook-access-token", "facebook app id: " + Random("fb-id-only", 15, Digits) + "\n" + Random("fb-no-name", 15, Digits) + "|" + Random("fb-no-name2", 27, Base64Url));
+        data.Add("api-key-uuid", "client_id: " + Uuid("client-id") + "\napi_key_id = \"" + Uuid("key-id") + "\"\ncurl -H \"Idempotency-Key: " + Uuid("idem") + "\" https://api.internal.corp");
+        data.Add("onepassword-secret-key", "A3-XXXXXX-XXXXXX-XXXXX-XXXXX-XXXXX-XXXXX\nA3-" + Random("op-lower", 6, Lower) + "-" + Random("op-lower2", 6, Upper));
+        data.Add("cloudflare-origin-ca-key", "version v1.0-" + Random("cf-ver", 24, Hex) + "-rc1\ncloudflare_commit: " + Random("cf-sha", 40, Hex));
         return data;
     }
 
