@@ -297,6 +297,8 @@ public sealed class DefaultRulesTests
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var findings = Scan("hostile.txt", text.ToString());
         Assert.DoesNotContain(findings, f => f.RuleId == SecretEngine.TimeoutRuleId);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"took {clock.Elapsed}");
+        // Linear is 7-11 s on this machine alone; a superlinear rule on these 20,000-character runs would take hours,
+        // so the bound leaves room for a suite that runs other classes beside this one on two loaded cores.
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"took {clock.Elapsed}");
     }
 }
