@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Our Valkey queue next to BullMQ, same work, same redis-server (started here on a free loopback port, stopped at
-# the end): enqueue N no-op jobs, then lease + complete them at concurrency 1 and 8. Prints both and the ratios.
-# Usage: bench/queue-bench.sh [jobs=20000] [rounds=3]
+# the end): enqueue N no-op jobs, then lease + complete them at concurrency 1 and 8. Prints both and the ratios, and
+# the CPU each side spent per job (client process, redis-server). Each warms up on as many jobs as it measures
+# (BENCH_WARMUP_JOBS to change that). Usage: bench/queue-bench.sh [jobs=20000] [rounds=3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=${1:-20000}
@@ -30,15 +31,23 @@ python3 - "$out" <<'PY'
 import re, sys, statistics
 rows = {}
 for line in open(sys.argv[1]):
-    m = re.match(r"(\w+) concurrency=(\d+) jobs=\d+ add=(\d+)/s process=(\d+)/s total=(\d+)/s", line)
+    m = re.match(r"(\w+) concurrency=(\d+) jobs=\d+ add=(\d+)/s process=(\d+)/s total=(\d+)/s cpu_us_per_job client=(\d+) server=(\d+)", line)
     if m:
-        rows.setdefault((m[1], int(m[2])), []).append(tuple(map(int, m.group(3, 4, 5))))
-print("\n| concurrency | phase | ours (jobs/s, median) | BullMQ (jobs/s, median) | ratio |")
+        rows.setdefault((m[1], int(m[2])), []).append(tuple(map(int, m.group(3, 4, 5, 6, 7))))
+print("\n| concurrency | phase | ours (jobs/s, median) | BullMQ (jobs/s, median) | ratio (each round) |")
 print("|---|---|---|---|---|")
 for c in sorted({c for _, c in rows}):
     for i, phase in enumerate(["add", "lease + complete", "end to end"]):
         ours = statistics.median(r[i] for r in rows[("ours", c)])
         bull = statistics.median(r[i] for r in rows[("bullmq", c)])
-        print(f"| {c} | {phase} | {ours:.0f} | {bull:.0f} | {ours / bull:.2f}x |")
+        rounds = ", ".join(f"{o[i] / b[i]:.2f}" for o, b in zip(rows[("ours", c)], rows[("bullmq", c)]))
+        print(f"| {c} | {phase} | {ours:.0f} | {bull:.0f} | {ours / bull:.2f}x ({rounds}) |")
+print("\n| concurrency | CPU per job (us, median) | ours | BullMQ |")
+print("|---|---|---|---|")
+for c in sorted({c for _, c in rows}):
+    for i, side in ((3, "client process"), (4, "redis-server")):
+        ours = statistics.median(r[i] for r in rows[("ours", c)])
+        bull = statistics.median(r[i] for r in rows[("bullmq", c)])
+        print(f"| {c} | {side} | {ours:.0f} | {bull:.0f} |")
 PY
 rm -f "$out"

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Mosaic.Orchestrator.Agents;
 using Mosaic.Orchestrator.Events;
+using Mosaic.Orchestrator.Queue;
 using Mosaic.Orchestrator.Storage.Valkey;
 using StackExchange.Redis;
 
@@ -9,8 +10,9 @@ namespace Mosaic.Orchestrator.Bench;
 
 /// <summary>
 /// The Valkey queue alone, on a running server: enqueue N no-op tasks (agent record, indexes and agent.spawned event,
-/// as a spawn stores them), then lease and complete them all (the lease script, then the completing compare-and-set
-/// with its agent.completed event, as a worker ends an attempt), at a given concurrency. bench/queue-bench.sh runs
+/// as a spawn stores them), then lease and complete them all at a given concurrency, as the worker does: each slot
+/// leases once, then completes each task (the compare-and-set with its agent.completed event) and leases its next
+/// one in the same script call (<c>TryReplaceAndLeaseNextAsync</c>), with a new lease token each time. bench/queue-bench.sh runs
 /// this next to BullMQ doing the same work on the same server.
 /// </summary>
 internal static class QueueBench
@@ -20,16 +22,30 @@ internal static class QueueBench
         var port = int.Parse(args[0], CultureInfo.InvariantCulture);
         var jobs = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 20_000;
         int[] concurrencies = args.Length > 2 ? [.. args[2].Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture))] : [1, 8];
-        using var multiplexer = await ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions { EndPoints = { { "127.0.0.1", port } } });
+        using var multiplexer = await ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions { EndPoints = { { "127.0.0.1", port } }, AllowAdmin = true });
 
-        // Warm-up (JIT tiering, script loading), not reported.
-        await RunOnceAsync(multiplexer, Math.Min(jobs, 3000), 8);
+        // Warm-up (script loading, and the JIT: .NET's tiered compilation is still busy after a few thousand jobs, which
+        // put 40-60 us of CPU on each measured job), not reported. As many jobs as measured unless BENCH_WARMUP_JOBS
+        // says otherwise; bullmq/bench.mjs does the same.
+        var warmup = Environment.GetEnvironmentVariable("BENCH_WARMUP_JOBS") is { Length: > 0 } w ? int.Parse(w, CultureInfo.InvariantCulture) : jobs;
+        await RunOnceAsync(multiplexer, warmup, 8);
+        var server = multiplexer.GetServer(multiplexer.GetEndPoints()[0]);
         foreach (var concurrency in concurrencies)
         {
+            // CPU per job as well as jobs per second: on a shared machine the rates move with the load, the CPU less.
+            var (clientCpu, serverCpu) = (Environment.CpuUsage.TotalTime, await ServerCpuAsync(server));
             var (add, process) = await RunOnceAsync(multiplexer, jobs, concurrency);
+            var (clientUs, serverUs) = ((Environment.CpuUsage.TotalTime - clientCpu).TotalMicroseconds / jobs, (await ServerCpuAsync(server) - serverCpu).TotalMicroseconds / jobs);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"ours concurrency={concurrency} jobs={jobs} add={jobs / add.TotalSeconds:F0}/s process={jobs / process.TotalSeconds:F0}/s total={jobs / (add + process).TotalSeconds:F0}/s"));
+                $"ours concurrency={concurrency} jobs={jobs} add={jobs / add.TotalSeconds:F0}/s process={jobs / process.TotalSeconds:F0}/s total={jobs / (add + process).TotalSeconds:F0}/s cpu_us_per_job client={clientUs:F0} server={serverUs:F0}"));
         }
+    }
+
+    /// <summary>redis-server's CPU time so far (user + system, all its threads).</summary>
+    private static async Task<TimeSpan> ServerCpuAsync(IServer server)
+    {
+        var cpu = (await server.InfoAsync("cpu")).SelectMany(g => g).ToDictionary(p => p.Key, p => p.Value);
+        return TimeSpan.FromSeconds(double.Parse(cpu["used_cpu_user"], CultureInfo.InvariantCulture) + double.Parse(cpu["used_cpu_sys"], CultureInfo.InvariantCulture));
     }
 
     private static async Task<(TimeSpan Add, TimeSpan Process)> RunOnceAsync(ConnectionMultiplexer multiplexer, int jobs, int concurrency)
@@ -56,15 +72,17 @@ internal static class QueueBench
         clock.Restart();
         await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async w =>
         {
-            var lease = new TaskLease($"bench/{w}", Guid.NewGuid().ToString("N"));
-            while (await store.LeaseNextAsync(lease, now, now.AddMinutes(5), default) is { } leased)
+            LeaseRequest NewLease() => new(new TaskLease($"bench/{w}", Guid.NewGuid().ToString("N")), now, now.AddMinutes(5));
+            var first = NewLease();
+            var leased = await store.LeaseNextAsync(first.Lease, first.Now, first.ExpiresAt, default);
+            while (leased is not null)
             {
-                var completed = leased with { Status = AgentStatus.Completed, TaskState = TaskState.Completed, Lease = null, CompletedAt = now };
+                var completed = AgentLifecycle.Completed(leased, 0, now);
                 var ended = new AgentEvent(AgentEventTypes.Completed, leased.AgentId, leased.TaskId, now, null);
-                if (await store.TryReplaceAsync(completed, leased.Version, null, ended, default) is not null)
-                {
-                    Interlocked.Increment(ref done);
-                }
+                var stored = await store.TryReplaceAndLeaseNextAsync(completed, leased.Version, ended, NewLease(), default)
+                    ?? throw new InvalidOperationException($"the completion of {leased.AgentId} was refused");
+                Interlocked.Increment(ref done);
+                leased = stored.Next;
             }
         }));
         var process = clock.Elapsed;

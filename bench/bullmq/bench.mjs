@@ -9,11 +9,20 @@ const concurrencies = (process.argv[4] ?? '1,8').split(',').map(Number);
 // BullMQ 6 takes ioredis as an optional peer: under ESM it wants a client instance.
 const connect = () => new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: null });
 
+// redis-server's CPU time so far, in microseconds (user + system, all its threads).
+async function serverCpu(client) {
+  const text = await client.info('cpu');
+  const field = (name) => Number(text.match(new RegExp(`${name}:([0-9.]+)`))[1]);
+  return (field('used_cpu_user') + field('used_cpu_sys')) * 1e6;
+}
+
+// CPU as well as time: on a shared machine the rates move with the load, the CPU per job less.
 async function runOnce(count, concurrency) {
   const name = `bench-${concurrency}-${Date.now()}-${Math.random().toString(16).slice(2, 8)}`;
   const queueClient = connect();
   const queue = new Queue(name, { connection: queueClient });
   let next = -1;
+  const [client0, server0] = [process.cpuUsage(), await serverCpu(queueClient)];
   let started = process.hrtime.bigint();
   await Promise.all(Array.from({ length: concurrency }, async () => {
     for (let i = ++next; i < count; i = ++next) {
@@ -32,16 +41,19 @@ async function runOnce(count, concurrency) {
   worker.run();
   await finished;
   const work = Number(process.hrtime.bigint() - started) / 1e9;
+  const client = process.cpuUsage(client0);
+  const serverUs = await serverCpu(queueClient) - server0;
   await worker.close();
   await queue.obliterate({ force: true });
   await queue.close();
   queueClient.disconnect();
   workerClient.disconnect();
-  return { add, work };
+  return { add, work, clientUs: client.user + client.system, serverUs };
 }
 
-await runOnce(Math.min(jobs, 3000), 8); // warm-up, not reported
+// Warm-up, not reported: as many jobs as measured unless BENCH_WARMUP_JOBS says otherwise (as the .NET side does).
+await runOnce(Number(process.env.BENCH_WARMUP_JOBS || jobs), 8);
 for (const concurrency of concurrencies) {
-  const { add, work } = await runOnce(jobs, concurrency);
-  console.log(`bullmq concurrency=${concurrency} jobs=${jobs} add=${(jobs / add).toFixed(0)}/s process=${(jobs / work).toFixed(0)}/s total=${(jobs / (add + work)).toFixed(0)}/s`);
+  const { add, work, clientUs, serverUs } = await runOnce(jobs, concurrency);
+  console.log(`bullmq concurrency=${concurrency} jobs=${jobs} add=${(jobs / add).toFixed(0)}/s process=${(jobs / work).toFixed(0)}/s total=${(jobs / (add + work)).toFixed(0)}/s cpu_us_per_job client=${(clientUs / jobs).toFixed(0)} server=${(serverUs / jobs).toFixed(0)}`);
 }

@@ -10,17 +10,21 @@ namespace Mosaic.Orchestrator.Agents;
 /// </summary>
 public sealed partial class AgentRunner(LeasedAttempts attempts, AttemptPipeline pipeline, WipKeeper wip, IAgentStore store, AgentCleanup cleanup, ILogger<AgentRunner> logger)
 {
-    public async Task RunAsync(AgentRecord leased, ActiveRun run)
+    /// <param name="leased">The task as leased.</param>
+    /// <param name="run">Its run in this instance.</param>
+    /// <param name="slot">The worker slot this attempt holds: its end may lease the slot's next task (null: it does not).</param>
+    public async Task RunAsync(AgentRecord leased, ActiveRun run, IWorkerSlot? slot = null)
     {
         using var scope = logger.BeginScope(new Dictionary<string, object> { ["AgentId"] = leased.AgentId, ["TaskId"] = leased.TaskId });
         Failure? failure = null;
         Exception? crash = null;
         IReadOnlyList<int> stopped = [];
         AgentRecord? ended;
-        await using (var attempt = attempts.Begin(leased, run))
+        await using (var attempt = attempts.Begin(leased, run, slot))
         {
             try
             {
+                run.Token.ThrowIfCancellationRequested(); // stopped before it began (a worker that stops as it hands a task over)
                 await pipeline.RunAsync(attempt);
             }
             catch (OperationCanceledException ex) when (run.Reason is not null)

@@ -10,7 +10,7 @@ namespace Mosaic.Orchestrator.Agents;
 /// that arrive together end with exactly one winner and the loser gets <see cref="IllegalTransitionException"/>.
 /// Every status change is logged with the agent and task.
 /// </summary>
-public sealed partial class AgentTransitions(IAgentStore store, AgentEvents events, BackoffPolicy backoff, TimeProvider time,
+public sealed partial class AgentTransitions(IAgentStore store, ITaskQueue queue, AgentEvents events, BackoffPolicy backoff, TimeProvider time,
     AgentMetrics metrics, ILogger<AgentTransitions> logger)
 {
     private const int MaxRaces = 16;
@@ -20,6 +20,8 @@ public sealed partial class AgentTransitions(IAgentStore store, AgentEvents even
     /// while that lease still holds the task (a worker that lost it cannot overwrite the new holder). A status change
     /// stores and publishes the event of the new status; <paramref name="eventType"/> names an event for a change that
     /// keeps the status (a retry, a gate verdict). <paramref name="eventData"/> builds the event's data from the new record.
+    /// With <paramref name="refill"/> (an attempt's final end), the write also leases that worker slot's next task in the same
+    /// store step when the slot would lease now, and hands it to the slot to run.
     /// </summary>
     public Task<AgentRecord> ChangeAsync(
         Guid agentId,
@@ -28,8 +30,9 @@ public sealed partial class AgentTransitions(IAgentStore store, AgentEvents even
         TaskLease? fence = null,
         Func<AgentRecord, object?>? eventData = null,
         DateTimeOffset? leaseExpiredBefore = null,
-        string? eventType = null) =>
-        WriteAsync(agentId, change, fence, eventData, leaseExpiredBefore, eventType, ended: false, cancellationToken);
+        string? eventType = null,
+        IWorkerSlot? refill = null) =>
+        WriteAsync(agentId, change, fence, eventData, leaseExpiredBefore, eventType, ended: false, refill, cancellationToken);
 
     /// <summary>
     /// A note on an agent that has ended, such as where its last attempt's work was kept: its status stays (any other
@@ -37,7 +40,7 @@ public sealed partial class AgentTransitions(IAgentStore store, AgentEvents even
     /// </summary>
     public Task<AgentRecord> AnnotateEndedAsync(Guid agentId, Func<AgentRecord, AgentRecord> note, string eventType, Func<AgentRecord, object?> eventData,
         CancellationToken cancellationToken) =>
-        WriteAsync(agentId, a => note(a) with { Status = a.Status }, null, eventData, null, eventType, ended: true, cancellationToken);
+        WriteAsync(agentId, a => note(a) with { Status = a.Status }, null, eventData, null, eventType, ended: true, refill: null, cancellationToken);
 
     private async Task<AgentRecord> WriteAsync(
         Guid agentId,
@@ -47,6 +50,7 @@ public sealed partial class AgentTransitions(IAgentStore store, AgentEvents even
         DateTimeOffset? leaseExpiredBefore,
         string? eventType,
         bool ended,
+        IWorkerSlot? refill,
         CancellationToken cancellationToken)
     {
         for (var race = 0; race < MaxRaces; race++)
@@ -76,7 +80,7 @@ public sealed partial class AgentTransitions(IAgentStore store, AgentEvents even
 
             var type = next.Status != current.Status ? AgentLifecycle.EventTypeFor(next.Status) : eventType;
             var agentEvent = type is null ? null : events.Create(type, next, eventData is null ? DefaultEventData(next) : eventData(next));
-            var stored = await store.TryReplaceAsync(next, current.Version, leaseExpiredBefore, agentEvent, cancellationToken);
+            var stored = await StoreAsync(next, current.Version, leaseExpiredBefore, agentEvent, refill, cancellationToken);
             if (stored is null)
             {
                 if (leaseExpiredBefore is not null)
@@ -93,6 +97,25 @@ public sealed partial class AgentTransitions(IAgentStore store, AgentEvents even
         }
 
         throw new InvalidOperationException($"Agent {agentId}: too many concurrent writers");
+    }
+
+    private async Task<StoredChange?> StoreAsync(AgentRecord next, long expectedVersion, DateTimeOffset? leaseExpiredBefore, AgentEvent? agentEvent,
+        IWorkerSlot? refill, CancellationToken cancellationToken)
+    {
+        // Only a final end gives its slot up (a live agent's task may be leased again at once, its run not yet done).
+        // Asked on every try: whether the slot would lease may change while a race is retried.
+        if (leaseExpiredBefore is not null || next.IsLive || refill?.NextLease() is not { } request)
+        {
+            return await store.TryReplaceAsync(next, expectedVersion, leaseExpiredBefore, agentEvent, cancellationToken);
+        }
+
+        var both = await queue.TryReplaceAndLeaseNextAsync(next, expectedVersion, agentEvent, request, cancellationToken);
+        if (both?.Next is { } leased)
+        {
+            refill.Run(leased); // first, before anything else can fail: the task is this slot's now
+        }
+
+        return both?.Change;
     }
 
     /// <summary>

@@ -17,6 +17,7 @@ namespace Mosaic.Orchestrator.Agents;
 public sealed partial class LeasedAttempt : IAsyncDisposable
 {
     private readonly TaskLease _lease;
+    private readonly IWorkerSlot? _slot;
     private readonly AgentTransitions _transitions;
     private readonly ITaskQueue _queue;
     private readonly OrchestratorOptions _settings;
@@ -28,10 +29,11 @@ public sealed partial class LeasedAttempt : IAsyncDisposable
     private readonly CancellationTokenSource _heartbeatStop;
     private readonly Task _heartbeat;
 
-    internal LeasedAttempt(AgentRecord leased, ActiveRun run, AgentTransitions transitions, ITaskQueue queue, OrchestratorOptions settings,
+    internal LeasedAttempt(AgentRecord leased, ActiveRun run, IWorkerSlot? slot, AgentTransitions transitions, ITaskQueue queue, OrchestratorOptions settings,
         string node, TimeProvider time, AgentMetrics metrics, ILogger logger)
     {
         _lease = leased.Lease ?? throw new ArgumentException("the record holds no lease", nameof(leased));
+        _slot = slot;
         Agent = leased;
         Run = run;
         _transitions = transitions;
@@ -152,6 +154,12 @@ public sealed partial class LeasedAttempt : IAsyncDisposable
         await StopWatchingAsync(); // nothing may stop the run any more while its end is written
         var none = CancellationToken.None; // the end must be written even while the service shuts down
         var now = _time.GetUtcNow();
+        // A final end (completed, failed) may lease the slot's next task in the same store step. A retry does not: its
+        // own task may be due at once and would be leased again while this run still cleans up its workspace. Nor do a
+        // shutdown or a lost lease (the worker is stopping, or this attempt may no longer write).
+        var slot = _slot;
+        async Task<AgentRecord> Write(Func<AgentRecord, AgentRecord> change) =>
+            Agent = await _transitions.ChangeAsync(AgentId, change, none, _lease, refill: slot);
         try
         {
             return (Run.Reason, failure) switch
@@ -161,16 +169,16 @@ public sealed partial class LeasedAttempt : IAsyncDisposable
                     new Failure(FailureReason.Shutdown, "the orchestrator shut down during this attempt"), _lease, none, chargeAttempt: false),
                 (StopReason.LeaseLost, _) => await _transitions.RequeueAsync(AgentId,
                     new Failure(FailureReason.LeaseLost, "the attempt lost its lease (heartbeat missed)"), _lease, none),
-                (StopReason.Timeout, _) => await WriteAsync(a => AgentLifecycle.Failed(a,
-                    new Failure(FailureReason.Timeout, $"the agent ran longer than AGENT_TIMEOUT_MINUTES ({_settings.AgentTimeoutMinutes})"), null, now), none),
-                (StopReason.DiskFull, _) => await WriteAsync(a => AgentLifecycle.Failed(a,
-                    new Failure(FailureReason.DiskFull, $"DATA_DIR fell below DISK_MIN_FREE_MB ({_settings.DiskMinFreeMb}) while this agent ran, and its worktree and folder used the most space of this instance's agents; it was stopped and its worktree removed"), null, now), none),
+                (StopReason.Timeout, _) => await Write(a => AgentLifecycle.Failed(a,
+                    new Failure(FailureReason.Timeout, $"the agent ran longer than AGENT_TIMEOUT_MINUTES ({_settings.AgentTimeoutMinutes})"), null, now)),
+                (StopReason.DiskFull, _) => await Write(a => AgentLifecycle.Failed(a,
+                    new Failure(FailureReason.DiskFull, $"DATA_DIR fell below DISK_MIN_FREE_MB ({_settings.DiskMinFreeMb}) while this agent ran, and its worktree and folder used the most space of this instance's agents; it was stopped and its worktree removed"), null, now)),
                 // A failure that names its retry time (a rate limit) is due then and gives the attempt back.
                 (_, { Transient: true, RetryAt: { } at } f) => await _transitions.RequeueAsync(AgentId, f, _lease, none, chargeAttempt: false, dueAt: at),
                 (_, { Transient: true } f) => await _transitions.RequeueAsync(AgentId, f, _lease, none),
-                (_, { } f) => await WriteAsync(a => AgentLifecycle.Failed(a, f, ExitCode, now), none),
-                _ when crash is not null => await WriteAsync(a => AgentLifecycle.Failed(a, new Failure(FailureReason.InternalError, crash.Message), null, now), none),
-                _ => await WriteAsync(a => AgentLifecycle.Completed(a, ExitCode, now), none),
+                (_, { } f) => await Write(a => AgentLifecycle.Failed(a, f, ExitCode, now)),
+                _ when crash is not null => await Write(a => AgentLifecycle.Failed(a, new Failure(FailureReason.InternalError, crash.Message), null, now)),
+                _ => await Write(a => AgentLifecycle.Completed(a, ExitCode, now)),
             };
         }
         catch (Exception ex) when (ex is IllegalTransitionException or LeaseLostException)
@@ -246,6 +254,9 @@ public sealed partial class LeasedAttempt : IAsyncDisposable
 public sealed class LeasedAttempts(AgentTransitions transitions, ITaskQueue queue, IOptions<OrchestratorOptions> options, NodeIdentity node,
     TimeProvider time, AgentMetrics metrics, ILogger<LeasedAttempt> logger)
 {
-    public LeasedAttempt Begin(AgentRecord leased, ActiveRun run) =>
-        new(leased, run, transitions, queue, options.Value, node.Node, time, metrics, logger);
+    /// <param name="leased">The task as leased.</param>
+    /// <param name="run">Its run in this instance.</param>
+    /// <param name="slot">The worker slot it holds, which its end may refill (null: its end leases nothing).</param>
+    public LeasedAttempt Begin(AgentRecord leased, ActiveRun run, IWorkerSlot? slot = null) =>
+        new(leased, run, slot, transitions, queue, options.Value, node.Node, time, metrics, logger);
 }

@@ -5,8 +5,8 @@ namespace Mosaic.Orchestrator.Monitor;
 
 /// <summary>
 /// What agents did, as counters and histograms on the "Mosaic.Orchestrator" meter (Prometheus names in the README).
-/// Fed from the two places where it is written: every transition (<see cref="AgentTransitions"/>) and every run report
-/// (<see cref="LeasedAttempt.RecordRunAsync"/>). Counted once per stored change, so a lost compare-and-set race, which
+/// Fed from where it is written: every transition (<see cref="AgentTransitions"/>), every run report
+/// (<see cref="LeasedAttempt.RecordRunAsync"/>) and every lease of the worker (<see cref="AgentWorker"/>). Counted once per stored change, so a lost compare-and-set race, which
 /// is retried, is not counted twice.
 /// </summary>
 public sealed class AgentMetrics
@@ -23,6 +23,7 @@ public sealed class AgentMetrics
     private readonly Counter<long> _secretFindings;
     private readonly Counter<long> _tokens;
     private readonly Counter<double> _cost;
+    private readonly Counter<long> _leased;
 
     public AgentMetrics(IMeterFactory meters)
     {
@@ -35,7 +36,12 @@ public sealed class AgentMetrics
         _secretFindings = meter.CreateCounter<long>("mosaic_secret_findings", description: "Secrets found in agents' commits (at most 100 kept per agent).");
         _tokens = meter.CreateCounter<long>("mosaic_tokens", description: "Model tokens the runtime reported, by type (input, output, cache_read, cache_creation).");
         _cost = meter.CreateCounter<double>("mosaic_cost_usd", description: "Cost in US dollars the runtime reported.");
+        _leased = meter.CreateCounter<long>("mosaic_tasks_leased",
+            description: "Tasks this node's worker leased, by how: by its loop, or with an attempt's end in the same store step (end).");
     }
+
+    /// <summary>A task the worker leased: by its loop, or <paramref name="withEnd"/> in the same store step as an attempt's end.</summary>
+    public void Leased(bool withEnd) => _leased.Add(1, new KeyValuePair<string, object?>("by", withEnd ? "end" : "loop"));
 
     /// <summary>A stored change of an agent's record, with the event it published (if any).</summary>
     public void Changed(AgentRecord before, AgentRecord after, string? eventType)

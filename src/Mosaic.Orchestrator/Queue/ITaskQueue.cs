@@ -5,6 +5,12 @@ namespace Mosaic.Orchestrator.Queue;
 
 public enum EnqueueOutcome { Enqueued, DuplicateLiveTask, QueueFull }
 
+/// <summary>A lease to take the next task with: its holder and token, the instant of the look and when the lease expires.</summary>
+public sealed record LeaseRequest(TaskLease Lease, DateTimeOffset Now, DateTimeOffset ExpiresAt);
+
+/// <summary>What <see cref="ITaskQueue.TryReplaceAndLeaseNextAsync"/> stored: the ended attempt's record and event, and the next task leased with it (null when none was).</summary>
+public sealed record ReplacedAndLeased(StoredChange Change, AgentRecord? Next);
+
 public sealed record EnqueueResult(EnqueueOutcome Outcome, AgentRecord? Agent, Guid? ExistingAgentId = null, long Waiting = 0, AgentEvent? Event = null);
 
 /// <summary>
@@ -47,6 +53,16 @@ public interface ITaskQueue
 
     /// <summary>Takes the next due task (none while paused): sets its lease, counts the attempt, marks it assigned.</summary>
     Task<AgentRecord?> LeaseNextAsync(TaskLease lease, DateTimeOffset now, DateTimeOffset expiresAt, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// An attempt's end and its worker slot's next task in one step (BullMQ's worker does the same: it saves a store
+    /// round trip per task). First the compare-and-set of <see cref="IAgentStore.TryReplaceAsync"/> (same condition,
+    /// same event); only when that was stored, <see cref="LeaseNextAsync"/> with <paramref name="next"/> under the same
+    /// rules (pause, priority, FIFO, due times, MAX_CONCURRENT_AGENTS, attempt counting). Null when the compare-and-set
+    /// failed: then nothing was written and nothing leased. The caller owns a leased next task: it must run it or give
+    /// it back.
+    /// </summary>
+    Task<ReplacedAndLeased?> TryReplaceAndLeaseNextAsync(AgentRecord record, long expectedVersion, AgentEvent? withEvent, LeaseRequest next, CancellationToken cancellationToken);
 
     /// <summary>Extends a lease; false when the token no longer holds it (the caller must stop).</summary>
     Task<bool> RenewLeaseAsync(Guid agentId, string token, DateTimeOffset expiresAt, CancellationToken cancellationToken);

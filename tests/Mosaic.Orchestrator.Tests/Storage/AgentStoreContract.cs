@@ -37,7 +37,131 @@ public abstract class AgentStoreContract : IAsyncLifetime
     protected Task<EnqueueResult> EnqueueAsync(AgentRecord agent, long maxWaiting) =>
         Queue.EnqueueAsync(agent, maxWaiting, new AgentEvent("agent.spawned", agent.AgentId, agent.TaskId, Now, null), default);
 
-    private static TaskLease Lease(string owner = "n/i") => new(owner, Guid.NewGuid().ToString("N"));
+    protected static TaskLease Lease(string owner = "n/i") => new(owner, Guid.NewGuid().ToString("N"));
+
+    /// <summary>Completes a leased task with its agent.completed event and leases the next one with <paramref name="next"/>, in one step.</summary>
+    protected static Task<ReplacedAndLeased?> CompleteAndLeaseNextAsync(ITaskQueue queue, AgentRecord leased, TaskLease? next = null, DateTimeOffset? at = null) =>
+        queue.TryReplaceAndLeaseNextAsync(AgentLifecycle.Completed(leased, 0, Now), leased.Version,
+            new AgentEvent("agent.completed", leased.AgentId, leased.TaskId, Now, null),
+            new LeaseRequest(next ?? Lease(), at ?? Now, (at ?? Now).AddSeconds(30)), default);
+
+    private async Task<AgentRecord> EnqueueAndLeaseAsync(string taskId)
+    {
+        await EnqueueAsync(NewAgent(taskId), 100);
+        var leased = await Queue.LeaseNextAsync(Lease(), Now, Now.AddSeconds(30), default);
+        Assert.Equal(taskId, leased?.TaskId);
+        return leased!;
+    }
+
+    [Fact]
+    public async Task An_end_stores_its_record_and_event_and_leases_the_next_task_by_priority_then_fifo()
+    {
+        var leased = await EnqueueAndLeaseAsync("first");
+        foreach (var agent in new[] { NewAgent("low", 1), NewAgent("highA", 10), NewAgent("mid", 5), NewAgent("highB", 10) })
+        {
+            await EnqueueAsync(agent, 100);
+        }
+
+        var order = new List<string>();
+        while (true)
+        {
+            var lease = Lease("n/next");
+            var both = await CompleteAndLeaseNextAsync(Queue, leased, lease);
+            Assert.NotNull(both);
+            Assert.Equal((AgentStatus.Completed, leased.Version + 1), (both.Change.Agent.Status, both.Change.Agent.Version));
+            var ended = (await Agents.GetAsync(leased.AgentId, default))!;
+            Assert.Equal((AgentStatus.Completed, TaskState.Completed, null, both.Change.Agent.Version), (ended.Status, ended.TaskState, ended.Lease, ended.Version));
+            Assert.Equal("agent.completed", (await History.ReadAfterAsync(both.Change.Event!.Id - 1, 1, default)).Single().Type);
+            if (both.Next is not { } next)
+            {
+                break;
+            }
+
+            // Leased as LeaseNextAsync leases: assigned, one attempt counted, the new lease, and stored so.
+            Assert.Equal((TaskState.Assigned, 1, lease), (next.TaskState, next.Attempt, next.Lease));
+            var stored = (await Agents.GetAsync(next.AgentId, default))!;
+            Assert.Equal((TaskState.Assigned, 1, lease, next.Version), (stored.TaskState, stored.Attempt, stored.Lease, stored.Version));
+            Assert.Contains(next.AgentId, (await Queue.ListExpiredLeasesAsync(Now.AddSeconds(31), default)).Select(a => a.AgentId));
+            order.Add(next.TaskId);
+            leased = next;
+        }
+
+        Assert.Equal(["highA", "highB", "mid", "low"], order);
+        var stats = await Admin.GetStatsAsync(Now, default);
+        Assert.Equal((0, 0, 5), (stats.Pending, stats.Active, stats.Completed));
+        Assert.Equal(5, (await History.ReadAfterAsync(0, 100, default)).Count(e => e.Type == "agent.completed"));
+    }
+
+    [Fact]
+    public async Task An_end_leases_nothing_while_paused_or_before_a_due_time_and_is_stored_all_the_same()
+    {
+        var first = await EnqueueAndLeaseAsync("first");
+        var waiting = NewAgent("waiting");
+        await EnqueueAsync(waiting, 100);
+
+        await Admin.SetPausedAsync(true, default);
+        var paused = await CompleteAndLeaseNextAsync(Queue, first);
+        Assert.Null(paused!.Next);
+        Assert.Equal(AgentStatus.Completed, (await Agents.GetAsync(first.AgentId, default))!.Status);
+        Assert.Equal((TaskState.Pending, 0), ((await Agents.GetAsync(waiting.AgentId, default))!.TaskState, (await Agents.GetAsync(waiting.AgentId, default))!.Attempt));
+
+        await Admin.SetPausedAsync(false, default);
+        var second = (await Queue.LeaseNextAsync(Lease(), Now, Now.AddSeconds(30), default))!;
+        Assert.Equal(waiting.AgentId, second.AgentId);
+        var later = NewAgent("later") with { NextAttemptAt = Now.AddSeconds(10) };
+        await EnqueueAsync(later, 100);
+        Assert.Null((await CompleteAndLeaseNextAsync(Queue, second))!.Next);
+
+        var third = await EnqueueAndLeaseAsync("third");
+        var due = await CompleteAndLeaseNextAsync(Queue, third, at: Now.AddSeconds(11));
+        Assert.Equal((later.AgentId, 1), (due!.Next!.AgentId, due.Next.Attempt));
+    }
+
+    [Fact]
+    public async Task A_stale_end_writes_nothing_and_leases_nothing()
+    {
+        var leased = await EnqueueAndLeaseAsync("T-stale");
+        var waiting = NewAgent("T-waiting");
+        await EnqueueAsync(waiting, 100);
+        // Killed meanwhile: the attempt's view of the record is stale.
+        var killed = new AgentEvent("agent.killed", leased.AgentId, leased.TaskId, Now, null);
+        Assert.NotNull(await Agents.TryReplaceAsync(AgentLifecycle.Killed(leased, "operator", null, Now), leased.Version, null, killed, default));
+        var events = await History.ReadAfterAsync(0, 100, default);
+
+        Assert.Null(await CompleteAndLeaseNextAsync(Queue, leased));
+
+        Assert.Equal(AgentStatus.Killed, (await Agents.GetAsync(leased.AgentId, default))!.Status);
+        var untouched = (await Agents.GetAsync(waiting.AgentId, default))!;
+        Assert.Equal((TaskState.Pending, 0, null), (untouched.TaskState, untouched.Attempt, untouched.Lease));
+        Assert.Equal(events.Select(e => e.Id), (await History.ReadAfterAsync(0, 100, default)).Select(e => e.Id));
+        var stats = await Admin.GetStatsAsync(Now, default);
+        Assert.Equal((1, 0), (stats.Pending, stats.Active));
+    }
+
+    [Fact]
+    public async Task Concurrent_ends_lease_each_waiting_task_exactly_once()
+    {
+        var running = new List<AgentRecord>();
+        for (var i = 0; i < 8; i++)
+        {
+            running.Add(await EnqueueAndLeaseAsync($"T-running-{i}"));
+        }
+
+        for (var i = 0; i < 5; i++)
+        {
+            await EnqueueAsync(NewAgent($"T-waiting-{i}"), 100);
+        }
+
+        var ends = await Task.WhenAll(running.Select(r => Task.Run(() => CompleteAndLeaseNextAsync(Queue, r))));
+
+        Assert.All(ends, Assert.NotNull);
+        var next = ends.Select(e => e!.Next).OfType<AgentRecord>().ToList();
+        Assert.Equal(5, next.Select(n => n.AgentId).Distinct().Count());
+        Assert.Equal(5, next.Count);
+        Assert.All(next, n => Assert.Equal(1, n.Attempt));
+        var stats = await Admin.GetStatsAsync(Now, default);
+        Assert.Equal((0, 5, 8), (stats.Pending, stats.Active, stats.Completed));
+    }
 
     [Fact]
     public async Task Enqueue_stores_the_record_with_version_and_sequence()

@@ -177,25 +177,33 @@ public sealed class EmbeddedAgentStore(SqliteDatabase database, IEventSink event
             : null;
 
     public Task<AgentRecord?> LeaseNextAsync(TaskLease lease, DateTimeOffset now, DateTimeOffset expiresAt, CancellationToken cancellationToken) =>
-        _paused == true ? Task.FromResult<AgentRecord?>(null) : database.RunAsync(c =>
+        _paused == true ? Task.FromResult<AgentRecord?>(null) : database.RunAsync(c => LeaseNext(c, new LeaseRequest(lease, now, expiresAt)), cancellationToken);
+
+    // One operation, so one transaction: the end and the next lease commit together, and a failed compare-and-set leases nothing.
+    public Task<ReplacedAndLeased?> TryReplaceAndLeaseNextAsync(AgentRecord record, long expectedVersion, AgentEvent? withEvent, LeaseRequest next, CancellationToken cancellationToken) =>
+        database.RunAsync(c => Replace(c, record, expectedVersion, leaseExpiredBefore: null, newLeaseExpiry: null) is { } stored
+            ? new ReplacedAndLeased(new StoredChange(stored, withEvent is null ? null : EmbeddedEventHistory.Append(c, withEvent, events)), LeaseNext(c, next))
+            : null, cancellationToken);
+
+    private AgentRecord? LeaseNext(SqliteSession c, LeaseRequest request)
+    {
+        if (IsPaused(c))
         {
-            if (IsPaused(c))
-            {
-                return null;
-            }
+            return null;
+        }
 
-            var next = ReadOne(c, """
-                SELECT doc FROM agents WHERE task_state = 'pending' AND due_at <= $now
-                ORDER BY priority DESC, seq LIMIT 1
-                """, ("$now", now.ToUnixTimeMilliseconds()));
-            if (next is null)
-            {
-                return null;
-            }
+        var next = ReadOne(c, """
+            SELECT doc FROM agents WHERE task_state = 'pending' AND due_at <= $now
+            ORDER BY priority DESC, seq LIMIT 1
+            """, ("$now", request.Now.ToUnixTimeMilliseconds()));
+        if (next is null)
+        {
+            return null;
+        }
 
-            var leased = AgentLifecycle.Leased(next, lease);
-            return Replace(c, leased, next.Version, leaseExpiredBefore: null, newLeaseExpiry: expiresAt);
-        }, cancellationToken);
+        var leased = AgentLifecycle.Leased(next, request.Lease);
+        return Replace(c, leased, next.Version, leaseExpiredBefore: null, newLeaseExpiry: request.ExpiresAt);
+    }
 
     public Task<bool> RenewLeaseAsync(Guid agentId, string token, DateTimeOffset expiresAt, CancellationToken cancellationToken) =>
         database.RunAsync(c => c.Execute(

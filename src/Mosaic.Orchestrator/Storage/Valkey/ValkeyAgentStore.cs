@@ -10,7 +10,9 @@ namespace Mosaic.Orchestrator.Storage.Valkey;
 /// {prefix}:agent:{id} (SPEC) with a small hash beside it ({prefix}:agent:{id}:meta: version, status, task state,
 /// lease) that the scripts read instead of parsing JSON. The queue is sorted sets under {prefix}:queue:*: pending
 /// (score = (10 - priority) * 2^43 + arrival), delayed (score = due time), leases (score = lease expiry), plus the
-/// live agent of each task and the pause flag; counts are the sizes of these sets and of the status indexes. Every
+/// live agent of each task, the pause flag and the last instance refused a lease for MAX_CONCURRENT_AGENTS (so that an
+/// end that leases the next task leaves it the cluster's last free slot); counts are the sizes of these sets and of
+/// the status indexes. Every
 /// change that spans keys is one Lua script (Scripts/), so a transition, its index moves and its event are applied
 /// together or not at all; reads that span keys run in one MULTI, so they see one moment.
 /// </summary>
@@ -61,20 +63,38 @@ public sealed class ValkeyAgentStore(ValkeyConnection valkey, int maxActiveAgent
 
     public async Task<StoredChange?> TryReplaceAsync(AgentRecord record, long expectedVersion, DateTimeOffset? leaseExpiredBefore, AgentEvent? withEvent, CancellationToken cancellationToken)
     {
-        var result = await valkey.RunAsync(ValkeyScripts.Replace,
-            Id(record.AgentId), expectedVersion, ValkeyConnection.Millis(leaseExpiredBefore),
-            ValkeyDocuments.Name(record.Status), ValkeyDocuments.Name(record.TaskState), record.Priority, ValkeyConnection.Millis(record.NextAttemptAt),
-            record.Attempt, record.Lease?.Token ?? "", record.Lease?.Owner ?? "", RedisValue.EmptyString,
-            ValkeyDocuments.Body(record), ValkeyDocuments.QueueFragment(record), withEvent is null ? "" : ValkeyDocuments.EventBody(withEvent));
+        var result = await valkey.RunAsync(ValkeyScripts.Replace, ReplaceArgs(record, expectedVersion, leaseExpiredBefore, withEvent));
+        return result.IsNull ? null : Stored(record, withEvent, (RedisResult[])result!);
+    }
+
+    public async Task<ReplacedAndLeased?> TryReplaceAndLeaseNextAsync(AgentRecord record, long expectedVersion, AgentEvent? withEvent, LeaseRequest next, CancellationToken cancellationToken)
+    {
+        var result = await valkey.RunAsync(ValkeyScripts.EndAndLease, [.. ReplaceArgs(record, expectedVersion, null, withEvent), .. LeaseArgs(next)]);
         if (result.IsNull)
         {
             return null;
         }
 
         var parts = (RedisResult[])result!;
-        var stored = record with { Version = (long)parts[0] };
-        return new StoredChange(stored, withEvent is null ? null : withEvent with { Id = (long)parts[1] });
+        return new ReplacedAndLeased(Stored(record, withEvent, parts), parts[2].IsNull ? null : ValkeyDocuments.Record((string)parts[2]!));
     }
+
+    private static RedisValue[] ReplaceArgs(AgentRecord record, long expectedVersion, DateTimeOffset? leaseExpiredBefore, AgentEvent? withEvent) =>
+    [
+        Id(record.AgentId), expectedVersion, ValkeyConnection.Millis(leaseExpiredBefore),
+        ValkeyDocuments.Name(record.Status), ValkeyDocuments.Name(record.TaskState), record.Priority, ValkeyConnection.Millis(record.NextAttemptAt),
+        record.Attempt, record.Lease?.Token ?? "", record.Lease?.Owner ?? "", RedisValue.EmptyString,
+        ValkeyDocuments.Body(record), ValkeyDocuments.QueueFragment(record), withEvent is null ? "" : ValkeyDocuments.EventBody(withEvent),
+    ];
+
+    private RedisValue[] LeaseArgs(LeaseRequest request) =>
+    [
+        ValkeyConnection.Millis(request.Now), ValkeyConnection.Millis(request.ExpiresAt), maxActiveAgents,
+        request.Lease.Owner, request.Lease.Token, ValkeyDocuments.LeaseJson(request.Lease),
+    ];
+
+    private static StoredChange Stored(AgentRecord record, AgentEvent? withEvent, RedisResult[] parts) =>
+        new(record with { Version = (long)parts[0] }, withEvent is null ? null : withEvent with { Id = (long)parts[1] });
 
     public async Task<EnqueueResult> EnqueueAsync(AgentRecord agent, long maxWaiting, AgentEvent spawned, CancellationToken cancellationToken) =>
         Enqueued(agent, spawned, (RedisResult[])(await valkey.RunAsync(ValkeyScripts.Enqueue, [.. EnqueueArguments(agent, spawned), maxWaiting]))!);
@@ -118,8 +138,7 @@ public sealed class ValkeyAgentStore(ValkeyConnection valkey, int maxActiveAgent
     /// </summary>
     public async Task<AgentRecord?> LeaseNextAsync(TaskLease lease, DateTimeOffset now, DateTimeOffset expiresAt, CancellationToken cancellationToken)
     {
-        var result = await valkey.RunAsync(ValkeyScripts.Lease,
-            ValkeyConnection.Millis(now), ValkeyConnection.Millis(expiresAt), maxActiveAgents, lease.Owner, lease.Token, ValkeyDocuments.LeaseJson(lease));
+        var result = await valkey.RunAsync(ValkeyScripts.Lease, LeaseArgs(new LeaseRequest(lease, now, expiresAt)));
         return result.IsNull ? null : ValkeyDocuments.Record((string)result!);
     }
 

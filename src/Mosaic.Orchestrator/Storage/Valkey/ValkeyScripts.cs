@@ -64,6 +64,9 @@ public static class ValkeyScripts
 
     public static ValkeyScript Lease { get; } = ValkeyScript.Load("lease");
 
+    /// <summary>An attempt's end (replace) and the slot's next lease (lease) in one call.</summary>
+    public static ValkeyScript EndAndLease { get; } = ValkeyScript.Load("end_lease");
+
     public static ValkeyScript Renew { get; } = ValkeyScript.Load("renew");
 
     public static ValkeyScript Append { get; } = ValkeyScript.Load("append");

@@ -49,6 +49,56 @@ public sealed class ValkeyStoreContractTests(RedisFixture redis) : AgentStoreCon
     }
 
     [Fact]
+    public async Task An_end_swaps_its_slot_for_the_next_task_under_max_active_agents()
+    {
+        var capped = new ValkeyAgentStore(_valkey, maxActiveAgents: 2);
+        foreach (var task in new[] { "T-a", "T-b", "T-c", "T-d" })
+        {
+            await EnqueueAsync(NewAgent(task), 10);
+        }
+
+        var a = (await capped.LeaseNextAsync(Lease(), Now, Now.AddSeconds(30), default))!;
+        var b = (await capped.LeaseNextAsync(Lease(), Now, Now.AddSeconds(30), default))!;
+        Assert.Null(await capped.LeaseNextAsync(Lease(), Now, Now.AddSeconds(30), default)); // two leased: at the cap
+
+        // An end gives its lease up: the slot it frees takes the next task.
+        Assert.Equal("T-c", (await CompleteAndLeaseNextAsync(capped, a))!.Next?.TaskId);
+        Assert.Null(await capped.LeaseNextAsync(Lease(), Now, Now.AddSeconds(30), default));
+
+        // A change that keeps its lease frees no slot: stored, and nothing leased.
+        var kept = await capped.TryReplaceAndLeaseNextAsync(b with { Error = "a note" }, b.Version, null, new LeaseRequest(Lease(), Now, Now.AddSeconds(30)), default);
+        Assert.Equal("a note", kept!.Change.Agent.Error);
+        Assert.Null(kept.Next);
+        Assert.Equal(1, (await capped.GetStatsAsync(Now, default)).Pending);
+    }
+
+    [Fact]
+    public async Task At_the_cap_an_end_leaves_the_last_free_slot_to_an_instance_that_was_refused_for_it()
+    {
+        var capped = new ValkeyAgentStore(_valkey, maxActiveAgents: 2);
+        foreach (var task in new[] { "T-a", "T-b", "T-c", "T-d", "T-e" })
+        {
+            await EnqueueAsync(NewAgent(task), 10);
+        }
+
+        var a = (await capped.LeaseNextAsync(Lease("n1/i"), Now, Now.AddSeconds(30), default))!;
+        var b = (await capped.LeaseNextAsync(Lease("n1/i"), Now, Now.AddSeconds(30), default))!;
+        Assert.Null(await capped.LeaseNextAsync(Lease("n2/i"), Now, Now.AddSeconds(30), default)); // n2 waits for a slot
+
+        // n1's end does not take the freed slot back while n2 waits: n2 gets it.
+        Assert.Null((await CompleteAndLeaseNextAsync(capped, a, Lease("n1/i")))!.Next);
+        Assert.Equal("T-c", (await capped.LeaseNextAsync(Lease("n2/i"), Now, Now.AddSeconds(30), default))?.TaskId);
+
+        // Served, n2 waits no more: n1's next end takes its slot's next task again.
+        Assert.Equal("T-d", (await CompleteAndLeaseNextAsync(capped, b, Lease("n1/i")))!.Next?.TaskId);
+
+        // A wait is forgotten after a lease's time.
+        var d = (await Agents.GetAsync((await Agents.FindLiveByTaskAsync("T-d", default))!.AgentId, default))!;
+        Assert.Null(await capped.LeaseNextAsync(Lease("n2/i"), Now, Now.AddSeconds(30), default));
+        Assert.Equal("T-e", (await CompleteAndLeaseNextAsync(capped, d, Lease("n1/i"), at: Now.AddSeconds(31)))!.Next?.TaskId);
+    }
+
+    [Fact]
     public async Task Priority_holds_among_more_due_retries_than_one_promotion_chunk()
     {
         for (var i = 0; i < 501; i++)

@@ -10,20 +10,35 @@ local LIVE = { spawning = true, running = true }
 -- every score an exact integer in a double.
 local PRIORITY_SHIFT = 8796093022208
 
-local function key(...)
-  return P .. ':' .. table.concat({ ... }, ':')
+-- Up to three parts concatenated directly: a table and table.concat for every key showed in profiles of the queue.
+local function key(a, b, c, ...)
+  if select('#', ...) > 0 then
+    return P .. ':' .. table.concat({ a, b, c, ... }, ':')
+  elseif c ~= nil then
+    return P .. ':' .. a .. ':' .. b .. ':' .. c
+  elseif b ~= nil then
+    return P .. ':' .. a .. ':' .. b
+  end
+  return P .. ':' .. a
 end
 
 local function empty(value)
   return value == nil or value == false or value == ''
 end
 
--- Integers as plain digits: Lua 5.1 would print large numbers in exponent form.
+-- Integers as plain digits: Lua 5.1 would print large numbers in exponent form. A string is already digits (the
+-- client's arguments and the meta hash hold integers as written here), and formatting costs on every call.
 local function int(value)
-  return string.format('%d', tonumber(value))
+  if type(value) == 'string' then
+    return value
+  end
+  return string.format('%d', value)
 end
 
 local function json_string(value)
+  if not string.find(value, '[%c"\\]') then
+    return '"' .. value .. '"'
+  end
   local escaped = string.gsub(value, '[%c"\\]', function(c)
     if c == '"' then return '\\"' end
     if c == '\\' then return '\\\\' end
@@ -110,39 +125,44 @@ local function waiting()
 end
 
 -- Appends an event (its JSON without the id and the closing brace) to the history and publishes it; the id comes
--- from one counter, so ids grow in the order events are committed and published. `counter_checked`: an earlier
--- append of the same script already checked the counter (nothing else runs between the two).
-local function append_event(body, counter_checked)
+-- from one counter, so ids grow in the order events are committed and published.
+local function append_event(body)
   if empty(body) then
     return 0
   end
-  local id = redis.call('INCR', key('events', 'seq'))
-  -- The counter must stay above the history's last id (the counter could be lost to eviction or a restore while
-  -- the stream was not): an XADD refused after this script's earlier writes would half-apply the transition.
+  local seq = key('events', 'seq')
   local log = key('events', 'log')
-  if not counter_checked and redis.call('EXISTS', log) == 1 then
+  local id = redis.call('INCR', seq)
+  local json = body .. ',"id":' .. int(id) .. '}'
+  local added = redis.pcall('XADD', log, 'MAXLEN', '~', EVENTS_MAX, int(id) .. '-0', 'e', json)
+  if type(added) == 'table' and added.err then
+    -- The counter fell behind the history's last id (lost to eviction or a restore while the stream was not): XADD
+    -- refused before writing anything, so the counter moves past the last id and the event is added again; this
+    -- script's earlier writes are not left half applied. Looked up only then: XINFO STREAM is costly on every event.
+    local last = nil
     local info = redis.call('XINFO', 'STREAM', log)
     for i = 1, #info, 2 do
       if info[i] == 'last-generated-id' then
-        local last = tonumber(string.match(info[i + 1], '^(%d+)'))
-        if last and id <= last then
-          id = last + 1
-          redis.call('SET', key('events', 'seq'), id)
-        end
+        last = tonumber(string.match(info[i + 1], '^(%d+)'))
       end
     end
+    if not last or id > last then
+      error(added.err) -- refused for another reason: fail as a plain XADD would have
+    end
+    id = last + 1
+    redis.call('SET', seq, id)
+    json = body .. ',"id":' .. int(id) .. '}'
+    redis.call('XADD', log, 'MAXLEN', '~', EVENTS_MAX, int(id) .. '-0', 'e', json)
   end
-  local json = body .. ',"id":' .. int(id) .. '}'
-  redis.call('XADD', key('events', 'log'), 'MAXLEN', '~', EVENTS_MAX, int(id) .. '-0', 'e', json)
   redis.call('PUBLISH', key('events'), json)
   return id
 end
 
 -- Stores a new agent, queues its task and appends its agent.spawned event, refusing a second live agent for the task
 -- and a full queue (enqueue.lua, enqueue_many.lua). ARGV from `a` on: agentId, taskId, status, taskState, priority,
--- due (ms or ''), attempt, body, queue fragment, event body. `counter_checked` as for append_event.
+-- due (ms or ''), attempt, body, queue fragment, event body.
 -- Returns {'dup', agentId} | {'full', waiting} | {'ok', sequence, eventId, waiting}.
-local function enqueue_entry(a, max_waiting, counter_checked)
+local function enqueue_entry(a, max_waiting)
   local id, task = ARGV[a], ARGV[a + 1]
   local existing = redis.call('HGET', key('queue', 'live-tasks'), task)
   if existing then
@@ -160,9 +180,124 @@ local function enqueue_entry(a, max_waiting, counter_checked)
   redis.call('ZADD', key('index', 'all'), int(seq), id)
   redis.call('ZADD', key('index', 'task', task), int(seq), id)
   write_indexes(id, nil, n)
-  local event = append_event(ARGV[a + 9], counter_checked)
+  local event = append_event(ARGV[a + 9])
   if n.ts == 'pending' then
     queued = queued + 1
   end
   return { 'ok', seq, event, queued }
+end
+
+-- Compare-and-set of one agent record on its version (and, when given, on its lease having expired before an
+-- instant), with its index moves and its event. a: 1 agentId, 2 expected version, 3 lease expired before (ms or ''),
+-- 4 status, 5 taskState, 6 priority, 7 due (ms or ''), 8 attempt, 9 lease token, 10 lease owner,
+-- 11 new lease expiry (ms or ''), 12 body, 13 queue fragment, 14 event body ('' for none).
+-- Returns {version, eventId} or nil when the condition failed (then nothing was written).
+local function replace(a)
+  local id = a[1]
+  local o = read_meta(id)
+  if not o or o.v ~= a[2] then
+    return nil
+  end
+  if not empty(a[3]) and (empty(o.exp) or tonumber(o.exp) >= tonumber(a[3])) then
+    return nil
+  end
+
+  -- A lease keeps its expiry while its token is unchanged (renewals only touch the expiry).
+  local token = a[9]
+  local expiry = ''
+  if not empty(token) then
+    if not empty(a[11]) then
+      expiry = a[11]
+    elseif token == o.tok then
+      expiry = o.exp
+    end
+  end
+
+  local v = tonumber(o.v) + 1
+  local body = a[12]
+  local n = { st = a[4], ts = a[5], task = o.task, seq = o.seq, pri = a[6], due = a[7], att = a[8], v = v,
+    tok = token, own = a[10], exp = expiry, bl = #body }
+  redis.call('SET', key('agent', id), document(body, a[13], o.seq, v))
+  write_indexes(id, o, n)
+  return { v, append_event(a[14]) }
+end
+
+-- Takes the next due task: promotes due retries, then leases the best waiting task to the caller (assigned, attempt
+-- counted, lease set), unless the queue is paused or the cluster already runs MAX_CONCURRENT_AGENTS.
+-- a: 1 now (ms), 2 lease expiry (ms), 3 max active, 4 owner, 5 token, 6 lease JSON. `with_end`: the caller's own
+-- attempt just ended and gave its slot up (end_lease.lua).
+-- Returns the leased record's document, or nil.
+local function lease_next(a, with_end)
+  if redis.call('EXISTS', key('queue', 'paused')) == 1 then
+    return nil
+  end
+
+  local pending = key('queue', 'pending')
+  local delayed = key('queue', 'delayed')
+  -- Every due retry is promoted (in chunks), so the best waiting task is chosen by priority among all of them.
+  -- Each entry is checked before it is moved: a retry whose meta is gone stays where it is instead of vanishing.
+  local offset = 0
+  while true do
+    local due_now = redis.call('ZRANGEBYSCORE', delayed, '-inf', a[1], 'LIMIT', offset, 500)
+    if #due_now == 0 then
+      break
+    end
+    for _, due in ipairs(due_now) do
+      local meta = key('agent', due, 'meta')
+      local m = redis.call('HMGET', meta, 'pri', 'seq')
+      if tonumber(m[1]) and tonumber(m[2]) then
+        redis.call('ZREM', delayed, due)
+        redis.call('ZADD', pending, int((10 - tonumber(m[1])) * PRIORITY_SHIFT + tonumber(m[2])), due)
+        redis.call('HSET', meta, 'due', '')
+      else
+        offset = offset + 1
+      end
+    end
+  end
+
+  -- Leased tasks of the whole cluster (assigned or executing): MAX_CONCURRENT_AGENTS holds across instances.
+  local leased_now = redis.call('ZCARD', key('queue', 'leases'))
+  local hungry = key('queue', 'hungry')
+  if leased_now >= tonumber(a[3]) then
+    -- Refused for the cap while tasks wait: noted (owner -> until a lease's time from now), so that instances ending
+    -- attempts do not take the freed slots straight back and keep this one waiting for good.
+    if not with_end and redis.call('ZCARD', pending) > 0 then
+      redis.call('ZADD', hungry, a[2], a[4])
+    end
+    return nil
+  end
+  if with_end and leased_now + 1 >= tonumber(a[3]) then
+    -- The cluster's last free slot, while another instance waits for one: left to the loops' race, as without this call.
+    redis.call('ZREMRANGEBYSCORE', hungry, '-inf', a[1])
+    for _, waiting_owner in ipairs(redis.call('ZRANGE', hungry, 0, -1)) do
+      if waiting_owner ~= a[4] then
+        return nil
+      end
+    end
+  end
+
+  local id = redis.call('ZRANGE', pending, 0, 0)[1]
+  if not id then
+    return nil
+  end
+
+  -- Read and check before the first write: a script is not rolled back.
+  local o = read_meta(id)
+  local doc = redis.call('GET', key('agent', id))
+  if not o or not doc or not tonumber(o.bl) then
+    -- A queue entry without its record (lost outside our scripts): dropped so it cannot block the queue.
+    redis.call('ZREM', pending, id)
+    return nil
+  end
+  redis.call('ZREM', pending, id)
+  local body = string.sub(doc, 1, tonumber(o.bl))
+  local v = tonumber(o.v) + 1
+  local attempt = tonumber(o.att) + 1
+  local n = { st = o.st, ts = 'assigned', task = o.task, seq = o.seq, pri = o.pri, due = '', att = attempt, v = v,
+    tok = a[5], own = a[4], exp = a[2], bl = o.bl }
+  local leased = document(body, ',"taskState":"assigned","attempt":' .. int(attempt) .. ',"lease":' .. a[6], o.seq, v)
+  redis.call('SET', key('agent', id), leased)
+  write_indexes(id, o, n, true)
+  redis.call('ZREM', hungry, a[4]) -- served
+  return leased
 end

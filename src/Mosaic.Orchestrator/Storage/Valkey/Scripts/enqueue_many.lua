@@ -4,10 +4,7 @@
 -- Returns enqueue.lua's reply for each entry, in order.
 local max_waiting = tonumber(ARGV[3])
 local replies = {}
-local checked = false
 for a = 4, #ARGV, 10 do
-  local reply = enqueue_entry(a, max_waiting, checked)
-  checked = checked or (reply[1] == 'ok' and reply[3] ~= 0)
-  replies[#replies + 1] = reply
+  replies[#replies + 1] = enqueue_entry(a, max_waiting)
 end
 return replies
