@@ -356,7 +356,20 @@ public sealed class FaultSuiteTests(FaultTable table, ITestOutputHelper output)
     private static async Task<List<JsonElement>> AllEndedAsync(FaultService service, int count, TimeSpan within)
     {
         List<JsonElement> agents = [];
-        await Wait.UntilAsync(async () =>
+        try
+        {
+            await WaitAsync();
+        }
+        catch (TimeoutException ex)
+        {
+            // What the service said is the only account of why it stalled: a process of its own logs to its stdout.
+            var said = (service.Process.Output + service.Process.Error).Split('\n');
+            throw new TimeoutException($"{ex.Message}; the service's last lines:\n{string.Join('\n', said.TakeLast(80))}", ex);
+        }
+
+        return agents;
+
+        Task WaitAsync() => Wait.UntilAsync(async () =>
         {
             await Task.Delay(200); // a list of every agent is not free: ask five times a second
             try
@@ -374,6 +387,5 @@ public sealed class FaultSuiteTests(FaultTable table, ITestOutputHelper output)
 
             return agents.Count(a => Ended.Contains(a.GetProperty("status").GetString())) >= count;
         }, $"{count} agents to end", within);
-        return agents;
     }
 }
