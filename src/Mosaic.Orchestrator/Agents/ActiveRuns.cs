@@ -26,7 +26,14 @@ public sealed class ActiveRun(Guid agentId) : IDisposable
     {
         if (Interlocked.CompareExchange(ref _reason, (int)reason, -1) == -1)
         {
-            _stop.Cancel();
+            try
+            {
+                _stop.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The run ended between being found and being stopped (a snapshot at shutdown, a kill): nothing to stop.
+            }
         }
     }
 
@@ -73,7 +80,9 @@ public sealed class ActiveRuns
         }
         finally
         {
-            _runs.TryRemove(run.AgentId, out _);
+            // Only this run's entry: a later run of the same agent (its task leased again while this one cleaned up)
+            // stays registered, so shutdown, kills and the slot count still see it.
+            _runs.TryRemove(new KeyValuePair<Guid, ActiveRun>(run.AgentId, run));
             run.Dispose();
             onFinished();
         }
