@@ -18,20 +18,8 @@ public static partial class GitleaksConfig
     /// <summary>Where the pipeline and <c>scan --git</c> look for a config in the repository (read from the base).</summary>
     public const string RepositoryPath = ".gitleaks.toml";
 
-    public static SecretRules Load(string path)
-    {
-        string toml;
-        try
-        {
-            toml = File.ReadAllText(path);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new SecretRulesException($"cannot read gitleaks config {path}: {ex.Message}", ex);
-        }
-
-        return Parse(toml, Path.GetFileName(path), SecretRules.Default);
-    }
+    public static SecretRules Load(string path) =>
+        Parse(SecretRules.ReadFile(path, "gitleaks config"), Path.GetFileName(path), SecretRules.Default);
 
     /// <summary>Parses a config; without <c>[extend] useDefault = true</c> its rules are the whole set (gitleaks' meaning).</summary>
     public static SecretRules Parse(string toml, string source, SecretRules defaults)

@@ -82,19 +82,19 @@ public sealed partial class SecretRules
     /// added before them, <c>"disable"</c> removes default rules by id and its allowlist adds to the default one; with
     /// <c>"extend": false</c> the file is the whole rule set.
     /// </summary>
-    public static SecretRules Load(string path)
+    public static SecretRules Load(string path) => Parse(ReadFile(path, "rules file"), Path.GetFileName(path), Default);
+
+    /// <summary>A rules file's text; a file that cannot be read is a <see cref="SecretRulesException"/> naming it as <paramref name="kind"/>.</summary>
+    internal static string ReadFile(string path, string kind)
     {
-        string json;
         try
         {
-            json = File.ReadAllText(path);
+            return File.ReadAllText(path);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new SecretRulesException($"cannot read rules file {path}: {ex.Message}", ex);
+            throw new SecretRulesException($"cannot read {kind} {path}: {ex.Message}", ex);
         }
-
-        return Parse(json, Path.GetFileName(path), Default);
     }
 
     /// <summary>Parses a rules document; <paramref name="baseRules"/> is what an extending document extends.</summary>

@@ -140,6 +140,9 @@ public sealed class EmbeddedAgentStore(SqliteDatabase database, IEventSink event
 
     private static readonly JsonTypeInfo<string[]> TaskIdsJson = (JsonTypeInfo<string[]>)OrchestratorJson.Options.GetTypeInfo(typeof(string[]));
 
+    // Not EnqueueMany with one entry: a single spawn lets the unique index of live tasks find a duplicate, with no read
+    // before the INSERT. As a batch of one (its live-agent query first), single spawns ran at 0.29x the /health rate
+    // against 0.31-0.32x this way, in the same runs of `bench spawn 5 8 10` (2026-12-05), below the 0.3x target.
     private EnqueueResult Enqueue(SqliteSession c, AgentRecord agent, long maxWaiting, AgentEvent spawned)
     {
         var waiting = c.Scalar("SELECT COALESCE(SUM(n), 0) FROM task_counts WHERE task_state = 'pending'");
