@@ -52,6 +52,10 @@ dotnet test Mosaic.Orchestrator.slnx \
 if [ "$status" -eq 0 ]; then
   rm -rf "$MOSAIC_TEST_TEMP"
 else
+  # The kept folder also holds the run's console log and results, so a failure seen only in a CI tail can be read in
+  # full on the machine that ran it.
+  cp "$out.log" "$MOSAIC_TEST_TEMP/console.log" 2>/dev/null || true
+  find "$out" -name '*.trx' -exec cp {} "$MOSAIC_TEST_TEMP/" \; 2>/dev/null || true
   echo "the tests' folders are kept in $MOSAIC_TEST_TEMP" >&2
 fi
 
@@ -71,6 +75,15 @@ for report in glob.glob(f"{out}/**/coverage.cobertura.xml", recursive=True):
     covered += int(root.get("lines-covered", 0))
     valid += int(root.get("lines-valid", 0))
 rate = 100.0 * covered / valid if valid else 0.0
+# A failed test is named again here, at the end, with the start of its message: a CI log is often read by its tail.
+for trx in glob.glob(f"{out}/**/*.trx", recursive=True):
+    for result in ET.parse(trx).getroot().iter(f"{{{ns['t']}}}UnitTestResult"):
+        if result.get("outcome") in ("Failed", "Error", "Timeout", "Aborted"):
+            message = result.find("t:Output/t:ErrorInfo/t:Message", ns)
+            text = (message.text or "") if message is not None else ""
+            print(f"FAILED {result.get('testName')} [{result.get('duration')}]")
+            for line in text.strip().splitlines()[:12]:
+                print(f"    {line[:300]}")
 print(f"line coverage: {rate:.1f}% ({covered}/{valid} lines; floor {floor:.0f}%)")
 print(f"{passed} passed, {failed} failed, {skipped} skipped")
 if status != 0 or failed or passed == 0:
