@@ -192,6 +192,20 @@ public sealed class SecretEngineTests
     public void Path_globs_match_like_gitignore(string glob, string path, bool expected) =>
         Assert.Equal(expected, new PathGlob(glob).IsMatch(path));
 
+    [Theory]
+    [InlineData("*a*a*a*a*a*a*a*a*a*a*b", 1, 250)] // stars in one segment
+    [InlineData("**/a/**/a/**/a/**/a/**/a/**/b", 200, 1)] // whole-segment stars
+    [InlineData("x**a**a**a**a**a**a**b", 1, 250)] // stars across segments
+    public void Globs_that_backtracking_would_explode_on_still_answer_at_once(string glob, int segments, int segmentLength)
+    {
+        // The backtracking engine would try every split of the path among the stars (about 250^10 for the first).
+        var path = string.Join('/', Enumerable.Repeat(new string('a', segmentLength), segments));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        Assert.False(new PathGlob(glob).IsMatch(path));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
+    }
+
     [Fact]
     public void The_allowlist_file_takes_fingerprints_and_path_globs_and_warns_about_the_rest()
     {
