@@ -234,7 +234,9 @@ public sealed class SandboxTests
     {
         await using var host = await TestHost.StartAsync(s =>
         {
-            SandboxEngine.Configure(s, "echo up > ready.txt; bomb() { bomb | bomb & }; bomb; sleep 300");
+            // The agent's own shell becomes the sleep (exec, no fork): a "sleep" started after the bomb could find
+            // the pids limit reached, and the shell would end the run before the test looks.
+            SandboxEngine.Configure(s, "echo up > ready.txt; (bomb() { bomb | bomb & }; bomb) & exec sleep 300");
             s["SANDBOX_PIDS"] = "64";
             s["SANDBOX_STOP_TIMEOUT_SECONDS"] = "1";
         });
