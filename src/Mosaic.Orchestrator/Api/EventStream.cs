@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Mosaic.Orchestrator.Agents;
 using Mosaic.Orchestrator.Configuration;
 using Mosaic.Orchestrator.Events;
 
@@ -8,7 +9,7 @@ namespace Mosaic.Orchestrator.Api;
 /// <summary>
 /// GET /agents/events: Server-Sent Events. Each event carries its history id, so a client that reconnects with
 /// Last-Event-ID (or ?since=) gets what it missed from the store before the live stream; ?agentId= narrows the
-/// stream to one agent. A comment line every 15 s keeps proxies from closing an idle stream. The stream ends when
+/// stream to one agent, and with since=0 its replay starts shortly before the agent's spawn (EventHistorySearch). A comment line every 15 s keeps proxies from closing an idle stream. The stream ends when
 /// the service stops: the server waits for open requests before it stops (up to 30 s), and a stream never ends by
 /// itself; a client reconnects with Last-Event-ID to the next instance. A caller has at most EVENT_STREAMS_PER_CALLER
 /// streams open (<see cref="EventStreamSlots"/>); the next is a 429 with Retry-After.
@@ -19,7 +20,8 @@ public static class EventStream
     private const int ReplayBatch = 500;
 
     public static async Task StreamAsync(
-        HttpContext http, EventBroadcaster broadcaster, IEventHistory history, IHostApplicationLifetime lifetime, EventStreamSlots slots, string? since, string? agentId)
+        HttpContext http, EventBroadcaster broadcaster, IEventHistory history, IAgentStore agents, IHostApplicationLifetime lifetime, EventStreamSlots slots,
+        string? since, string? agentId)
     {
         using var slot = slots.TryTake(RateLimits.Caller(http));
         if (slot is null)
@@ -41,6 +43,12 @@ public static class EventStream
         using var subscription = broadcaster.Subscribe();
         try
         {
+            if (onlyAgent is { } agent && lastId == 0 && await agents.GetAsync(agent, cancellationToken) is { } record)
+            {
+                // One agent from its first event: what came before its spawn is skipped without being read.
+                lastId = await EventHistorySearch.StartBeforeAsync(history, record.SpawnedAt, cancellationToken);
+            }
+
             await PumpAsync(http.Response, subscription.Reader, history, lastId, onlyAgent, cancellationToken);
         }
         catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested && !http.RequestAborted.IsCancellationRequested)

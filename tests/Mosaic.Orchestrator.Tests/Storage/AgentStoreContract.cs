@@ -465,6 +465,42 @@ public abstract class AgentStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_start_before_an_instant_is_found_in_few_reads_and_skips_only_earlier_events()
+    {
+        // Two hours of other agents' events, a minute apart, then the instant.
+        var other = Guid.NewGuid();
+        var appended = new List<AgentEvent>();
+        for (var minute = -120; minute < 5; minute++)
+        {
+            appended.Add(await History.AppendAsync(new AgentEvent("agent.progress", other, "T-other", Now.AddMinutes(minute), null), default));
+        }
+
+        var counting = new CountingHistory(History);
+        var start = await EventHistorySearch.StartBeforeAsync(counting, Now, default);
+
+        // Everything at or after "Now - ClockMargin" is still read; what is skipped is all older.
+        var skipped = appended.Where(e => e.Id <= start).ToList();
+        var kept = appended.Where(e => e.Id > start).ToList();
+        Assert.All(skipped, e => Assert.True(e.Timestamp < Now - EventHistorySearch.ClockMargin, $"{e.Timestamp} was skipped"));
+        Assert.Equal(Now - EventHistorySearch.ClockMargin, kept.Min(e => e.Timestamp));
+        Assert.True(counting.Reads <= 2 * Math.Ceiling(Math.Log2(appended[^1].Id)) + 3, $"{counting.Reads} reads");
+        Assert.Equal(0, await EventHistorySearch.StartBeforeAsync(History, Now.AddHours(-3), default));
+    }
+
+    private sealed class CountingHistory(IEventHistory inner) : IEventHistory
+    {
+        public int Reads { get; private set; }
+
+        public Task<AgentEvent> AppendAsync(AgentEvent agentEvent, CancellationToken cancellationToken) => inner.AppendAsync(agentEvent, cancellationToken);
+
+        public Task<IReadOnlyList<AgentEvent>> ReadAfterAsync(long afterId, int max, CancellationToken cancellationToken)
+        {
+            Reads++;
+            return inner.ReadAfterAsync(afterId, max, cancellationToken);
+        }
+    }
+
+    [Fact]
     public async Task Audit_lists_newest_first_in_pages_with_the_total()
     {
         var none = await Audit.ListAsync(10, 0, default);
