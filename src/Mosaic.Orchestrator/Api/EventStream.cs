@@ -9,10 +9,11 @@ namespace Mosaic.Orchestrator.Api;
 /// <summary>
 /// GET /agents/events: Server-Sent Events. Each event carries its history id, so a client that reconnects with
 /// Last-Event-ID (or ?since=) gets what it missed from the store before the live stream; ?agentId= narrows the
-/// stream to one agent, and with since=0 its replay starts shortly before the agent's spawn (EventHistorySearch). A comment line every 15 s keeps proxies from closing an idle stream. The stream ends when
-/// the service stops: the server waits for open requests before it stops (up to 30 s), and a stream never ends by
-/// itself; a client reconnects with Last-Event-ID to the next instance. A caller has at most EVENT_STREAMS_PER_CALLER
-/// streams open (<see cref="EventStreamSlots"/>); the next is a 429 with Retry-After.
+/// stream to one agent, and with since=0 its replay starts shortly before the agent's spawn (EventHistorySearch). A
+/// comment line every 15 s keeps proxies from closing an idle stream. The stream ends when the service stops: the
+/// server waits for open requests before it stops (up to 30 s), and a stream never ends by itself; a client
+/// reconnects with Last-Event-ID to the next instance. A caller has at most EVENT_STREAMS_PER_CALLER streams open
+/// (<see cref="EventStreamSlots"/>); the next is a 429 with Retry-After.
 /// </summary>
 public static class EventStream
 {
