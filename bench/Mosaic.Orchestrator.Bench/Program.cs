@@ -11,7 +11,7 @@ using Mosaic.Orchestrator.Bench;
 //   git [agents=10] [files=10000]                  spawn-to-agent-start on a large repository next to raw git
 //   secrets [megabytes=100] [planted=50] [source-folder]   secret-scan MiB/s next to secretlint on the same files,
 //                                                  recall and false alarms, archive cost; "secrets recall": only recall;
-//                                                  "secrets peers": recall on gitleaks' rule examples
+//                                                  "secrets peers [gitleaks|secretlint]": recall on peers' rule examples
 //   queue <port> [jobs=20000] [concurrencies=1,8]  the Valkey queue alone on a running server (bench/queue-bench.sh)
 //   gateway [requests=2000] [megabytes=8]          the model gateway's overhead on streamed answers, next to direct calls
 //   sandbox [agents=10]                            spawn-to-agent-start with the Docker sandbox and without, next to docker run

@@ -23,10 +23,10 @@ internal static class SecretsBench
             return;
         }
 
-        // "secrets peers": recall and false alarms on gitleaks' own rule examples (corpora/gitleaks).
-        if (args is ["peers", ..])
+        // "secrets peers [gitleaks|secretlint]": recall and false alarms on peer scanners' own rule examples (corpora/).
+        if (args is ["peers", .. var corpora])
         {
-            SecretsPeers.Run(Console.Out, SecretRules.Default);
+            SecretsPeers.Run(Console.Out, SecretRules.Default, corpora);
             return;
         }
 

@@ -4,24 +4,34 @@ using Mosaic.Orchestrator.Secrets;
 namespace Mosaic.Orchestrator.Bench;
 
 /// <summary>
-/// Recall and false alarms on a peer scanner's public examples: the literal true and false positives of gitleaks' rule
-/// tests (<c>corpora/gitleaks/cases.json</c>, extracted once by <c>corpora/gitleaks/extract.py</c>; see the README
-/// there). Each case is the whole content of one file, named as the gitleaks test names it when it does (its path-keyed
-/// cases), else <c>config.txt</c> (gitleaks tests those with no path, so a neutral name adds no rule of ours). The
-/// samples gitleaks expands from one literal secret in 26 syntaxes (<c>GenerateSampleSecrets</c> with literal
-/// arguments) are counted apart, so 19 secrets do not outweigh the rest. A true positive counts as found when anything
-/// is reported in it; a false positive is a false alarm when anything is. Our scanner runs with its default rules and
-/// policy (decoding on, depth 2), the same API as <see cref="SecretsRecall"/>.
+/// Recall and false alarms on peer scanners' public examples, one corpus per folder of <c>corpora/</c>, each extracted
+/// once by its <c>extract.py</c> (see the README there): the literal true and false positives of gitleaks' rule tests
+/// (<c>corpora/gitleaks</c>) and secretlint's rule snapshots (<c>corpora/secretlint</c>). Each case is the whole content
+/// of one file, named as the peer's test names it when it does, else <c>config.txt</c> (gitleaks tests those with no
+/// path, so a neutral name adds no rule of ours). The samples gitleaks expands from one literal secret in 26 syntaxes
+/// (<c>GenerateSampleSecrets</c> with literal arguments) are counted apart, so 19 secrets do not outweigh the rest. A
+/// true positive counts as found when anything is reported in it; a false positive is a false alarm when anything is.
+/// Our scanner runs with its default rules and policy (decoding on, depth 2), the same API as
+/// <see cref="SecretsRecall"/>.
 /// </summary>
 internal static class SecretsPeers
 {
     private sealed record Case(string Rule, string Kind, string? Path, string Text, bool Expanded);
 
-    public static void Run(TextWriter output, SecretRules rules)
+    /// <summary>The named corpora (gitleaks, secretlint), or every one; BENCH_PEERS_CASES names a cases.json instead.</summary>
+    public static void Run(TextWriter output, SecretRules rules, IReadOnlyList<string> corpora)
     {
-        var file = Environment.GetEnvironmentVariable("BENCH_PEERS_CASES") is { Length: > 0 } other
-            ? other
-            : System.IO.Path.Combine(AppContext.BaseDirectory, "corpora", "gitleaks", "cases.json");
+        IEnumerable<string> files = Environment.GetEnvironmentVariable("BENCH_PEERS_CASES") is { Length: > 0 } other
+            ? [other]
+            : (corpora.Count > 0 ? corpora : ["gitleaks", "secretlint"]).Select(name => System.IO.Path.Combine(AppContext.BaseDirectory, "corpora", name, "cases.json"));
+        foreach (var file in files)
+        {
+            RunOne(output, rules, file);
+        }
+    }
+
+    private static void RunOne(TextWriter output, SecretRules rules, string file)
+    {
         using var document = JsonDocument.Parse(File.ReadAllText(file));
         var root = document.RootElement;
         var cases = root.GetProperty("cases").EnumerateArray().Select(c => new Case(
@@ -49,11 +59,12 @@ internal static class SecretsPeers
 
         output.WriteLine();
         var commit = root.GetProperty("commit").GetString()!;
-        output.WriteLine($"recall and false alarms on gitleaks' rule examples (commit {commit[..Math.Min(12, commit.Length)]}): "
+        var peer = root.GetProperty("source").GetString()!.TrimEnd('/').Split('/')[^1];
+        output.WriteLine($"recall and false alarms on the rule examples of {peer} (commit {commit[..Math.Min(12, commit.Length)]}): "
             + $"{literal.Count} literal true positives, {expanded.Count} more expanded from GenerateSampleSecret(s) calls with literal "
-            + $"arguments, {fps.Count} false positives; {cases.Select(c => c.Rule).Distinct().Count()} rules; skipped (generated from "
-            + $"a regex or built in code): {skipped.Count(k => k == "tp")} true and {skipped.Count(k => k == "fp")} false-positive "
-            + $"expressions; {crossRule} false positives left out as another rule's true positive");
+            + $"arguments, {fps.Count} false positives; {cases.Select(c => c.Rule).Distinct().Count()} rules; skipped (corpora/{peer}/README.md "
+            + $"says why): {skipped.Count(k => k == "tp")} true and {skipped.Count(k => k == "fp")} false positives; {crossRule} false "
+            + "positives left out as another rule's true positive");
         output.WriteLine();
         output.WriteLine("| recall, literal true positives | recall, expanded samples | recall, both | false alarms (false positives with a finding) |");
         output.WriteLine("|---|---|---|---|");

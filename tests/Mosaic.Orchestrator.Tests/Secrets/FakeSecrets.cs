@@ -143,11 +143,13 @@ internal static class FakeSecrets
 
     public static string Sourcegraph(string? instance, string label = "sgp") => "sg" + "p_" + (instance is null ? "" : instance + "_") + Random(label, 40, Hex);
 
-    public static string Shopify(string kind = "at", string label = "shopify") => "shp" + kind + "_" + Random(label, 32, Hex);
+    public static string Figma(string label = "figma", int length = 43) => "fi" + "gd_" + Random(label, length, Base64Url);
+
+    public static string Shopify(string kind = "at", string label = "shopify", int length = 32, string alphabet = Hex) => "shp" + kind + "_" + Random(label, length, alphabet);
 
     public static string Vercel(char kind = 'p', string label = "vercel") => "vc" + kind + "_" + Random(label, 50, Base64Url) + Random(label + "crc", 6);
 
-    public static string CloudflareScannable(string kind = "ut", string label = "cf") => "cf" + kind + "_" + Random(label, 40) + Random(label + "crc", 8);
+    public static string CloudflareScannable(string kind = "ut", string label = "cf") => "cf" + kind + "_" + Random(label, 40) + Random(label + "crc", 8, Hex);
 
     public static string CloudflareLegacy(string label = "cf-legacy") => Random(label, 40, Base64Url);
 
