@@ -98,13 +98,13 @@ public sealed class QueueBehaviourTests
         var passes = Worker(host).Passes;
         time.Advance(TimeSpan.FromSeconds(9.5));
         await AssertNoNewAttemptAsync(host, id, expectedAttempt: 1, passes);
-        time.Advance(TimeSpan.FromSeconds(0.5));
+        Advance(host, time, TimeSpan.FromSeconds(0.5));
         await host.Events.WaitForCountAsync(id, "agent.retrying", 2);
         status = await host.StatusAsync(id);
         Assert.Equal(2, status.GetProperty("attempt").GetInt32());
         Assert.Equal(Start.AddSeconds(10 + 20), status.GetProperty("nextAttemptAt").GetDateTimeOffset());
 
-        time.Advance(TimeSpan.FromSeconds(20));
+        Advance(host, time, TimeSpan.FromSeconds(20));
         var failed = await host.Events.WaitForAsync(id, "agent.failed");
         Assert.Equal("attempts-exhausted", failed.Data!.Value.GetProperty("reason").GetString());
         status = await host.StatusAsync(id);
@@ -123,6 +123,17 @@ public sealed class QueueBehaviourTests
 
     private static Mosaic.Orchestrator.Agents.AgentWorker Worker(TestHost host) =>
         host.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<Mosaic.Orchestrator.Agents.AgentWorker>().Single();
+
+    /// <summary>
+    /// Moves the clock and wakes the worker loop: its poll timer starts from the clock's time when the loop goes idle,
+    /// so a loop still finishing a pass when the clock moved would wait for a time the fake clock never reaches (a CI
+    /// run saw a due retry never leased). The pass it wakes into runs at the moved time.
+    /// </summary>
+    private static void Advance(TestHost host, FakeTimeProvider time, TimeSpan by)
+    {
+        time.Advance(by);
+        host.Get<QueueSignal>().Notify();
+    }
 
     /// <summary>Waits for a whole pass of the worker loop that began after the clock moved: wake it, then see it finish.</summary>
     private static async Task WorkerLookedAsync(TestHost host, long passesBefore)
@@ -179,14 +190,14 @@ public sealed class QueueBehaviourTests
         await WorkerLookedAsync(host, passes);
         Assert.Equal("assigned", (await host.StatusAsync(id)).GetProperty("taskState").GetString());
 
-        time.Advance(TimeSpan.FromSeconds(2));
+        Advance(host, time, TimeSpan.FromSeconds(2));
         var retry = await host.Events.WaitForAsync(id, "agent.retrying");
         Assert.Equal("lease-expired", retry.Data!.Value.GetProperty("reason").GetString());
         Assert.False(await host.Get<ITaskQueue>().RenewLeaseAsync(id, deadLease.Token, time.GetUtcNow().AddSeconds(30), default));
         await Assert.ThrowsAsync<LeaseLostException>(() =>
             host.Get<AgentTransitions>().ChangeAsync(id, a => a with { Status = AgentStatus.Running }, default, deadLease));
 
-        time.Advance(TimeSpan.FromSeconds(1));
+        Advance(host, time, TimeSpan.FromSeconds(1));
         await host.Events.WaitForAsync(id, "agent.completed");
         var status = await host.StatusAsync(id);
         Assert.Equal(2, status.GetProperty("attempt").GetInt32());
