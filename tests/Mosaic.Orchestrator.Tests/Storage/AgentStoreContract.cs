@@ -467,7 +467,7 @@ public abstract class AgentStoreContract : IAsyncLifetime
     [Fact]
     public async Task The_start_before_an_instant_is_found_in_few_reads_and_skips_only_earlier_events()
     {
-        // Two hours of other agents' events, a minute apart, then the instant.
+        // Two hours of another agent's events, a minute apart, up to five minutes past the instant.
         var other = Guid.NewGuid();
         var appended = new List<AgentEvent>();
         for (var minute = -120; minute < 5; minute++)
