@@ -24,10 +24,10 @@ startup.HideHostStartFailure(builder.Logging);
 try
 {
     builder.AddOrchestrator();
-    var app = builder.Build();
+    await using var app = builder.Build();
     app.MapOrchestrator();
     app.Lifetime.ApplicationStarted.Register(startup.Started);
-    await app.RunAsync();
+    await ServeStartup.ServeAsync(app);
     return 0;
 }
 catch (Exception ex) when (startup.Refuses(ex, builder.Configuration))

@@ -40,13 +40,6 @@ public sealed partial class RetentionSweep(
                 {
                     await SweepAsync(time.GetUtcNow(), stoppingToken);
                 }
-                catch (Exception) when (stoppingToken.IsCancellationRequested)
-                {
-                    // Stopping. A host whose start failed (a port in use) disposes the store without waiting for this
-                    // sweep, which then fails on it: that is no sweep failure, and its stack trace would follow the
-                    // one-line refusal.
-                    return;
-                }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
                     LogSweepFailed(logger, ex); // the next sweep tries again

@@ -47,6 +47,34 @@ public sealed class ServeStartup(TextWriter error)
         // starting"); from Information up it shows what it showed before.
         logging.AddFilter(HostCategory, level => level >= LogLevel.Information && (level < LogLevel.Error || _started));
 
+    /// <summary>
+    /// Runs the host until it stops. A start that fails (a port in use) is stopped before it is disposed: the host alone
+    /// would dispose the services while the background services it had already started still ran, and the first
+    /// retention sweep, failing on a store that was gone, printed its stack trace after the one-line refusal.
+    /// </summary>
+    public static async Task ServeAsync(IHost host)
+    {
+        try
+        {
+            await host.StartAsync();
+        }
+        catch
+        {
+            try
+            {
+                await host.StopAsync();
+            }
+            catch (Exception)
+            {
+                // The start's failure is the one to report.
+            }
+
+            throw;
+        }
+
+        await host.WaitForShutdownAsync();
+    }
+
     /// <summary>Call from ApplicationStarted: from then on failures are not start-up refusals.</summary>
     public void Started() => _started = true;
 

@@ -1,8 +1,4 @@
-using Microsoft.Extensions.Options;
 using Mosaic.Orchestrator.Agents;
-using Mosaic.Orchestrator.Configuration;
-using Mosaic.Orchestrator.Storage;
-using Mosaic.Orchestrator.Storage.Embedded;
 using Mosaic.Orchestrator.Tests.Support;
 using Mosaic.Orchestrator.Workspaces;
 
@@ -48,59 +44,6 @@ public sealed class RetentionTests
         Assert.Equal(removes ? 1 : 0, report.Agents);
         Assert.Equal(removes, report.Events > 0);
         Assert.Equal("spawning", (await host.StatusAsync(live)).GetProperty("status").GetString());
-    }
-
-    [Fact]
-    public async Task A_sweep_whose_store_is_disposed_while_the_host_stops_ends_quietly()
-    {
-        // What a start that fails (a port in use) does: the host disposes the store while the first sweep runs.
-        var database = new SqliteDatabase(Path.Combine(TempDirectory.Create("retention-stop"), "orchestrator.db"));
-        var store = new StoreDisposedOnStop(new EmbeddedRetention(database), database);
-        var logger = new LogCollector<RetentionSweep>();
-        var settings = Options.Create(new OrchestratorOptions { RetentionDays = 30 });
-        using var sweep = new RetentionSweep(store, new NoWipBranches(), settings, TimeProvider.System, logger);
-
-        await sweep.StartAsync(default);
-        await store.Entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        await sweep.StopAsync(default);
-
-        Assert.True(store.Failed, "the disposed store did not fail the sweep's call");
-        Assert.Empty(logger.Messages);
-    }
-
-    /// <summary>Waits in the sweep's first call until the sweep is stopped, disposes the real database, then calls it.</summary>
-    private sealed class StoreDisposedOnStop(IRetentionStore inner, SqliteDatabase database) : IRetentionStore
-    {
-        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public bool Failed { get; private set; }
-
-        public async Task<IReadOnlyList<AgentRecord>> ListEndedBeforeAsync(DateTimeOffset cutoff, int limit, CancellationToken cancellationToken)
-        {
-            Entered.TrySetResult();
-            await Task.Delay(Timeout.Infinite, cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
-            await database.DisposeAsync();
-            try
-            {
-                return await inner.ListEndedBeforeAsync(cutoff, limit, CancellationToken.None);
-            }
-            catch (ObjectDisposedException)
-            {
-                Failed = true;
-                throw;
-            }
-        }
-
-        public Task<int> DeleteEndedAsync(IReadOnlyList<Guid> agentIds, CancellationToken cancellationToken) => inner.DeleteEndedAsync(agentIds, cancellationToken);
-
-        public Task<long> DeleteEventsBeforeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken) => inner.DeleteEventsBeforeAsync(cutoff, cancellationToken);
-    }
-
-    private sealed class NoWipBranches : IWipBranches
-    {
-        public Task<string> PushWipAsync(AgentRecord agent, string commit, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-        public Task ForgetAsync(AgentRecord agent, CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     private static bool GitRefExists(string repository, string reference)
