@@ -2,7 +2,8 @@
 # Our Valkey queue next to BullMQ, same work, same redis-server (started here on a free loopback port, stopped at
 # the end): enqueue N no-op jobs, then lease + complete them at concurrency 1 and 8. Prints both and the ratios, and
 # the CPU each side spent per job (client process, redis-server). Each warms up on as many jobs as it measures
-# (BENCH_WARMUP_JOBS to change that). Usage: bench/queue-bench.sh [jobs=20000] [rounds=3]
+# (BENCH_WARMUP_JOBS to change that). BullMQ runs twice per round: with the same jobs as ours (an agent record,
+# queued with a priority) and with its plain cheapest job (bullmq/bench.mjs says more). Usage: bench/queue-bench.sh [jobs=20000] [rounds=3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=${1:-20000}
@@ -23,7 +24,8 @@ bench="bench/Mosaic.Orchestrator.Bench/bin/Release/net10.0/Mosaic.Orchestrator.B
 out=$(mktemp)
 for ((round = 1; round <= rounds; round++)); do
   "$bench" queue "$port" "$jobs" 1,8 | tee -a "$out"
-  node bench/bullmq/bench.mjs "$port" "$jobs" 1,8 | tee -a "$out"
+  node bench/bullmq/bench.mjs "$port" "$jobs" 1,8 same | tee -a "$out"
+  node bench/bullmq/bench.mjs "$port" "$jobs" 1,8 plain | tee -a "$out"
   redis-cli -p "$port" flushall >/dev/null
 done
 
@@ -31,23 +33,24 @@ python3 - "$out" <<'PY'
 import re, sys, statistics
 rows = {}
 for line in open(sys.argv[1]):
-    m = re.match(r"(\w+) concurrency=(\d+) jobs=\d+ add=(\d+)/s process=(\d+)/s total=(\d+)/s cpu_us_per_job client=(\d+) server=(\d+)", line)
+    m = re.match(r"([\w-]+) concurrency=(\d+) jobs=\d+ add=(\d+)/s process=(\d+)/s total=(\d+)/s cpu_us_per_job client=(\d+) server=(\d+)", line)
     if m:
         rows.setdefault((m[1], int(m[2])), []).append(tuple(map(int, m.group(3, 4, 5, 6, 7))))
-print("\n| concurrency | phase | ours (jobs/s, median) | BullMQ (jobs/s, median) | ratio (each round) |")
+for peer, title in (("bullmq", "BullMQ, the same jobs (record, priority)"), ("bullmq-plain", "BullMQ, plain jobs ({i}, no priority)")):
+    print(f"\n{title}:\n")
+    print("| concurrency | phase | ours (jobs/s, median) | BullMQ (jobs/s, median) | ratio (each round) |")
+    print("|---|---|---|---|---|")
+    for c in sorted({c for _, c in rows}):
+        for i, phase in enumerate(["add", "lease + complete", "end to end"]):
+            ours = statistics.median(r[i] for r in rows[("ours", c)])
+            bull = statistics.median(r[i] for r in rows[(peer, c)])
+            rounds = ", ".join(f"{o[i] / b[i]:.2f}" for o, b in zip(rows[("ours", c)], rows[(peer, c)]))
+            print(f"| {c} | {phase} | {ours:.0f} | {bull:.0f} | {ours / bull:.2f}x ({rounds}) |")
+print("\n| concurrency | CPU per job (us, median) | ours | BullMQ, same jobs | BullMQ, plain jobs |")
 print("|---|---|---|---|---|")
 for c in sorted({c for _, c in rows}):
-    for i, phase in enumerate(["add", "lease + complete", "end to end"]):
-        ours = statistics.median(r[i] for r in rows[("ours", c)])
-        bull = statistics.median(r[i] for r in rows[("bullmq", c)])
-        rounds = ", ".join(f"{o[i] / b[i]:.2f}" for o, b in zip(rows[("ours", c)], rows[("bullmq", c)]))
-        print(f"| {c} | {phase} | {ours:.0f} | {bull:.0f} | {ours / bull:.2f}x ({rounds}) |")
-print("\n| concurrency | CPU per job (us, median) | ours | BullMQ |")
-print("|---|---|---|---|")
-for c in sorted({c for _, c in rows}):
     for i, side in ((3, "client process"), (4, "redis-server")):
-        ours = statistics.median(r[i] for r in rows[("ours", c)])
-        bull = statistics.median(r[i] for r in rows[("bullmq", c)])
-        print(f"| {c} | {side} | {ours:.0f} | {bull:.0f} |")
+        cells = " | ".join(f"{statistics.median(r[i] for r in rows[(who, c)]):.0f}" for who in ("ours", "bullmq", "bullmq-plain"))
+        print(f"| {c} | {side} | {cells} |")
 PY
 rm -f "$out"

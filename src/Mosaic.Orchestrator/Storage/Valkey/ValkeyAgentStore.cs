@@ -18,6 +18,10 @@ namespace Mosaic.Orchestrator.Storage.Valkey;
 /// </summary>
 public sealed class ValkeyAgentStore(ValkeyConnection valkey, int maxActiveAgents) : IAgentStore, ITaskQueue, IQueueAdmin
 {
+    // Spawns and worker slots' ends that come together go to the server together (see ValkeyBatchedScript).
+    private readonly ValkeyBatchedScript _enqueue = new(valkey, ValkeyScripts.EnqueueMany, EnqueueWidth);
+    private readonly ValkeyBatchedScript _endAndLease = new(valkey, ValkeyScripts.EndAndLeaseMany, EndAndLeaseWidth);
+
     public async Task<AgentRecord?> GetAsync(Guid agentId, CancellationToken cancellationToken)
     {
         var doc = await valkey.Database.StringGetAsync(AgentKey(agentId));
@@ -69,7 +73,7 @@ public sealed class ValkeyAgentStore(ValkeyConnection valkey, int maxActiveAgent
 
     public async Task<ReplacedAndLeased?> TryReplaceAndLeaseNextAsync(AgentRecord record, long expectedVersion, AgentEvent? withEvent, LeaseRequest next, CancellationToken cancellationToken)
     {
-        var result = await valkey.RunAsync(ValkeyScripts.EndAndLease, [.. ReplaceArgs(record, expectedVersion, null, withEvent), .. LeaseArgs(next)]);
+        var result = await _endAndLease.RunAsync([.. ReplaceArgs(record, expectedVersion, null, withEvent), .. LeaseArgs(next)]);
         if (result.IsNull)
         {
             return null;
@@ -78,6 +82,9 @@ public sealed class ValkeyAgentStore(ValkeyConnection valkey, int maxActiveAgent
         var parts = (RedisResult[])result!;
         return new ReplacedAndLeased(Stored(record, withEvent, parts), parts[2].IsNull ? null : ValkeyDocuments.Record((string)parts[2]!));
     }
+
+    // The arguments of one entry of end_lease_many.lua: replace's, then the next lease's.
+    private const int EndAndLeaseWidth = 20;
 
     private static RedisValue[] ReplaceArgs(AgentRecord record, long expectedVersion, DateTimeOffset? leaseExpiredBefore, AgentEvent? withEvent) =>
     [
@@ -97,31 +104,37 @@ public sealed class ValkeyAgentStore(ValkeyConnection valkey, int maxActiveAgent
         new(record with { Version = (long)parts[0] }, withEvent is null ? null : withEvent with { Id = (long)parts[1] });
 
     public async Task<EnqueueResult> EnqueueAsync(AgentRecord agent, long maxWaiting, AgentEvent spawned, CancellationToken cancellationToken) =>
-        Enqueued(agent, spawned, (RedisResult[])(await valkey.RunAsync(ValkeyScripts.Enqueue, [.. EnqueueArguments(agent, spawned), maxWaiting]))!);
+        Enqueued(agent, spawned, (RedisResult[])(await _enqueue.RunAsync(EnqueueArguments(agent, spawned, maxWaiting)))!);
 
     /// <summary>The most entries one enqueue_many call carries: a script holds the server while it runs.</summary>
     public const int EntriesPerScript = 100;
 
     // One script call per chunk of entries (enqueue_many.lua), the chunks one after the other, so each entry is
     // decided in order exactly as by one enqueue per entry, for a round trip per hundred entries instead of one each.
+    // An entry the script failed (its error reply) fails the whole call, after the chunk: the entries before it and
+    // after it in that chunk are stored.
     public async Task<IReadOnlyList<EnqueueResult>> EnqueueManyAsync(IReadOnlyList<(AgentRecord Agent, AgentEvent Spawned)> entries, long maxWaiting, CancellationToken cancellationToken)
     {
         var results = new List<EnqueueResult>(entries.Count);
         foreach (var chunk in entries.Chunk(EntriesPerScript))
         {
-            RedisValue[] arguments = [maxWaiting, .. chunk.SelectMany(e => EnqueueArguments(e.Agent, e.Spawned))];
+            RedisValue[] arguments = [.. chunk.SelectMany(e => EnqueueArguments(e.Agent, e.Spawned, maxWaiting))];
             var replies = (RedisResult[])(await valkey.RunAsync(ValkeyScripts.EnqueueMany, arguments))!;
-            results.AddRange(chunk.Select((e, i) => Enqueued(e.Agent, e.Spawned, (RedisResult[])replies[i]!)));
+            results.AddRange(chunk.Select((e, i) => Enqueued(e.Agent, e.Spawned,
+                (RedisResult[])(ValkeyBatchedScript.Reply(replies, i) ?? throw ValkeyBatchedScript.EntryFailed(replies, i))!)));
         }
 
         return results;
     }
 
-    private static RedisValue[] EnqueueArguments(AgentRecord agent, AgentEvent spawned) =>
+    // The arguments of one entry of enqueue_many.lua.
+    private const int EnqueueWidth = 11;
+
+    private static RedisValue[] EnqueueArguments(AgentRecord agent, AgentEvent spawned, long maxWaiting) =>
     [
         Id(agent.AgentId), agent.TaskId, ValkeyDocuments.Name(agent.Status), ValkeyDocuments.Name(agent.TaskState), agent.Priority,
         ValkeyConnection.Millis(agent.NextAttemptAt), agent.Attempt,
-        ValkeyDocuments.Body(agent), ValkeyDocuments.QueueFragment(agent), ValkeyDocuments.EventBody(spawned),
+        ValkeyDocuments.Body(agent), ValkeyDocuments.QueueFragment(agent), ValkeyDocuments.EventBody(spawned), maxWaiting,
     ];
 
     private static EnqueueResult Enqueued(AgentRecord agent, AgentEvent spawned, RedisResult[] parts) => (string?)parts[0] switch

@@ -56,16 +56,14 @@ public sealed class ValkeyScript
 /// <summary>The scripts of the Valkey store, loaded once.</summary>
 public static class ValkeyScripts
 {
-    public static ValkeyScript Enqueue { get; } = ValkeyScript.Load("enqueue");
-
     public static ValkeyScript EnqueueMany { get; } = ValkeyScript.Load("enqueue_many");
 
     public static ValkeyScript Replace { get; } = ValkeyScript.Load("replace");
 
     public static ValkeyScript Lease { get; } = ValkeyScript.Load("lease");
 
-    /// <summary>An attempt's end (replace) and the slot's next lease (lease) in one call.</summary>
-    public static ValkeyScript EndAndLease { get; } = ValkeyScript.Load("end_lease");
+    /// <summary>Attempts' ends (replace), each with its slot's next lease (lease), in one call.</summary>
+    public static ValkeyScript EndAndLeaseMany { get; } = ValkeyScript.Load("end_lease_many");
 
     public static ValkeyScript Renew { get; } = ValkeyScript.Load("renew");
 

@@ -207,6 +207,95 @@ public sealed class ValkeyStoreContractTests(RedisFixture redis) : AgentStoreCon
         Assert.Contains("not connected", problem);
     }
 
+    [Fact]
+    public async Task A_store_written_with_a_meta_hash_per_agent_is_read_and_moved_to_the_packed_meta()
+    {
+        var first = NewAgent("T-old-first", priority: 7);
+        var second = NewAgent("T-old-second", priority: 5);
+        await EnqueueAsync(first, 10);
+        await EnqueueAsync(second, 10);
+        // As the version before the packed meta left them: each agent's meta in a hash of its own.
+        string[] fields = ["v", "st", "ts", "task", "seq", "pri", "att", "bl", "due", "tok", "exp", "own"];
+        foreach (var agent in new[] { first, second })
+        {
+            var packed = ((string)(await Db.HashGetAsync($"{_valkey.Prefix}:meta", agent.AgentId.ToString()))!).Split('\x1f');
+            await Db.HashSetAsync($"{_valkey.Prefix}:agent:{agent.AgentId}:meta", [.. fields.Zip(packed, (f, v) => new HashEntry(f, v))]);
+            await Db.HashDeleteAsync($"{_valkey.Prefix}:meta", agent.AgentId.ToString());
+        }
+
+        var leased = (await Queue.LeaseNextAsync(Lease(), Now, Now.AddSeconds(30), default))!;
+        Assert.Equal(first.AgentId, leased.AgentId); // priority still holds
+        Assert.True(await Queue.RenewLeaseAsync(leased.AgentId, leased.Lease!.Token, Now.AddSeconds(60), default));
+        var both = (await CompleteAndLeaseNextAsync(Queue, leased))!;
+
+        Assert.Equal(second.AgentId, both.Next!.AgentId);
+        var server = redis.Connection.GetServer(redis.Connection.GetEndPoints()[0]);
+        Assert.Empty(server.Keys(pattern: $"{_valkey.Prefix}:agent:*:meta"));
+        Assert.Equal(2, await Db.HashLengthAsync($"{_valkey.Prefix}:meta"));
+        var stats = await Admin.GetStatsAsync(Now, default);
+        Assert.Equal((0L, 1L, 1L), (stats.Pending, stats.Active, stats.Completed));
+    }
+
+    [Fact]
+    public async Task Spawns_made_together_go_to_the_server_together_and_each_is_answered_on_its_own()
+    {
+        var server = redis.Connection.GetServer(redis.Connection.GetEndPoints()[0]);
+        var agents = Enumerable.Range(0, 60).Select(i => NewAgent($"T-together-{i % 50}")).ToList(); // ten tasks twice
+        var callsBefore = await ScriptCallsAsync(server);
+
+        var held = HoldServerAsync();
+        var results = await Task.WhenAll(agents.Select(a => EnqueueAsync(a, 1000)));
+        await held;
+
+        // Two calls go at once; the other 58 wait for one of them to answer, and go in one more call.
+        Assert.Equal(3, await ScriptCallsAsync(server) - callsBefore);
+        Assert.Equal(50, results.Count(r => r.Outcome == EnqueueOutcome.Enqueued));
+        Assert.All(results.Skip(50), (r, i) => Assert.Equal((EnqueueOutcome.DuplicateLiveTask, agents[i].AgentId), (r.Outcome, r.ExistingAgentId)));
+        // Applied in the order they were made: arrivals and event ids grow with it.
+        var enqueued = results.Take(50).ToList();
+        Assert.Equal(enqueued.Select(r => r.Agent!.Sequence).Order(), enqueued.Select(r => r.Agent!.Sequence));
+        Assert.Equal(enqueued.Select(r => r.Event!.Id).Order(), enqueued.Select(r => r.Event!.Id));
+        Assert.Equal(50, (await Admin.GetStatsAsync(Now, default)).Pending);
+    }
+
+    [Fact]
+    public async Task An_entry_that_fails_in_a_shared_call_fails_alone()
+    {
+        var batched = new ValkeyBatchedScript(_valkey, ValkeyScripts.EnqueueMany, width: 11, maxInFlight: 1);
+        RedisValue[] Entry(string task, string due) =>
+        [
+            Guid.NewGuid().ToString(), task, "spawning", "pending", 5, due, 0,
+            "{\"taskId\":\"" + task + "\"", ",\"taskState\":\"pending\",\"attempt\":0", "{\"type\":\"agent.spawned\"", 100,
+        ];
+
+        // The first call holds the only slot on the wire, so the next three go together, the middle one with a due
+        // time that is not a number.
+        var held = HoldServerAsync();
+        var calls = new[] { Entry("T-a", ""), Entry("T-b", ""), Entry("T-bad", "soon"), Entry("T-c", "") }.Select(batched.RunAsync).ToList();
+        await held;
+
+        var failure = await Assert.ThrowsAsync<RedisServerException>(() => calls[2]);
+        Assert.Contains("not a valid float", failure.Message);
+        foreach (var call in calls.Where((_, i) => i != 2))
+        {
+            Assert.Equal("ok", (string?)((RedisResult[])(await call)!)[0]);
+        }
+
+        // A wrong entry is refused at the call, before anything is sent.
+        Assert.IsType<ArgumentOutOfRangeException>(Record.Exception(() => { _ = batched.RunAsync([1, 2, 3]); }));
+    }
+
+    // Keeps the server busy for a moment (a script that waits, as a slow script would), so that calls made meanwhile
+    // wait for their answers whatever this machine's speed.
+    private Task<RedisResult> HoldServerAsync() =>
+        Db.ScriptEvaluateAsync("local t = redis.call('TIME') local stop = t[1] * 1e6 + t[2] + 300000 repeat t = redis.call('TIME') until t[1] * 1e6 + t[2] >= stop");
+
+    private static async Task<long> ScriptCallsAsync(IServer server)
+    {
+        var stats = (await server.InfoAsync("commandstats")).SelectMany(g => g).ToDictionary(p => p.Key, p => p.Value);
+        return stats.TryGetValue("cmdstat_evalsha", out var evalsha) ? long.Parse(evalsha.Split(',')[0]["calls=".Length..], System.Globalization.CultureInfo.InvariantCulture) : 0;
+    }
+
     private async Task<(long, long)> PendingAndDelayedAsync(DateTimeOffset at)
     {
         var stats = await Admin.GetStatsAsync(at, default);

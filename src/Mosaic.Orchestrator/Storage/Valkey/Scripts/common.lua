@@ -47,16 +47,45 @@ local function json_string(value)
   return '"' .. escaped .. '"'
 end
 
-local function read_meta(id)
-  local flat = redis.call('HGETALL', key('agent', id, 'meta'))
+-- Each agent's meta (what the scripts compare and index, so that they never parse the record's JSON) is one field of
+-- one hash, {prefix}:meta, its values joined by a control character (task ids and lease owners hold none; the owner,
+-- free text, comes last). Until 2026-12 it was a hash per agent ({prefix}:agent:{id}:meta): a key per agent, a
+-- 25-argument HSET on every write and an HGETALL (the costliest call of the queue's scripts) on every read.
+local META = P .. ':meta'
+local META_FORMAT = '^([^\31]*)\31([^\31]*)\31([^\31]*)\31([^\31]*)\31([^\31]*)\31([^\31]*)\31([^\31]*)\31([^\31]*)\31([^\31]*)\31([^\31]*)\31([^\31]*)\31(.*)$'
+
+local function write_meta(id, m)
+  redis.call('HSET', META, id, int(m.v) .. '\31' .. m.st .. '\31' .. m.ts .. '\31' .. m.task .. '\31' .. int(m.seq)
+    .. '\31' .. int(m.pri) .. '\31' .. int(m.att) .. '\31' .. int(m.bl) .. '\31' .. (m.due or '') .. '\31'
+    .. (m.tok or '') .. '\31' .. (m.exp or '') .. '\31' .. (m.own or ''))
+end
+
+-- An agent stored before the packed meta has its own hash: read from there, and moved to the packed field on this
+-- first read, so that a store written by an earlier version needs no migration step (the move changes where the
+-- meta is, not what it says, so it may precede a script's checks).
+local function read_old_meta(id)
+  local old = key('agent', id, 'meta')
+  local flat = redis.call('HGETALL', old)
   if #flat == 0 then
     return nil
   end
-  local meta = {}
+  local meta = { v = '', st = '', ts = '', task = '', seq = '', pri = '', att = '', bl = '' }
   for i = 1, #flat, 2 do
     meta[flat[i]] = flat[i + 1]
   end
+  write_meta(id, meta)
+  redis.call('DEL', old)
   return meta
+end
+
+local function read_meta(id)
+  local packed = redis.call('HGET', META, id)
+  if not packed then
+    return read_old_meta(id)
+  end
+  local v, st, ts, task, seq, pri, att, bl, due, tok, exp, own = string.match(packed, META_FORMAT)
+  return { v = v, st = st, ts = ts, task = task, seq = seq, pri = pri, att = att, bl = bl, due = due, tok = tok,
+    exp = exp, own = own }
 end
 
 -- The record document is the body (every field the store does not own, without its closing brace), the queue
@@ -108,9 +137,7 @@ local function write_indexes(id, o, n, popped)
     redis.call('ZREM', key('queue', 'leases'), id)
   end
 
-  redis.call('HSET', key('agent', id, 'meta'), 'v', int(n.v), 'st', n.st, 'ts', n.ts, 'task', n.task, 'seq', seq,
-    'pri', int(n.pri), 'att', int(n.att), 'bl', int(n.bl), 'due', n.due or '', 'tok', n.tok or '', 'own', n.own or '',
-    'exp', n.exp or '')
+  write_meta(id, n)
 
   -- The task's view (SPEC's orchestrator:task:{taskId}) follows its live agent, and keeps its end.
   if is_live or was_live then
@@ -159,10 +186,11 @@ local function append_event(body)
 end
 
 -- Stores a new agent, queues its task and appends its agent.spawned event, refusing a second live agent for the task
--- and a full queue (enqueue.lua, enqueue_many.lua). ARGV from `a` on: agentId, taskId, status, taskState, priority,
--- due (ms or ''), attempt, body, queue fragment, event body.
+-- and a full queue (enqueue_many.lua). ARGV from `a` on: agentId, taskId, status, taskState, priority, due (ms or ''),
+-- attempt, body, queue fragment, event body, max waiting.
 -- Returns {'dup', agentId} | {'full', waiting} | {'ok', sequence, eventId, waiting}.
-local function enqueue_entry(a, max_waiting)
+local function enqueue_entry(a)
+  local max_waiting = tonumber(ARGV[a + 10])
   local id, task = ARGV[a], ARGV[a + 1]
   local existing = redis.call('HGET', key('queue', 'live-tasks'), task)
   if existing then
@@ -243,12 +271,12 @@ local function lease_next(a, with_end)
       break
     end
     for _, due in ipairs(due_now) do
-      local meta = key('agent', due, 'meta')
-      local m = redis.call('HMGET', meta, 'pri', 'seq')
-      if tonumber(m[1]) and tonumber(m[2]) then
+      local m = read_meta(due)
+      if m and tonumber(m.pri) and tonumber(m.seq) then
         redis.call('ZREM', delayed, due)
-        redis.call('ZADD', pending, int((10 - tonumber(m[1])) * PRIORITY_SHIFT + tonumber(m[2])), due)
-        redis.call('HSET', meta, 'due', '')
+        redis.call('ZADD', pending, int((10 - tonumber(m.pri)) * PRIORITY_SHIFT + tonumber(m.seq)), due)
+        m.due = ''
+        write_meta(due, m)
       else
         offset = offset + 1
       end
@@ -300,4 +328,24 @@ local function lease_next(a, with_end)
   write_indexes(id, o, n, true)
   redis.call('ZREM', hungry, a[4]) -- served
   return leased
+end
+
+-- Runs `entry` on each `width` arguments from ARGV[first] on, in order: the scripts of calls the client sends
+-- together (ValkeyBatchedScript). Each entry runs under pcall, so one that fails answers its own error and the others
+-- still run, as they would have in calls of their own (an entry that fails after a write keeps that write, as a script
+-- of its own would: Redis does not roll scripts back). Returns two values per entry, 1 and its reply, or 0 and its
+-- error: clients refuse an error nested in a reply.
+local function each_entry(first, width, entry)
+  local replies = {}
+  for a = first, #ARGV, width do
+    local ok, reply = pcall(entry, a)
+    if ok then
+      replies[#replies + 1] = 1
+    else
+      replies[#replies + 1] = 0
+      reply = type(reply) == 'table' and reply.err or tostring(reply)
+    end
+    replies[#replies + 1] = reply
+  end
+  return replies
 end

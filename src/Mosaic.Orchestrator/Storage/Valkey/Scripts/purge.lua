@@ -5,7 +5,8 @@ for i = 3, #ARGV do
   local id = ARGV[i]
   local meta = read_meta(id)
   if meta and not LIVE[meta.st] then
-    redis.call('DEL', key('agent', id), key('agent', id, 'meta'))
+    redis.call('DEL', key('agent', id))
+    redis.call('HDEL', META, id)
     redis.call('ZREM', key('index', 'all'), id)
     redis.call('ZREM', key('index', 'status', meta.st), id)
     redis.call('ZREM', key('index', 'task', meta.task), id)

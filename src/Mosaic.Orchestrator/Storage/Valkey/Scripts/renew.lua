@@ -1,9 +1,10 @@
 -- Extends a lease while its token still holds a live task. ARGV: 3 agentId, 4 token, 5 new expiry (ms). Returns 1 or 0.
 local id = ARGV[3]
-local m = redis.call('HMGET', key('agent', id, 'meta'), 'tok', 'st')
-if m[1] ~= ARGV[4] or not LIVE[m[2]] then
+local m = read_meta(id)
+if not m or m.tok ~= ARGV[4] or not LIVE[m.st] then
   return 0
 end
-redis.call('HSET', key('agent', id, 'meta'), 'exp', ARGV[5])
+m.exp = ARGV[5]
+write_meta(id, m)
 redis.call('ZADD', key('queue', 'leases'), ARGV[5], id)
 return 1

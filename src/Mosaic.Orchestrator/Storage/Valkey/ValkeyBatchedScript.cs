@@ -1,0 +1,127 @@
+using StackExchange.Redis;
+
+namespace Mosaic.Orchestrator.Storage.Valkey;
+
+/// <summary>
+/// Calls of one many-entry script (each_entry in common.lua), sent together when they come together. At most
+/// <c>maxInFlight</c> script calls are on the wire at once: a call made while they are waits, and goes with every
+/// other call made meanwhile in the next script call, sent as soon as one on the wire answers. A lone caller pays
+/// nothing for it (its call goes at once, as a batch of one); callers that come together (worker slots ending attempts,
+/// concurrent spawns) cost the server one script call and the client one round trip per batch instead of one each.
+/// Entries are applied in the order they were made (batches are written to the connection in the order they were
+/// taken), and each answers, or fails, on its own.
+/// </summary>
+public sealed class ValkeyBatchedScript(ValkeyConnection valkey, ValkeyScript script, int width, int maxInFlight = 2, int maxEntries = 100)
+{
+    private readonly Lock _gate = new();
+    private List<Call> _waiting = [];
+    private int _inFlight;
+
+    /// <summary>Runs one entry (<c>width</c> arguments, without the prefix and history length) and answers its reply.</summary>
+    public Task<RedisResult> RunAsync(RedisValue[] entry)
+    {
+        ArgumentOutOfRangeException.ThrowIfNotEqual(entry.Length, width, nameof(entry));
+        var call = new Call(entry);
+        List<Call> batch;
+        Task<RedisResult> sent;
+        lock (_gate)
+        {
+            if (_inFlight >= maxInFlight)
+            {
+                _waiting.Add(call);
+                return call.Reply.Task;
+            }
+
+            _inFlight++;
+            batch = [call];
+            sent = Send(batch);
+        }
+
+        _ = AnswerAsync(batch, sent);
+        return call.Reply.Task;
+    }
+
+    // Written while the gate is held, so that batches reach the connection in the order they were taken.
+    private Task<RedisResult> Send(List<Call> batch)
+    {
+        var args = new RedisValue[width * batch.Count];
+        for (var i = 0; i < batch.Count; i++)
+        {
+            batch[i].Entry.CopyTo(args, i * width);
+        }
+
+        return valkey.RunAsync(script, args);
+    }
+
+    // One loop per call on the wire: it answers its batch, then sends whatever waited meanwhile, until nothing waits.
+    // It never throws: a failed call fails its entries.
+    private async Task AnswerAsync(List<Call> batch, Task<RedisResult> sent)
+    {
+        while (true)
+        {
+            await AnswerOnceAsync(batch, sent);
+            lock (_gate)
+            {
+                if (_waiting.Count == 0)
+                {
+                    _inFlight--;
+                    return;
+                }
+
+                if (_waiting.Count <= maxEntries)
+                {
+                    (batch, _waiting) = (_waiting, []);
+                }
+                else
+                {
+                    batch = _waiting[..maxEntries];
+                    _waiting.RemoveRange(0, maxEntries);
+                }
+
+                sent = Send(batch);
+            }
+        }
+    }
+
+    private static async Task AnswerOnceAsync(List<Call> batch, Task<RedisResult> sent)
+    {
+        RedisResult[] replies;
+        try
+        {
+            replies = (RedisResult[])(await sent)!;
+        }
+        catch (Exception ex)
+        {
+            foreach (var call in batch)
+            {
+                call.Reply.TrySetException(ex);
+            }
+
+            return;
+        }
+
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (Reply(replies, i) is { } reply)
+            {
+                batch[i].Reply.TrySetResult(reply);
+            }
+            else
+            {
+                batch[i].Reply.TrySetException(EntryFailed(replies, i));
+            }
+        }
+    }
+
+    /// <summary>Entry <paramref name="i"/>'s reply in a many-entry script's answer (each_entry in common.lua), or null when it failed.</summary>
+    public static RedisResult? Reply(RedisResult[] replies, int i) => (long)replies[2 * i] == 1 ? replies[2 * i + 1] : null;
+
+    /// <summary>The error entry <paramref name="i"/> answered, as the exception a script call of its own would have thrown.</summary>
+    public static RedisServerException EntryFailed(RedisResult[] replies, int i) =>
+        new(RedisErrorKind.UnknownError, CommandFlags.None, replies[2 * i + 1].ToString());
+
+    private sealed record Call(RedisValue[] Entry)
+    {
+        public TaskCompletionSource<RedisResult> Reply { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}
