@@ -28,14 +28,15 @@ internal static class QueueBench
         // put 40-60 us of CPU on each measured job), not reported. As many jobs as measured unless BENCH_WARMUP_JOBS
         // says otherwise; bullmq/bench.mjs does the same.
         var warmup = Environment.GetEnvironmentVariable("BENCH_WARMUP_JOBS") is { Length: > 0 } w ? int.Parse(w, CultureInfo.InvariantCulture) : jobs;
-        await RunOnceAsync(multiplexer, warmup, 8);
+        await DeleteKeysAsync(multiplexer, (await RunOnceAsync(multiplexer, warmup, 8)).Prefix);
         var server = multiplexer.GetServer(multiplexer.GetEndPoints()[0]);
         foreach (var concurrency in concurrencies)
         {
             // CPU per job as well as jobs per second: on a shared machine the rates move with the load, the CPU less.
             var (clientCpu, serverCpu) = (Environment.CpuUsage.TotalTime, await ServerCpuAsync(server));
-            var (add, process) = await RunOnceAsync(multiplexer, jobs, concurrency);
+            var (add, process, prefix) = await RunOnceAsync(multiplexer, jobs, concurrency);
             var (clientUs, serverUs) = ((Environment.CpuUsage.TotalTime - clientCpu).TotalMicroseconds / jobs, (await ServerCpuAsync(server) - serverCpu).TotalMicroseconds / jobs);
+            await DeleteKeysAsync(multiplexer, prefix);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"ours concurrency={concurrency} jobs={jobs} add={jobs / add.TotalSeconds:F0}/s process={jobs / process.TotalSeconds:F0}/s total={jobs / (add + process).TotalSeconds:F0}/s cpu_us_per_job client={clientUs:F0} server={serverUs:F0}"));
         }
@@ -48,7 +49,19 @@ internal static class QueueBench
         return TimeSpan.FromSeconds(double.Parse(cpu["used_cpu_user"], CultureInfo.InvariantCulture) + double.Parse(cpu["used_cpu_sys"], CultureInfo.InvariantCulture));
     }
 
-    private static async Task<(TimeSpan Add, TimeSpan Process)> RunOnceAsync(ConnectionMultiplexer multiplexer, int jobs, int concurrency)
+    // The run's keys go, as bullmq/bench.mjs obliterates its queue: otherwise each run would start on a keyspace grown
+    // by the runs before it (three keys per job here), and pay for the larger dictionary and its rehashing. After the
+    // CPU is read, as BullMQ's obliterate is.
+    private static async Task DeleteKeysAsync(ConnectionMultiplexer multiplexer, string prefix)
+    {
+        var server = multiplexer.GetServer(multiplexer.GetEndPoints()[0]);
+        await foreach (var keys in server.KeysAsync(pattern: prefix + ":*", pageSize: 1000).Chunk(1000))
+        {
+            await multiplexer.GetDatabase().KeyDeleteAsync(keys);
+        }
+    }
+
+    private static async Task<(TimeSpan Add, TimeSpan Process, string Prefix)> RunOnceAsync(ConnectionMultiplexer multiplexer, int jobs, int concurrency)
     {
         await using var valkey = new ValkeyConnection(multiplexer, $"bench{Guid.NewGuid():N}"[..13]);
         var store = new ValkeyAgentStore(valkey, maxActiveAgents: int.MaxValue);
@@ -91,15 +104,7 @@ internal static class QueueBench
             throw new InvalidOperationException($"{done} of {jobs} jobs completed");
         }
 
-        // The run's keys go, as bullmq/bench.mjs obliterates its queue: otherwise each run would start on a keyspace
-        // grown by the runs before it (four keys per job here), and pay for the larger dictionary and its rehashing.
-        var server = multiplexer.GetServer(multiplexer.GetEndPoints()[0]);
-        await foreach (var keys in server.KeysAsync(pattern: valkey.Prefix + ":*", pageSize: 1000).Chunk(1000))
-        {
-            await multiplexer.GetDatabase().KeyDeleteAsync(keys);
-        }
-
-        return (add, process);
+        return (add, process, valkey.Prefix);
     }
 
     private static AgentRecord NewAgent(string taskId, DateTimeOffset now) => new()

@@ -22,6 +22,16 @@ local function key(a, b, c, ...)
   return P .. ':' .. a
 end
 
+-- The keys every call of the queue's scripts uses, built once per call instead of once per use.
+local PENDING = key('queue', 'pending')
+local DELAYED = key('queue', 'delayed')
+local LEASES = key('queue', 'leases')
+local LIVE_TASKS = key('queue', 'live-tasks')
+local ALL = key('index', 'all')
+local EVENT_SEQ = key('events', 'seq')
+local EVENT_LOG = key('events', 'log')
+local EVENT_CHANNEL = key('events')
+
 local function empty(value)
   return value == nil or value == false or value == ''
 end
@@ -110,10 +120,10 @@ local function write_indexes(id, o, n, popped)
   local was_live = o ~= nil and LIVE[o.st] == true
   local is_live = LIVE[n.st] == true
   if is_live and not was_live then
-    redis.call('HSET', key('queue', 'live-tasks'), n.task, id)
+    redis.call('HSET', LIVE_TASKS, n.task, id)
   elseif was_live and not is_live then
     -- One live agent per task, so the task's entry is this agent's.
-    redis.call('HDEL', key('queue', 'live-tasks'), n.task)
+    redis.call('HDEL', LIVE_TASKS, n.task)
   end
 
   -- A task waits in `delayed` while it has a due time, in `pending` once due (promotion clears the due time).
@@ -121,20 +131,20 @@ local function write_indexes(id, o, n, popped)
   local is_waiting = n.ts == 'pending'
   local stays = was_waiting and is_waiting and o.due == (n.due or '') and o.pri == int(n.pri)
   if was_waiting and not stays then
-    redis.call('ZREM', key('queue', empty(o.due) and 'pending' or 'delayed'), id)
+    redis.call('ZREM', empty(o.due) and PENDING or DELAYED, id)
   end
   if is_waiting and not stays then
     if empty(n.due) then
-      redis.call('ZADD', key('queue', 'pending'), int((10 - tonumber(n.pri)) * PRIORITY_SHIFT + tonumber(n.seq)), id)
+      redis.call('ZADD', PENDING, int((10 - tonumber(n.pri)) * PRIORITY_SHIFT + tonumber(n.seq)), id)
     else
-      redis.call('ZADD', key('queue', 'delayed'), n.due, id)
+      redis.call('ZADD', DELAYED, n.due, id)
     end
   end
 
   if not empty(n.tok) and not empty(n.exp) then
-    redis.call('ZADD', key('queue', 'leases'), n.exp, id)
+    redis.call('ZADD', LEASES, n.exp, id)
   elseif o and not empty(o.tok) and not empty(o.exp) then
-    redis.call('ZREM', key('queue', 'leases'), id)
+    redis.call('ZREM', LEASES, id)
   end
 
   write_meta(id, n)
@@ -148,7 +158,7 @@ end
 
 -- Waiting tasks (pending and delayed): the MAX_QUEUED_TASKS count.
 local function waiting()
-  return redis.call('ZCARD', key('queue', 'pending')) + redis.call('ZCARD', key('queue', 'delayed'))
+  return redis.call('ZCARD', PENDING) + redis.call('ZCARD', DELAYED)
 end
 
 -- Appends an event (its JSON without the id and the closing brace) to the history and publishes it; the id comes
@@ -157,8 +167,8 @@ local function append_event(body)
   if empty(body) then
     return 0
   end
-  local seq = key('events', 'seq')
-  local log = key('events', 'log')
+  local seq = EVENT_SEQ
+  local log = EVENT_LOG
   local id = redis.call('INCR', seq)
   local json = body .. ',"id":' .. int(id) .. '}'
   local added = redis.pcall('XADD', log, 'MAXLEN', '~', EVENTS_MAX, int(id) .. '-0', 'e', json)
@@ -181,7 +191,7 @@ local function append_event(body)
     json = body .. ',"id":' .. int(id) .. '}'
     redis.call('XADD', log, 'MAXLEN', '~', EVENTS_MAX, int(id) .. '-0', 'e', json)
   end
-  redis.call('PUBLISH', key('events'), json)
+  redis.call('PUBLISH', EVENT_CHANNEL, json)
   return id
 end
 
@@ -192,7 +202,7 @@ end
 local function enqueue_entry(a)
   local max_waiting = tonumber(ARGV[a + 10])
   local id, task = ARGV[a], ARGV[a + 1]
-  local existing = redis.call('HGET', key('queue', 'live-tasks'), task)
+  local existing = redis.call('HGET', LIVE_TASKS, task)
   if existing then
     return { 'dup', existing }
   end
@@ -205,7 +215,7 @@ local function enqueue_entry(a)
   local body = ARGV[a + 7]
   local n = { st = ARGV[a + 2], ts = ARGV[a + 3], task = task, seq = seq, pri = ARGV[a + 4], due = ARGV[a + 5], att = ARGV[a + 6], v = 1, bl = #body }
   redis.call('SET', key('agent', id), document(body, ARGV[a + 8], seq, 1))
-  redis.call('ZADD', key('index', 'all'), int(seq), id)
+  redis.call('ZADD', ALL, int(seq), id)
   redis.call('ZADD', key('index', 'task', task), int(seq), id)
   write_indexes(id, nil, n)
   local event = append_event(ARGV[a + 9])
@@ -253,15 +263,15 @@ end
 -- Takes the next due task: promotes due retries, then leases the best waiting task to the caller (assigned, attempt
 -- counted, lease set), unless the queue is paused or the cluster already runs MAX_CONCURRENT_AGENTS.
 -- a: 1 now (ms), 2 lease expiry (ms), 3 max active, 4 owner, 5 token, 6 lease JSON. `with_end`: the caller's own
--- attempt just ended and gave its slot up (end_lease.lua).
+-- attempt just ended and gave its slot up (end_lease_many.lua).
 -- Returns the leased record's document, or nil.
 local function lease_next(a, with_end)
   if redis.call('EXISTS', key('queue', 'paused')) == 1 then
     return nil
   end
 
-  local pending = key('queue', 'pending')
-  local delayed = key('queue', 'delayed')
+  local pending = PENDING
+  local delayed = DELAYED
   -- Every due retry is promoted (in chunks), so the best waiting task is chosen by priority among all of them.
   -- Each entry is checked before it is moved: a retry whose meta is gone stays where it is instead of vanishing.
   local offset = 0
@@ -284,7 +294,7 @@ local function lease_next(a, with_end)
   end
 
   -- Leased tasks of the whole cluster (assigned or executing): MAX_CONCURRENT_AGENTS holds across instances.
-  local leased_now = redis.call('ZCARD', key('queue', 'leases'))
+  local leased_now = redis.call('ZCARD', LEASES)
   local hungry = key('queue', 'hungry')
   if leased_now >= tonumber(a[3]) then
     -- Refused for the cap while tasks wait: noted (owner -> until a lease's time from now), so that instances ending
