@@ -102,7 +102,10 @@ public sealed class WorkerSlotTests(RedisFixture redis) : IClassFixture<RedisFix
         var log = Path.Combine(TempDirectory.Create("concurrency"), "log.txt");
         await using var host = await StartAsync(backend, s =>
         {
-            s["AGENT_COMMAND"] = $"echo start >> {log}; sleep 0.3; echo end >> {log}; date > done.txt";
+            // The first agent waits (5 s at most) for a second to start, so that two overlap however slow the machine:
+            // the cap is what keeps a third from starting beside them.
+            s["AGENT_COMMAND"] = $"echo start >> {log}; n=0; while [ $(grep -c start {log}) -lt 2 ] && [ $n -lt 100 ]; do sleep 0.05; n=$((n+1)); done; " +
+                $"sleep 0.3; echo end >> {log}; date > done.txt";
             s["MAX_CONCURRENT_AGENTS"] = "2";
         });
         await PostAsync(host, "/agents/queue/pause");

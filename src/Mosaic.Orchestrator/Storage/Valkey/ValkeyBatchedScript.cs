@@ -42,16 +42,24 @@ public sealed class ValkeyBatchedScript(ValkeyConnection valkey, ValkeyScript sc
         return call.Reply.Task;
     }
 
-    // Written while the gate is held, so that batches reach the connection in the order they were taken.
+    // Written while the gate is held, so that batches reach the connection in the order they were taken. A failure
+    // to send (a connection disposed under it) is the batch's answer, so that the loop answering it still runs.
     private Task<RedisResult> Send(List<Call> batch)
     {
-        var args = new RedisValue[width * batch.Count];
-        for (var i = 0; i < batch.Count; i++)
+        try
         {
-            batch[i].Entry.CopyTo(args, i * width);
-        }
+            var args = new RedisValue[width * batch.Count];
+            for (var i = 0; i < batch.Count; i++)
+            {
+                batch[i].Entry.CopyTo(args, i * width);
+            }
 
-        return valkey.RunAsync(script, args);
+            return valkey.RunAsync(script, args);
+        }
+        catch (Exception ex)
+        {
+            return Task.FromException<RedisResult>(ex);
+        }
     }
 
     // One loop per call on the wire: it answers its batch, then sends whatever waited meanwhile, until nothing waits.
@@ -84,32 +92,29 @@ public sealed class ValkeyBatchedScript(ValkeyConnection valkey, ValkeyScript sc
         }
     }
 
+    // Every entry is answered, whatever happens: a caller left waiting would wait for good.
     private static async Task AnswerOnceAsync(List<Call> batch, Task<RedisResult> sent)
     {
-        RedisResult[] replies;
         try
         {
-            replies = (RedisResult[])(await sent)!;
+            var replies = (RedisResult[])(await sent)!;
+            for (var i = 0; i < batch.Count; i++)
+            {
+                if (Reply(replies, i) is { } reply)
+                {
+                    batch[i].Reply.TrySetResult(reply);
+                }
+                else
+                {
+                    batch[i].Reply.TrySetException(EntryFailed(replies, i));
+                }
+            }
         }
         catch (Exception ex)
         {
             foreach (var call in batch)
             {
-                call.Reply.TrySetException(ex);
-            }
-
-            return;
-        }
-
-        for (var i = 0; i < batch.Count; i++)
-        {
-            if (Reply(replies, i) is { } reply)
-            {
-                batch[i].Reply.TrySetResult(reply);
-            }
-            else
-            {
-                batch[i].Reply.TrySetException(EntryFailed(replies, i));
+                call.Reply.TrySetException(ex); // the entries already answered keep their answers
             }
         }
     }

@@ -285,6 +285,30 @@ public sealed class ValkeyStoreContractTests(RedisFixture redis) : AgentStoreCon
         Assert.IsType<ArgumentOutOfRangeException>(Record.Exception(() => { _ = batched.RunAsync([1, 2, 3]); }));
     }
 
+    [Fact]
+    public async Task A_call_the_server_refuses_whole_fails_each_of_its_entries_and_later_calls_go_on()
+    {
+        var server = redis.Connection.GetServer(redis.Connection.GetEndPoints()[0]);
+        await server.ConfigSetAsync("maxmemory", "1"); // out of memory: every writing script is refused before it starts
+        try
+        {
+            var held = HoldServerAsync();
+            var refused = Enumerable.Range(0, 5).Select(i => EnqueueAsync(NewAgent($"T-refused-{i}"), 100)).ToList();
+            await held;
+            foreach (var call in refused)
+            {
+                Assert.Contains("OOM", (await Assert.ThrowsAsync<RedisServerException>(() => call)).Message);
+            }
+        }
+        finally
+        {
+            await server.ConfigSetAsync("maxmemory", "0");
+        }
+
+        var later = await Task.WhenAll(Enumerable.Range(0, 5).Select(i => EnqueueAsync(NewAgent($"T-later-{i}"), 100)));
+        Assert.All(later, r => Assert.Equal(EnqueueOutcome.Enqueued, r.Outcome));
+    }
+
     // Keeps the server busy for a moment (a script that waits, as a slow script would), so that calls made meanwhile
     // wait for their answers whatever this machine's speed.
     private Task<RedisResult> HoldServerAsync() =>
