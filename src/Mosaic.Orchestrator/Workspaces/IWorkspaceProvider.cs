@@ -26,6 +26,9 @@ public interface IWorkspaceProvider
     /// <summary>Removes the agent's workspace, keeping its branch; true when something was removed. Safe to call twice.</summary>
     Task<bool> RemoveAsync(AgentRecord agent, CancellationToken cancellationToken);
 
-    /// <summary>At start: removes workspaces whose agent is not live (left by a crash or an interrupted cleanup). Returns how many.</summary>
+    /// <summary>
+    /// At start: removes workspaces whose agent is not live (left by a crash or an interrupted cleanup), and the service's
+    /// own git dirs that a killed process left. Returns how many workspaces went.
+    /// </summary>
     Task<int> ReconcileAsync(IReadOnlySet<Guid> liveAgents, CancellationToken cancellationToken);
 }

@@ -37,6 +37,9 @@ public sealed class ServiceGitDir : IDisposable
 
         """;
 
+    // mosaic-git-<pid>-<guid> in the temporary folder: the pid tells a leftover from a git dir in use.
+    private const string NamePrefix = "mosaic-git-";
+
     private ServiceGitDir(string path) => Path = path;
 
     public string Path { get; }
@@ -47,7 +50,7 @@ public sealed class ServiceGitDir : IDisposable
     /// <param name="origin">When given, the remote "origin" with this URL (without credentials), for fetch and push.</param>
     public static ServiceGitDir Create(string cache, string? origin = null)
     {
-        var path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"mosaic-git-{Guid.NewGuid():N}");
+        var path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"{NamePrefix}{System.Environment.ProcessId}-{Guid.NewGuid():N}");
         var directory = Directory.CreateDirectory(path);
         try
         {
@@ -84,6 +87,52 @@ public sealed class ServiceGitDir : IDisposable
             	fetch = +refs/heads/*:refs/remotes/origin/*
 
             """;
+    }
+
+    /// <summary>
+    /// Deletes the git dirs that a process killed in the middle of a git call left in the temporary folder (a kill -9
+    /// runs no Dispose): those of a process that no longer runs and untouched for <paramref name="olderThan"/>, so
+    /// that another service sharing the folder never loses one in use. Names without a pid (before 2026-12-05) count
+    /// as a dead process's. Like Dispose, it deletes links, never what they point to. Returns how many went.
+    /// </summary>
+    public static int RemoveLeftovers(TimeSpan olderThan)
+    {
+        var removed = 0;
+        foreach (var path in Directory.EnumerateDirectories(System.IO.Path.GetTempPath(), NamePrefix + "*"))
+        {
+            var name = System.IO.Path.GetFileName(path.AsSpan())[NamePrefix.Length..];
+            var dash = name.IndexOf('-');
+            var owner = dash > 0 && int.TryParse(name[..dash], out var pid) ? pid : (int?)null;
+            if (owner is { } running && IsRunning(running) || DateTime.UtcNow - Directory.GetLastWriteTimeUtc(path) < olderThan)
+            {
+                continue;
+            }
+
+            try
+            {
+                Directory.Delete(path, recursive: true);
+                removed++;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Another user's, or going away meanwhile: not ours to insist on.
+            }
+        }
+
+        return removed;
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Deletes the folder and its links, never what they point to.</summary>

@@ -382,4 +382,40 @@ public sealed class GitTamperingTests
         Assert.Equal("https://git.example.test/a.git", url);
         Assert.Equal("Authorization: Basic " + Convert.ToBase64String("agent:s3cret"u8.ToArray()), header);
     }
+
+    [Fact]
+    public async Task Git_dirs_a_killed_service_left_in_the_temporary_folder_go_at_start_and_nothing_they_link_to()
+    {
+        var target = TempDirectory.Create("git-dir-target");
+        File.WriteAllText(Path.Combine(target, "object"), "kept");
+        using var ended = System.Diagnostics.Process.Start("true")!;
+        await ended.WaitForExitAsync();
+        string Leftover(string owner, TimeSpan age)
+        {
+            var path = Path.Combine(Path.GetTempPath(), $"mosaic-git-{owner}{Guid.NewGuid():N}");
+            Directory.CreateDirectory(path);
+            File.CreateSymbolicLink(Path.Combine(path, "objects"), target);
+            Directory.SetLastWriteTimeUtc(path, DateTime.UtcNow - age);
+            return path;
+        }
+
+        var killed = Leftover($"{ended.Id}-", TimeSpan.FromHours(2));
+        var unnamed = Leftover("", TimeSpan.FromHours(2)); // named before the pid was part of the name
+        var inUse = Leftover($"{Environment.ProcessId}-", TimeSpan.FromHours(2)); // a running process's
+        var recent = Leftover($"{ended.Id}-", TimeSpan.Zero); // the pid alone does not decide
+        try
+        {
+            await using var host = await TestHost.StartAsync();
+
+            await Wait.UntilAsync(() => !Directory.Exists(killed) && !Directory.Exists(unnamed), "the leftover git dirs to go", TimeSpan.FromSeconds(20));
+            Assert.True(Directory.Exists(inUse));
+            Assert.True(Directory.Exists(recent));
+            Assert.Equal("kept", File.ReadAllText(Path.Combine(target, "object")));
+        }
+        finally
+        {
+            Directory.Delete(inUse, recursive: true);
+            Directory.Delete(recent, recursive: true);
+        }
+    }
 }
