@@ -333,7 +333,8 @@ public sealed class GitWorkspaceProvider : IWorkspaceProvider, IWorkspaceInspect
 
     public async Task<int> ReconcileAsync(IReadOnlySet<Guid> liveAgents, CancellationToken cancellationToken)
     {
-        // The age is the second guard, for when a pid cannot tell (a service in another pid namespace sharing /tmp).
+        // Git dirs of a process killed mid-call; an hour old at least, for where a pid cannot tell (a service in
+        // another pid namespace sharing /tmp).
         ServiceGitDir.RemoveLeftovers(TimeSpan.FromHours(1));
         if (!Directory.Exists(CacheRoot))
         {

@@ -1,3 +1,5 @@
+using Mosaic.Orchestrator.Processes;
+
 namespace Mosaic.Orchestrator.Workspaces;
 
 /// <summary>
@@ -93,17 +95,16 @@ public sealed class ServiceGitDir : IDisposable
     /// Deletes the git dirs that a process killed in the middle of a git call left in the temporary folder (a kill -9
     /// runs no Dispose): those of a process that no longer runs and untouched for <paramref name="olderThan"/>, so
     /// that another service sharing the folder never loses one in use. Names without a pid (before 2026-12-05) count
-    /// as a dead process's. Like Dispose, it deletes links, never what they point to. Returns how many went.
+    /// as a dead process's. Like Dispose, it deletes links, never what they point to.
     /// </summary>
-    public static int RemoveLeftovers(TimeSpan olderThan)
+    public static void RemoveLeftovers(TimeSpan olderThan)
     {
-        var removed = 0;
         foreach (var path in Directory.EnumerateDirectories(System.IO.Path.GetTempPath(), NamePrefix + "*"))
         {
             var name = System.IO.Path.GetFileName(path.AsSpan())[NamePrefix.Length..];
             var dash = name.IndexOf('-');
             var owner = dash > 0 && int.TryParse(name[..dash], out var pid) ? pid : (int?)null;
-            if (owner is { } running && IsRunning(running) || DateTime.UtcNow - Directory.GetLastWriteTimeUtc(path) < olderThan)
+            if (owner is { } running && ProcessTable.IsAlive(running) || DateTime.UtcNow - Directory.GetLastWriteTimeUtc(path) < olderThan)
             {
                 continue;
             }
@@ -111,27 +112,11 @@ public sealed class ServiceGitDir : IDisposable
             try
             {
                 Directory.Delete(path, recursive: true);
-                removed++;
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
                 // Another user's, or going away meanwhile: not ours to insist on.
             }
-        }
-
-        return removed;
-    }
-
-    private static bool IsRunning(int pid)
-    {
-        try
-        {
-            using var process = System.Diagnostics.Process.GetProcessById(pid);
-            return !process.HasExited;
-        }
-        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
-        {
-            return false;
         }
     }
 
