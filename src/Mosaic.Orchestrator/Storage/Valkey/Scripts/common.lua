@@ -167,8 +167,7 @@ local function append_event(body)
   if empty(body) then
     return 0
   end
-  local seq = EVENT_SEQ
-  local log = EVENT_LOG
+  local seq, log = EVENT_SEQ, EVENT_LOG
   local id = redis.call('INCR', seq)
   local json = body .. ',"id":' .. int(id) .. '}'
   local added = redis.pcall('XADD', log, 'MAXLEN', '~', EVENTS_MAX, int(id) .. '-0', 'e', json)
@@ -270,8 +269,7 @@ local function lease_next(a, with_end)
     return nil
   end
 
-  local pending = PENDING
-  local delayed = DELAYED
+  local pending, delayed = PENDING, DELAYED
   -- Every due retry is promoted (in chunks), so the best waiting task is chosen by priority among all of them.
   -- Each entry is checked before it is moved: a retry whose meta is gone stays where it is instead of vanishing.
   local offset = 0

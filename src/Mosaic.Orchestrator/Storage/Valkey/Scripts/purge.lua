@@ -7,7 +7,7 @@ for i = 3, #ARGV do
   if meta and not LIVE[meta.st] then
     redis.call('DEL', key('agent', id))
     redis.call('HDEL', META, id)
-    redis.call('ZREM', key('index', 'all'), id)
+    redis.call('ZREM', ALL, id)
     redis.call('ZREM', key('index', 'status', meta.st), id)
     redis.call('ZREM', key('index', 'task', meta.task), id)
     -- The task's TaskState names its latest agent; when that is this one, it goes too.

@@ -6,5 +6,5 @@ if not m or m.tok ~= ARGV[4] or not LIVE[m.st] then
 end
 m.exp = ARGV[5]
 write_meta(id, m)
-redis.call('ZADD', key('queue', 'leases'), ARGV[5], id)
+redis.call('ZADD', LEASES, ARGV[5], id)
 return 1
