@@ -115,6 +115,20 @@ public sealed class ValkeyStoreContractTests(RedisFixture redis) : AgentStoreCon
     }
 
     [Fact]
+    public async Task A_queue_entry_whose_record_is_gone_is_dropped_instead_of_blocking_the_tasks_behind_it()
+    {
+        var agent = NewAgent("T-behind");
+        await EnqueueAsync(agent, 10);
+        // An entry ahead of every task (score 0) whose agent has neither record nor meta: lost outside the scripts.
+        var pending = $"{_valkey.Prefix}:queue:pending";
+        await Db.SortedSetAddAsync(pending, "no-such-agent", 0);
+
+        Assert.Null(await Queue.LeaseNextAsync(Lease(), Now, Now.AddSeconds(30), default));
+        Assert.Null(await Db.SortedSetScoreAsync(pending, "no-such-agent"));
+        Assert.Equal(agent.AgentId, (await Queue.LeaseNextAsync(Lease(), Now, Now.AddSeconds(30), default))?.AgentId);
+    }
+
+    [Fact]
     public async Task A_lost_event_counter_cannot_half_apply_a_transition()
     {
         var agent = NewAgent("T-counter");

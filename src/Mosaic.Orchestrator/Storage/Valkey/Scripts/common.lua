@@ -31,6 +31,15 @@ local ALL = key('index', 'all')
 local EVENT_SEQ = key('events', 'seq')
 local EVENT_LOG = key('events', 'log')
 local EVENT_CHANNEL = key('events')
+local QUEUE_SEQ = key('queue', 'seq')
+local PAUSED = key('queue', 'paused')
+local HUNGRY = key('queue', 'hungry')
+-- Prefixes of the per-agent and per-task keys, completed by a plain concatenation (a call of key() costs three times
+-- as much, and the queue's scripts build a dozen of these keys per task).
+local AGENT_ = P .. ':agent:'
+local TASK_ = P .. ':task:'
+local STATUS_INDEX_ = P .. ':index:status:'
+local TASK_INDEX_ = P .. ':index:task:'
 
 local function empty(value)
   return value == nil or value == false or value == ''
@@ -112,9 +121,9 @@ local function write_indexes(id, o, n, popped)
   local seq = int(n.seq)
   if not o or o.st ~= n.st then
     if o then
-      redis.call('ZREM', key('index', 'status', o.st), id)
+      redis.call('ZREM', STATUS_INDEX_ .. o.st, id)
     end
-    redis.call('ZADD', key('index', 'status', n.st), seq, id)
+    redis.call('ZADD', STATUS_INDEX_ .. n.st, seq, id)
   end
 
   local was_live = o ~= nil and LIVE[o.st] == true
@@ -151,7 +160,7 @@ local function write_indexes(id, o, n, popped)
 
   -- The task's view (SPEC's orchestrator:task:{taskId}) follows its live agent, and keeps its end.
   if is_live or was_live then
-    redis.call('SET', key('task', n.task), '{"taskId":' .. json_string(n.task) .. ',"agentId":"' .. id .. '","state":"'
+    redis.call('SET', TASK_ .. n.task, '{"taskId":' .. json_string(n.task) .. ',"agentId":"' .. id .. '","state":"'
       .. n.ts .. '","agentStatus":"' .. n.st .. '","priority":' .. int(n.pri) .. ',"attempt":' .. int(n.att) .. '}')
   end
 end
@@ -169,8 +178,9 @@ local function append_event(body)
   end
   local seq, log = EVENT_SEQ, EVENT_LOG
   local id = redis.call('INCR', seq)
-  local json = body .. ',"id":' .. int(id) .. '}'
-  local added = redis.pcall('XADD', log, 'MAXLEN', '~', EVENTS_MAX, int(id) .. '-0', 'e', json)
+  local digits = int(id)
+  local json = body .. ',"id":' .. digits .. '}'
+  local added = redis.pcall('XADD', log, 'MAXLEN', '~', EVENTS_MAX, digits .. '-0', 'e', json)
   if type(added) == 'table' and added.err then
     -- The counter fell behind the history's last id (lost to eviction or a restore while the stream was not): XADD
     -- refused before writing anything, so the counter moves past the last id and the event is added again; this
@@ -210,18 +220,19 @@ local function enqueue_entry(a)
     return { 'full', queued }
   end
 
-  local seq = redis.call('INCR', key('queue', 'seq'))
+  local sequence = redis.call('INCR', QUEUE_SEQ)
+  local seq = int(sequence)
   local body = ARGV[a + 7]
   local n = { st = ARGV[a + 2], ts = ARGV[a + 3], task = task, seq = seq, pri = ARGV[a + 4], due = ARGV[a + 5], att = ARGV[a + 6], v = 1, bl = #body }
-  redis.call('SET', key('agent', id), document(body, ARGV[a + 8], seq, 1))
-  redis.call('ZADD', ALL, int(seq), id)
-  redis.call('ZADD', key('index', 'task', task), int(seq), id)
+  redis.call('SET', AGENT_ .. id, document(body, ARGV[a + 8], seq, 1))
+  redis.call('ZADD', ALL, seq, id)
+  redis.call('ZADD', TASK_INDEX_ .. task, seq, id)
   write_indexes(id, nil, n)
   local event = append_event(ARGV[a + 9])
   if n.ts == 'pending' then
     queued = queued + 1
   end
-  return { 'ok', seq, event, queued }
+  return { 'ok', sequence, event, queued }
 end
 
 -- Compare-and-set of one agent record on its version (and, when given, on its lease having expired before an
@@ -254,7 +265,7 @@ local function replace(a)
   local body = a[12]
   local n = { st = a[4], ts = a[5], task = o.task, seq = o.seq, pri = a[6], due = a[7], att = a[8], v = v,
     tok = token, own = a[10], exp = expiry, bl = #body }
-  redis.call('SET', key('agent', id), document(body, a[13], o.seq, v))
+  redis.call('SET', AGENT_ .. id, document(body, a[13], o.seq, v))
   write_indexes(id, o, n)
   return { v, append_event(a[14]) }
 end
@@ -265,15 +276,16 @@ end
 -- attempt just ended and gave its slot up (end_lease_many.lua).
 -- Returns the leased record's document, or nil.
 local function lease_next(a, with_end)
-  if redis.call('EXISTS', key('queue', 'paused')) == 1 then
+  if redis.call('EXISTS', PAUSED) == 1 then
     return nil
   end
 
   local pending, delayed = PENDING, DELAYED
   -- Every due retry is promoted (in chunks), so the best waiting task is chosen by priority among all of them.
   -- Each entry is checked before it is moved: a retry whose meta is gone stays where it is instead of vanishing.
-  local offset = 0
-  while true do
+  -- Looked for only when some retry waits: on a missing key EXISTS costs a third of ZRANGEBYSCORE, on every lease.
+  local offset = redis.call('EXISTS', delayed) == 1 and 0 or nil
+  while offset do
     local due_now = redis.call('ZRANGEBYSCORE', delayed, '-inf', a[1], 'LIMIT', offset, 500)
     if #due_now == 0 then
       break
@@ -293,48 +305,44 @@ local function lease_next(a, with_end)
 
   -- Leased tasks of the whole cluster (assigned or executing): MAX_CONCURRENT_AGENTS holds across instances.
   local leased_now = redis.call('ZCARD', LEASES)
-  local hungry = key('queue', 'hungry')
   if leased_now >= tonumber(a[3]) then
     -- Refused for the cap while tasks wait: noted (owner -> until a lease's time from now), so that instances ending
     -- attempts do not take the freed slots straight back and keep this one waiting for good.
     if not with_end and redis.call('ZCARD', pending) > 0 then
-      redis.call('ZADD', hungry, a[2], a[4])
+      redis.call('ZADD', HUNGRY, a[2], a[4])
     end
     return nil
   end
   if with_end and leased_now + 1 >= tonumber(a[3]) then
     -- The cluster's last free slot, while another instance waits for one: left to the loops' race, as without this call.
-    redis.call('ZREMRANGEBYSCORE', hungry, '-inf', a[1])
-    for _, waiting_owner in ipairs(redis.call('ZRANGE', hungry, 0, -1)) do
+    redis.call('ZREMRANGEBYSCORE', HUNGRY, '-inf', a[1])
+    for _, waiting_owner in ipairs(redis.call('ZRANGE', HUNGRY, 0, -1)) do
       if waiting_owner ~= a[4] then
         return nil
       end
     end
   end
 
-  local id = redis.call('ZRANGE', pending, 0, 0)[1]
+  -- The best waiting task leaves the pending set whatever the checks below find: a queue entry without its record
+  -- (lost outside our scripts) is dropped so that it cannot block the queue. The checks only read.
+  local id = redis.call('ZPOPMIN', pending)[1]
   if not id then
     return nil
   end
-
-  -- Read and check before the first write: a script is not rolled back.
   local o = read_meta(id)
-  local doc = redis.call('GET', key('agent', id))
+  local doc = redis.call('GET', AGENT_ .. id)
   if not o or not doc or not tonumber(o.bl) then
-    -- A queue entry without its record (lost outside our scripts): dropped so it cannot block the queue.
-    redis.call('ZREM', pending, id)
     return nil
   end
-  redis.call('ZREM', pending, id)
   local body = string.sub(doc, 1, tonumber(o.bl))
   local v = tonumber(o.v) + 1
   local attempt = tonumber(o.att) + 1
   local n = { st = o.st, ts = 'assigned', task = o.task, seq = o.seq, pri = o.pri, due = '', att = attempt, v = v,
     tok = a[5], own = a[4], exp = a[2], bl = o.bl }
   local leased = document(body, ',"taskState":"assigned","attempt":' .. int(attempt) .. ',"lease":' .. a[6], o.seq, v)
-  redis.call('SET', key('agent', id), leased)
+  redis.call('SET', AGENT_ .. id, leased)
   write_indexes(id, o, n, true)
-  redis.call('ZREM', hungry, a[4]) -- served
+  redis.call('ZREM', HUNGRY, a[4]) -- served
   return leased
 end
 

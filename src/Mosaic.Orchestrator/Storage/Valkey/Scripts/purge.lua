@@ -5,15 +5,15 @@ for i = 3, #ARGV do
   local id = ARGV[i]
   local meta = read_meta(id)
   if meta and not LIVE[meta.st] then
-    redis.call('DEL', key('agent', id))
+    redis.call('DEL', AGENT_ .. id)
     redis.call('HDEL', META, id)
     redis.call('ZREM', ALL, id)
-    redis.call('ZREM', key('index', 'status', meta.st), id)
-    redis.call('ZREM', key('index', 'task', meta.task), id)
+    redis.call('ZREM', STATUS_INDEX_ .. meta.st, id)
+    redis.call('ZREM', TASK_INDEX_ .. meta.task, id)
     -- The task's TaskState names its latest agent; when that is this one, it goes too.
-    local task = redis.call('GET', key('task', meta.task))
+    local task = redis.call('GET', TASK_ .. meta.task)
     if task and string.find(task, id, 1, true) then
-      redis.call('DEL', key('task', meta.task))
+      redis.call('DEL', TASK_ .. meta.task)
     end
     deleted = deleted + 1
   end
