@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Our Valkey queue next to BullMQ, same work, same redis-server (started here on a free loopback port, stopped at
 # the end): enqueue N no-op jobs, then lease + complete them at concurrency 1 and 8. Prints both and the ratios, and
-# the CPU each side spent per job (client process, redis-server). Each warms up on as many jobs as it measures
-# (BENCH_WARMUP_JOBS to change that). BullMQ runs twice per round: with the same jobs as ours (an agent record,
-# queued with a priority) and with its plain cheapest job (bullmq/bench.mjs says more). Usage: bench/queue-bench.sh [jobs=20000] [rounds=3]
+# the CPU each side spent per job (client process, redis-server). Ours warms up in rounds of as many jobs as it
+# measures (BENCH_WARMUP_JOBS to change that) until .NET's JIT has settled, and BullMQ then warms up on as many jobs.
+# BullMQ runs twice per round: with the same jobs as ours (an agent record, queued with a priority) and with its plain
+# cheapest job (bullmq/bench.mjs says more). Usage: bench/queue-bench.sh [jobs=20000] [rounds=3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=${1:-20000}
@@ -23,9 +24,11 @@ echo "# queue benchmark $(date -u +%F), $(nproc) cores, redis $(redis-server --v
 bench="bench/Mosaic.Orchestrator.Bench/bin/Release/net10.0/Mosaic.Orchestrator.Bench"
 out=$(mktemp)
 for ((round = 1; round <= rounds; round++)); do
-  "$bench" queue "$port" "$jobs" 1,8 | tee -a "$out"
-  node bench/bullmq/bench.mjs "$port" "$jobs" 1,8 same | tee -a "$out"
-  node bench/bullmq/bench.mjs "$port" "$jobs" 1,8 plain | tee -a "$out"
+  "$bench" queue "$port" "$jobs" 1,8 | tee -a "$out" | tee "$dir/ours"
+  # BullMQ warms up on as many jobs as ours needed for .NET's JIT to settle.
+  warmup=$(sed -n 's/^ours warmup_jobs=//p' "$dir/ours")
+  BENCH_WARMUP_JOBS=$warmup node bench/bullmq/bench.mjs "$port" "$jobs" 1,8 same | tee -a "$out"
+  BENCH_WARMUP_JOBS=$warmup node bench/bullmq/bench.mjs "$port" "$jobs" 1,8 plain | tee -a "$out"
   redis-cli -p "$port" flushall >/dev/null
 done
 

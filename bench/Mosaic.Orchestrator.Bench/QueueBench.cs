@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime;
 using Mosaic.Orchestrator.Agents;
 using Mosaic.Orchestrator.Events;
 using Mosaic.Orchestrator.Queue;
@@ -17,6 +18,11 @@ namespace Mosaic.Orchestrator.Bench;
 /// </summary>
 internal static class QueueBench
 {
+    // A warm-up round that compiles fewer methods than this finds the JIT settled (rounds after it compiled 1-20, the
+    // rounds while tiering went on hundreds to 2,000).
+    private const int SettledCompilations = 50;
+    private const int MaxWarmupRounds = 20;
+
     public static async Task RunAsync(string[] args)
     {
         var port = int.Parse(args[0], CultureInfo.InvariantCulture);
@@ -24,11 +30,25 @@ internal static class QueueBench
         int[] concurrencies = args.Length > 2 ? [.. args[2].Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture))] : [1, 8];
         using var multiplexer = await ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions { EndPoints = { { "127.0.0.1", port } }, AllowAdmin = true });
 
-        // Warm-up (script loading, and the JIT: .NET's tiered compilation is still busy after a few thousand jobs, which
-        // put 40-60 us of CPU on each measured job), not reported. As many jobs as measured unless BENCH_WARMUP_JOBS
-        // says otherwise; bullmq/bench.mjs does the same.
-        var warmup = Environment.GetEnvironmentVariable("BENCH_WARMUP_JOBS") is { Length: > 0 } w ? int.Parse(w, CultureInfo.InvariantCulture) : jobs;
-        await DeleteKeysAsync(multiplexer, (await RunOnceAsync(multiplexer, warmup, 8)).Prefix);
+        // Warm-up, not reported: rounds of BENCH_WARMUP_JOBS jobs (as many as measured by default) until .NET's tiered
+        // compilation has settled. The runtime recompiles hot methods in the background (instrumented, then optimized
+        // with what the instrumentation saw), and here that goes on for about 50,000 jobs: the rounds before it ends
+        // ran up to twice as slow, and a phase measured during it reports the JIT, not the queue. A long-running
+        // service is past it minutes after its start. bench/queue-bench.sh gives BullMQ as many warm-up jobs.
+        var warmupRound = Environment.GetEnvironmentVariable("BENCH_WARMUP_JOBS") is { Length: > 0 } w ? int.Parse(w, CultureInfo.InvariantCulture) : jobs;
+        var warmupJobs = 0;
+        for (var round = 1; round <= MaxWarmupRounds; round++)
+        {
+            var compiledBefore = JitInfo.GetCompiledMethodCount();
+            await DeleteKeysAsync(multiplexer, (await RunOnceAsync(multiplexer, warmupRound, 8)).Prefix);
+            warmupJobs += warmupRound;
+            if (JitInfo.GetCompiledMethodCount() - compiledBefore < SettledCompilations)
+            {
+                break;
+            }
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ours warmup_jobs={warmupJobs}"));
         var server = multiplexer.GetServer(multiplexer.GetEndPoints()[0]);
         foreach (var concurrency in concurrencies)
         {

@@ -65,7 +65,8 @@ async function runOnce(count, concurrency) {
   return { add, work, clientUs: client.user + client.system, serverUs };
 }
 
-// Warm-up, not reported: as many jobs as measured unless BENCH_WARMUP_JOBS says otherwise (as the .NET side does).
+// Warm-up, not reported: BENCH_WARMUP_JOBS jobs (bench/queue-bench.sh passes as many as the .NET side needed for its JIT
+// to settle), or as many as measured.
 await runOnce(Number(process.env.BENCH_WARMUP_JOBS || jobs), 8);
 for (const concurrency of concurrencies) {
   const { add, work, clientUs, serverUs } = await runOnce(jobs, concurrency);
