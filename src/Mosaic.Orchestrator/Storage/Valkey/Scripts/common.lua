@@ -46,7 +46,8 @@ local function empty(value)
 end
 
 -- Integers as plain digits: Lua 5.1 would print large numbers in exponent form. A string is already digits (the
--- client's arguments and the meta hash hold integers as written here), and formatting costs on every call.
+-- client's arguments and the meta hash hold integers as written here). Formatting a number costs more than most
+-- commands' own work, so each number is formatted once, where it is computed.
 local function int(value)
   if type(value) == 'string' then
     return value
@@ -71,12 +72,14 @@ end
 -- free text, comes last). Until 2026-12 it was a hash per agent ({prefix}:agent:{id}:meta): a key per agent, a
 -- 25-argument HSET on every write and an HGETALL (the costliest call of the queue's scripts) on every read.
 local META = P .. ':meta'
+-- A meta table holds the values in the packed field's order, at these positions (an array is cheaper to build than a
+-- table of named fields, and every script builds a few per task). Each value is a string, as stored: read back, or
+-- formatted once where a script computes it ('' for none).
+local V, ST, TS, TASK, SEQ, PRI, ATT, BL, DUE, TOK, EXP, OWN = 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
 local META_FORMAT = '^([^\31]*)\31([^\31]*)\31([^\31]*)\31([^\31]*)\31([^\31]*)\31([^\31]*)\31([^\31]*)\31([^\31]*)\31([^\31]*)\31([^\31]*)\31([^\31]*)\31(.*)$'
 
 local function write_meta(id, m)
-  redis.call('HSET', META, id, int(m.v) .. '\31' .. m.st .. '\31' .. m.ts .. '\31' .. m.task .. '\31' .. int(m.seq)
-    .. '\31' .. int(m.pri) .. '\31' .. int(m.att) .. '\31' .. int(m.bl) .. '\31' .. (m.due or '') .. '\31'
-    .. (m.tok or '') .. '\31' .. (m.exp or '') .. '\31' .. (m.own or ''))
+  redis.call('HSET', META, id, table.concat(m, '\31', V, OWN))
 end
 
 -- An agent stored before the packed meta has its own hash: read from there, and moved to the packed field on this
@@ -88,9 +91,13 @@ local function read_old_meta(id)
   if #flat == 0 then
     return nil
   end
-  local meta = { v = '', st = '', ts = '', task = '', seq = '', pri = '', att = '', bl = '' }
+  local positions = { v = V, st = ST, ts = TS, task = TASK, seq = SEQ, pri = PRI, att = ATT, bl = BL, due = DUE, tok = TOK,
+    exp = EXP, own = OWN }
+  local meta = { '', '', '', '', '', '', '', '', '', '', '', '' }
   for i = 1, #flat, 2 do
-    meta[flat[i]] = flat[i + 1]
+    if positions[flat[i]] then
+      meta[positions[flat[i]]] = flat[i + 1]
+    end
   end
   write_meta(id, meta)
   redis.call('DEL', old)
@@ -102,57 +109,55 @@ local function read_meta(id)
   if not packed then
     return read_old_meta(id)
   end
-  local v, st, ts, task, seq, pri, att, bl, due, tok, exp, own = string.match(packed, META_FORMAT)
-  return { v = v, st = st, ts = ts, task = task, seq = seq, pri = pri, att = att, bl = bl, due = due, tok = tok,
-    exp = exp, own = own }
+  return { string.match(packed, META_FORMAT) }
 end
 
 -- The record document is the body (every field the store does not own, without its closing brace), the queue
--- fragment (taskState, attempt, nextAttemptAt, lease) and the two fields only scripts assign.
+-- fragment (taskState, attempt, nextAttemptAt, lease) and the two fields only scripts assign (as digits).
 local function document(body, queue_fragment, seq, version)
-  return body .. queue_fragment .. ',"sequence":' .. int(seq) .. ',"version":' .. int(version) .. '}'
+  return body .. queue_fragment .. ',"sequence":' .. seq .. ',"version":' .. version .. '}'
 end
 
--- Moves agent `id` from its old index entries (meta `o`, nil for a new agent) to those of `n`, and stores `n` as
--- the agent's meta. n: st (status), ts (task state), task, seq, pri, due, att, v, tok, own, exp, bl. `popped`: the
--- caller already took the agent out of the pending set. Counts come from the sets themselves (ZCARD), so a
--- transition touches only the sets it moves between: the fewer calls a script makes, the faster the queue.
+-- Moves agent `id` from its old index entries (meta table `o`, nil for a new agent) to those of meta table `n`, and
+-- stores `n` as the agent's meta. `popped`: the caller already took the agent out of the pending set. Counts come
+-- from the sets themselves (ZCARD), so a transition touches only the sets it moves between: the fewer calls a script
+-- makes, the faster the queue.
 local function write_indexes(id, o, n, popped)
-  local seq = int(n.seq)
-  if not o or o.st ~= n.st then
+  local seq = n[SEQ]
+  if not o or o[ST] ~= n[ST] then
     if o then
-      redis.call('ZREM', STATUS_INDEX_ .. o.st, id)
+      redis.call('ZREM', STATUS_INDEX_ .. o[ST], id)
     end
-    redis.call('ZADD', STATUS_INDEX_ .. n.st, seq, id)
+    redis.call('ZADD', STATUS_INDEX_ .. n[ST], seq, id)
   end
 
-  local was_live = o ~= nil and LIVE[o.st] == true
-  local is_live = LIVE[n.st] == true
+  local was_live = o ~= nil and LIVE[o[ST]] == true
+  local is_live = LIVE[n[ST]] == true
   if is_live and not was_live then
-    redis.call('HSET', LIVE_TASKS, n.task, id)
+    redis.call('HSET', LIVE_TASKS, n[TASK], id)
   elseif was_live and not is_live then
     -- One live agent per task, so the task's entry is this agent's.
-    redis.call('HDEL', LIVE_TASKS, n.task)
+    redis.call('HDEL', LIVE_TASKS, n[TASK])
   end
 
   -- A task waits in `delayed` while it has a due time, in `pending` once due (promotion clears the due time).
-  local was_waiting = o ~= nil and o.ts == 'pending' and not popped
-  local is_waiting = n.ts == 'pending'
-  local stays = was_waiting and is_waiting and o.due == (n.due or '') and o.pri == int(n.pri)
+  local was_waiting = o ~= nil and o[TS] == 'pending' and not popped
+  local is_waiting = n[TS] == 'pending'
+  local stays = was_waiting and is_waiting and o[DUE] == n[DUE] and o[PRI] == n[PRI]
   if was_waiting and not stays then
-    redis.call('ZREM', empty(o.due) and PENDING or DELAYED, id)
+    redis.call('ZREM', empty(o[DUE]) and PENDING or DELAYED, id)
   end
   if is_waiting and not stays then
-    if empty(n.due) then
-      redis.call('ZADD', PENDING, int((10 - tonumber(n.pri)) * PRIORITY_SHIFT + tonumber(n.seq)), id)
+    if empty(n[DUE]) then
+      redis.call('ZADD', PENDING, int((10 - tonumber(n[PRI])) * PRIORITY_SHIFT + tonumber(n[SEQ])), id)
     else
-      redis.call('ZADD', DELAYED, n.due, id)
+      redis.call('ZADD', DELAYED, n[DUE], id)
     end
   end
 
-  if not empty(n.tok) and not empty(n.exp) then
-    redis.call('ZADD', LEASES, n.exp, id)
-  elseif o and not empty(o.tok) and not empty(o.exp) then
+  if not empty(n[TOK]) and not empty(n[EXP]) then
+    redis.call('ZADD', LEASES, n[EXP], id)
+  elseif o and not empty(o[TOK]) and not empty(o[EXP]) then
     redis.call('ZREM', LEASES, id)
   end
 
@@ -160,8 +165,8 @@ local function write_indexes(id, o, n, popped)
 
   -- The task's view (SPEC's orchestrator:task:{taskId}) follows its live agent, and keeps its end.
   if is_live or was_live then
-    redis.call('SET', TASK_ .. n.task, '{"taskId":' .. json_string(n.task) .. ',"agentId":"' .. id .. '","state":"'
-      .. n.ts .. '","agentStatus":"' .. n.st .. '","priority":' .. int(n.pri) .. ',"attempt":' .. int(n.att) .. '}')
+    redis.call('SET', TASK_ .. n[TASK], '{"taskId":' .. json_string(n[TASK]) .. ',"agentId":"' .. id .. '","state":"'
+      .. n[TS] .. '","agentStatus":"' .. n[ST] .. '","priority":' .. n[PRI] .. ',"attempt":' .. n[ATT] .. '}')
   end
 end
 
@@ -197,8 +202,9 @@ local function append_event(body)
     end
     id = last + 1
     redis.call('SET', seq, id)
-    json = body .. ',"id":' .. int(id) .. '}'
-    redis.call('XADD', log, 'MAXLEN', '~', EVENTS_MAX, int(id) .. '-0', 'e', json)
+    digits = int(id)
+    json = body .. ',"id":' .. digits .. '}'
+    redis.call('XADD', log, 'MAXLEN', '~', EVENTS_MAX, digits .. '-0', 'e', json)
   end
   redis.call('PUBLISH', EVENT_CHANNEL, json)
   return id
@@ -223,13 +229,13 @@ local function enqueue_entry(a)
   local sequence = redis.call('INCR', QUEUE_SEQ)
   local seq = int(sequence)
   local body = ARGV[a + 7]
-  local n = { st = ARGV[a + 2], ts = ARGV[a + 3], task = task, seq = seq, pri = ARGV[a + 4], due = ARGV[a + 5], att = ARGV[a + 6], v = 1, bl = #body }
-  redis.call('SET', AGENT_ .. id, document(body, ARGV[a + 8], seq, 1))
+  local n = { '1', ARGV[a + 2], ARGV[a + 3], task, seq, ARGV[a + 4], ARGV[a + 6], int(#body), ARGV[a + 5], '', '', '' }
+  redis.call('SET', AGENT_ .. id, document(body, ARGV[a + 8], seq, '1'))
   redis.call('ZADD', ALL, seq, id)
   redis.call('ZADD', TASK_INDEX_ .. task, seq, id)
   write_indexes(id, nil, n)
   local event = append_event(ARGV[a + 9])
-  if n.ts == 'pending' then
+  if n[TS] == 'pending' then
     queued = queued + 1
   end
   return { 'ok', sequence, event, queued }
@@ -243,10 +249,10 @@ end
 local function replace(a)
   local id = a[1]
   local o = read_meta(id)
-  if not o or o.v ~= a[2] then
+  if not o or o[V] ~= a[2] then
     return nil
   end
-  if not empty(a[3]) and (empty(o.exp) or tonumber(o.exp) >= tonumber(a[3])) then
+  if not empty(a[3]) and (empty(o[EXP]) or tonumber(o[EXP]) >= tonumber(a[3])) then
     return nil
   end
 
@@ -256,18 +262,18 @@ local function replace(a)
   if not empty(token) then
     if not empty(a[11]) then
       expiry = a[11]
-    elseif token == o.tok then
-      expiry = o.exp
+    elseif token == o[TOK] then
+      expiry = o[EXP]
     end
   end
 
-  local v = tonumber(o.v) + 1
+  local version = tonumber(o[V]) + 1
+  local v = int(version)
   local body = a[12]
-  local n = { st = a[4], ts = a[5], task = o.task, seq = o.seq, pri = a[6], due = a[7], att = a[8], v = v,
-    tok = token, own = a[10], exp = expiry, bl = #body }
-  redis.call('SET', AGENT_ .. id, document(body, a[13], o.seq, v))
+  local n = { v, a[4], a[5], o[TASK], o[SEQ], a[6], a[8], int(#body), a[7], token, expiry, a[10] }
+  redis.call('SET', AGENT_ .. id, document(body, a[13], o[SEQ], v))
   write_indexes(id, o, n)
-  return { v, append_event(a[14]) }
+  return { version, append_event(a[14]) }
 end
 
 -- Takes the next due task: promotes due retries, then leases the best waiting task to the caller (assigned, attempt
@@ -292,10 +298,10 @@ local function lease_next(a, with_end)
     end
     for _, due in ipairs(due_now) do
       local m = read_meta(due)
-      if m and tonumber(m.pri) and tonumber(m.seq) then
+      if m and tonumber(m[PRI]) and tonumber(m[SEQ]) then
         redis.call('ZREM', delayed, due)
-        redis.call('ZADD', pending, int((10 - tonumber(m.pri)) * PRIORITY_SHIFT + tonumber(m.seq)), due)
-        m.due = ''
+        redis.call('ZADD', pending, int((10 - tonumber(m[PRI])) * PRIORITY_SHIFT + tonumber(m[SEQ])), due)
+        m[DUE] = ''
         write_meta(due, m)
       else
         offset = offset + 1
@@ -331,15 +337,14 @@ local function lease_next(a, with_end)
   end
   local o = read_meta(id)
   local doc = redis.call('GET', AGENT_ .. id)
-  if not o or not doc or not tonumber(o.bl) then
+  if not o or not doc or not tonumber(o[BL]) then
     return nil
   end
-  local body = string.sub(doc, 1, tonumber(o.bl))
-  local v = tonumber(o.v) + 1
-  local attempt = tonumber(o.att) + 1
-  local n = { st = o.st, ts = 'assigned', task = o.task, seq = o.seq, pri = o.pri, due = '', att = attempt, v = v,
-    tok = a[5], own = a[4], exp = a[2], bl = o.bl }
-  local leased = document(body, ',"taskState":"assigned","attempt":' .. int(attempt) .. ',"lease":' .. a[6], o.seq, v)
+  local body = string.sub(doc, 1, tonumber(o[BL]))
+  local v = int(tonumber(o[V]) + 1)
+  local attempt = int(tonumber(o[ATT]) + 1)
+  local n = { v, o[ST], 'assigned', o[TASK], o[SEQ], o[PRI], attempt, o[BL], '', a[5], a[2], a[4] }
+  local leased = document(body, ',"taskState":"assigned","attempt":' .. attempt .. ',"lease":' .. a[6], o[SEQ], v)
   redis.call('SET', AGENT_ .. id, leased)
   write_indexes(id, o, n, true)
   redis.call('ZREM', HUNGRY, a[4]) -- served
