@@ -46,8 +46,8 @@ local function empty(value)
 end
 
 -- Integers as plain digits: Lua 5.1 would print large numbers in exponent form. A string is already digits (the
--- client's arguments and the meta hash hold integers as written here). Formatting a number costs more than most
--- commands' own work, so each number is formatted once, where it is computed.
+-- client's arguments and the meta hash hold integers as written here). Formatting a number costs about as many
+-- instructions as calling a simple command, so each number is formatted once, where it is computed.
 local function int(value)
   if type(value) == 'string' then
     return value
