@@ -6,7 +6,8 @@
 --   enqueue-args, enqueue: the arguments of N enqueues built; then also enqueued (enqueue_entry);
 --   lease-args, lease: the arguments of N leases built; then also leased (lease_next, as after an attempt's end);
 --   end-args, end: the arguments of N completions built; then also completed (replace).
--- 600 other live tasks are stored first: a hash of fewer than 512 fields is a flat list that Redis searches end to end.
+-- 600 other live tasks, of a lower priority, are queued first, so that the keys and sets the scripts touch are not
+-- small (a Redis hash or sorted set of up to 128-512 short entries is a flat list, searched end to end).
 local N = tonumber(ARGV[3])
 local PHASE = ARGV[4]
 local T = '2026-12-05T08:09:23.2814875+00:00'
@@ -17,21 +18,25 @@ local function body(id, task, status, extra)
     .. ',"maxAttempts":3,"pushed":false,"isLive":true'
 end
 
+-- enqueue_entry reads its eleven arguments from ARGV[10] on.
+local function enqueue_args(id, task, priority)
+  ARGV[10], ARGV[11], ARGV[12], ARGV[13], ARGV[14], ARGV[15], ARGV[16] = id, task, 'spawning', 'pending', priority, '', '0'
+  ARGV[17] = body(id, task, 'spawning', '')
+  ARGV[18] = ',"taskState":"pending","attempt":0'
+  ARGV[19] = '{"type":"agent.spawned","agentId":"' .. id .. '","taskId":"' .. task .. '","timestamp":"' .. T .. '"'
+  ARGV[20] = '9223372036854775807'
+end
+
 for i = 1, 600 do
-  redis.call('HSET', LIVE_TASKS, 'other-' .. i, 'x')
+  enqueue_args(string.format('01a24540-2c51-7b6a-9999-%012x', i), 'other-' .. i, '1')
+  enqueue_entry(10)
 end
 
 local ids = {}
 for i = 1, N do
   local id = string.format('01a24540-2c51-7b6a-8354-%012x', i)
-  local task = 'job-' .. i
   ids[i] = id
-  -- enqueue_entry reads its eleven arguments from ARGV[10] on.
-  ARGV[10], ARGV[11], ARGV[12], ARGV[13], ARGV[14], ARGV[15], ARGV[16] = id, task, 'spawning', 'pending', '5', '', '0'
-  ARGV[17] = body(id, task, 'spawning', '')
-  ARGV[18] = ',"taskState":"pending","attempt":0'
-  ARGV[19] = '{"type":"agent.spawned","agentId":"' .. id .. '","taskId":"' .. task .. '","timestamp":"' .. T .. '"'
-  ARGV[20] = '9223372036854775807'
+  enqueue_args(id, 'job-' .. i, '5')
   if PHASE ~= 'enqueue-args' then
     enqueue_entry(10)
   end

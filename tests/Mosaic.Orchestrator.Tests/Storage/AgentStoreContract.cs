@@ -195,6 +195,22 @@ public abstract class AgentStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_task_whose_agent_ended_takes_a_new_agent_which_is_then_its_live_one()
+    {
+        var first = NewAgent("T-again");
+        await EnqueueAsync(first, 10);
+        var leased = (await Queue.LeaseNextAsync(Lease(), Now, Now.AddSeconds(30), default))!;
+        Assert.NotNull(await CompleteAndLeaseNextAsync(Queue, leased));
+        Assert.Null(await Agents.FindLiveByTaskAsync("T-again", default));
+
+        var second = NewAgent("T-again");
+        Assert.Equal(EnqueueOutcome.Enqueued, (await EnqueueAsync(second, 10)).Outcome);
+        Assert.Equal(second.AgentId, (await Agents.FindLiveByTaskAsync("T-again", default))?.AgentId);
+        var third = await EnqueueAsync(NewAgent("T-again"), 10);
+        Assert.Equal((EnqueueOutcome.DuplicateLiveTask, second.AgentId), (third.Outcome, third.ExistingAgentId));
+    }
+
+    [Fact]
     public async Task Enqueue_many_answers_each_entry_in_order_as_single_enqueues_would()
     {
         var live = NewAgent("T-live");

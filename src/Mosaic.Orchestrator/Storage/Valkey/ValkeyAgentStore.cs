@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Mosaic.Orchestrator.Agents;
 using Mosaic.Orchestrator.Events;
 using Mosaic.Orchestrator.Queue;
@@ -59,10 +60,18 @@ public sealed class ValkeyAgentStore(ValkeyConnection valkey, int maxActiveAgent
         return await ReadAllAsync(live);
     }
 
+    // The task's view names its latest agent, which is its live one if it has one.
     public async Task<AgentRecord?> FindLiveByTaskAsync(string taskId, CancellationToken cancellationToken)
     {
-        var agentId = await valkey.Database.HashGetAsync(valkey.Key("queue:live-tasks"), taskId);
-        return agentId.IsNull || await GetAsync(Guid.Parse(agentId.ToString()), cancellationToken) is not { IsLive: true } live ? null : live;
+        var view = await valkey.Database.StringGetAsync(valkey.Key("task", taskId));
+        if (view.IsNull)
+        {
+            return null;
+        }
+
+        using var task = JsonDocument.Parse(view.ToString());
+        var agentId = task.RootElement.GetProperty("agentId").GetGuid();
+        return await GetAsync(agentId, cancellationToken) is { IsLive: true } live ? live : null;
     }
 
     public async Task<StoredChange?> TryReplaceAsync(AgentRecord record, long expectedVersion, DateTimeOffset? leaseExpiredBefore, AgentEvent? withEvent, CancellationToken cancellationToken)

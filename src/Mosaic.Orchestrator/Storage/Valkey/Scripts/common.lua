@@ -26,7 +26,6 @@ end
 local PENDING = key('queue', 'pending')
 local DELAYED = key('queue', 'delayed')
 local LEASES = key('queue', 'leases')
-local LIVE_TASKS = key('queue', 'live-tasks')
 local ALL = key('index', 'all')
 local EVENT_SEQ = key('events', 'seq')
 local EVENT_LOG = key('events', 'log')
@@ -133,13 +132,6 @@ local function write_indexes(id, o, n, popped)
 
   local was_live = o ~= nil and LIVE[o[ST]] == true
   local is_live = LIVE[n[ST]] == true
-  if is_live and not was_live then
-    redis.call('HSET', LIVE_TASKS, n[TASK], id)
-  elseif was_live and not is_live then
-    -- One live agent per task, so the task's entry is this agent's.
-    redis.call('HDEL', LIVE_TASKS, n[TASK])
-  end
-
   -- A task waits in `delayed` while it has a due time, in `pending` once due (promotion clears the due time).
   local was_waiting = o ~= nil and o[TS] == 'pending' and not popped
   local is_waiting = n[TS] == 'pending'
@@ -163,7 +155,9 @@ local function write_indexes(id, o, n, popped)
 
   write_meta(id, n)
 
-  -- The task's view (SPEC's orchestrator:task:{taskId}) follows its live agent, and keeps its end.
+  -- The task's view (SPEC's orchestrator:task:{taskId}) follows its live agent, and keeps its end. It is also what
+  -- the one-live-agent-per-task check reads (enqueue_entry), so it is written on every move into, within or out of
+  -- the live statuses.
   if is_live or was_live then
     redis.call('SET', TASK_ .. n[TASK], '{"taskId":' .. json_string(n[TASK]) .. ',"agentId":"' .. id .. '","state":"'
       .. n[TS] .. '","agentStatus":"' .. n[ST] .. '","priority":' .. n[PRI] .. ',"attempt":' .. n[ATT] .. '}')
@@ -217,9 +211,11 @@ end
 local function enqueue_entry(a)
   local max_waiting = tonumber(ARGV[a + 10])
   local id, task = ARGV[a], ARGV[a + 1]
-  local existing = redis.call('HGET', LIVE_TASKS, task)
-  if existing then
-    return { 'dup', existing }
+  -- One live agent per task: the task's view names its latest agent and that agent's status. Until 2026-12 a hash
+  -- (queue:live-tasks) kept the same answer, at a write on every start and end of a task.
+  local view = redis.call('GET', TASK_ .. task)
+  if view and LIVE[string.match(view, '"agentStatus":"(%a+)"')] then
+    return { 'dup', string.match(view, '"agentId":"([^"]+)"') }
   end
   local queued = waiting()
   if queued >= max_waiting then
