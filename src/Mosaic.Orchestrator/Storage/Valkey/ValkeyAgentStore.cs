@@ -9,12 +9,13 @@ namespace Mosaic.Orchestrator.Storage.Valkey;
 /// <summary>
 /// Agents, their tasks and the queue in Valkey, shared by every instance. Each record is the JSON at
 /// {prefix}:agent:{id} (SPEC), and its meta (version, status, task state, lease) a packed field of {prefix}:meta that
-/// the scripts read instead of parsing JSON. The queue is sorted sets under {prefix}:queue:*: pending
-/// (score = (10 - priority) * 2^43 + arrival), delayed (score = due time), leases (score = lease expiry), plus the
-/// live agent of each task, the pause flag and the last instance refused a lease for MAX_CONCURRENT_AGENTS (so that an
-/// end that leases the next task leaves it the cluster's last free slot); counts are the sizes of these sets and of
-/// the status indexes. Every change that spans keys is one Lua script (Scripts/), so a transition, its index moves and
-/// its event are applied together or not at all; spawns and ends made at the same moment share a script call
+/// the scripts read instead of parsing JSON. Each task's state ({prefix}:task:{taskId}, SPEC) names its live (else
+/// latest) agent, and is what the one-live-agent-per-task check reads. The queue is sorted sets under
+/// {prefix}:queue:*: pending (score = (10 - priority) * 2^43 + arrival), delayed (score = due time), leases (score =
+/// lease expiry), plus the pause flag and the last instance refused a lease for MAX_CONCURRENT_AGENTS (so that an end
+/// that leases the next task leaves it the cluster's last free slot); counts are the sizes of these sets and of the
+/// status indexes. Every change that spans keys is one Lua script (Scripts/), so a transition, its index moves and its
+/// event are applied together or not at all; spawns and ends made at the same moment share a script call
 /// (ValkeyBatchedScript). Reads that span keys run in one MULTI, so they see one moment.
 /// </summary>
 public sealed class ValkeyAgentStore(ValkeyConnection valkey, int maxActiveAgents) : IAgentStore, ITaskQueue, IQueueAdmin

@@ -10,11 +10,9 @@ local LIVE = { spawning = true, running = true }
 -- every score an exact integer in a double.
 local PRIORITY_SHIFT = 8796093022208
 
--- Up to three parts concatenated directly: a table and table.concat for every key showed in profiles of the queue.
-local function key(a, b, c, ...)
-  if select('#', ...) > 0 then
-    return P .. ':' .. table.concat({ a, b, c, ... }, ':')
-  elseif c ~= nil then
+-- One to three parts after the prefix, concatenated directly (a table and table.concat per key cost more).
+local function key(a, b, c)
+  if c ~= nil then
     return P .. ':' .. a .. ':' .. b .. ':' .. c
   elseif b ~= nil then
     return P .. ':' .. a .. ':' .. b
@@ -44,14 +42,11 @@ local function empty(value)
   return value == nil or value == false or value == ''
 end
 
--- Integers as plain digits: Lua 5.1 would print large numbers in exponent form. A string is already digits (the
--- client's arguments and the meta hash hold integers as written here). Formatting a number costs about as many
--- instructions as calling a simple command, so each number is formatted once, where it is computed.
-local function int(value)
-  if type(value) == 'string' then
-    return value
-  end
-  return string.format('%d', value)
+-- A number as plain digits: Lua 5.1 would print a large one in exponent form. Formatting costs about as many
+-- instructions as calling a simple command, so each number is formatted once, where it is computed; the client's
+-- arguments and the meta hold integers as digits already.
+local function int(number)
+  return string.format('%d', number)
 end
 
 local function json_string(value)
